@@ -1,0 +1,56 @@
+/** What kind of media a packet carries. */
+export type MediaKind = 'video' | 'audio';
+
+/** One encoded access unit, shared (read-only) by every output of a session. */
+export interface EncodedPacket {
+  /** Video (H.264) or audio (AAC). */
+  readonly kind: MediaKind;
+  /** Video: AVCC (4-byte length-prefixed NAL units). Audio: one raw AAC frame. */
+  readonly data: Buffer;
+  /** Decode timestamp, microseconds on the session clock (never negative). */
+  readonly dtsUs: number;
+  /** Presentation timestamp, microseconds on the session clock (≥ dtsUs). */
+  readonly ptsUs: number;
+  /** Video: an IDR frame (a decoder can start here). Audio: always true. */
+  readonly keyframe: boolean;
+  /** Video: other frames may reference this one (false for disposable frames). Audio: false. */
+  readonly reference: boolean;
+  /** `data.length`, kept apart so queues can account bytes without touching buffers. */
+  readonly byteLength: number;
+}
+
+/** The H.264 stream's configuration, needed before the first video packet. */
+export interface VideoConfig {
+  /** AVCDecoderConfigurationRecord (ISO/IEC 14496-15 §5.2.4.1). */
+  readonly avcDecoderConfigurationRecord: Buffer;
+  /** Coded width in pixels. */
+  readonly width: number;
+  /** Coded height in pixels. */
+  readonly height: number;
+  /** Frames per second. */
+  readonly fps: number;
+  /** Target bitrate, bits per second. */
+  readonly bitrateBps: number;
+  /** Encoder name, e.g. `libx264`. */
+  readonly encoderName: string;
+}
+
+/** The AAC stream's configuration, needed before the first audio packet. */
+export interface AudioConfig {
+  /** AudioSpecificConfig (ISO/IEC 14496-3 §1.6.2.1). */
+  readonly audioSpecificConfig: Buffer;
+  /** Samples per second. */
+  readonly sampleRate: number;
+  /** Channel count. */
+  readonly channels: number;
+  /** Target bitrate, bits per second. */
+  readonly bitrateBps: number;
+}
+
+/** Both streams' configuration; a stream that is off is absent. */
+export interface StreamConfig {
+  /** Present when the session has video. */
+  readonly video?: VideoConfig;
+  /** Present when the session has audio. */
+  readonly audio?: AudioConfig;
+}
