@@ -1,0 +1,404 @@
+import { Codec, CodecContext, CodecParameters, Frame, Packet, Rational, SoftwareScaleContext } from 'node-av';
+import {
+  AV_CODEC_FLAG_GLOBAL_HEADER,
+  AV_PICTURE_TYPE_I,
+  AV_PICTURE_TYPE_NONE,
+  AV_PIX_FMT_BGRA,
+  AV_PIX_FMT_NV12,
+  AV_PIX_FMT_YUV420P,
+  SWS_BILINEAR,
+  type AVPixelFormat,
+  type FFEncoderCodec,
+} from 'node-av/constants';
+import type { CapturedFrame } from '../capture/capture-loop.js';
+import type { PixelFormat, RawVideoFrame } from '../capture/source.js';
+import type { Clock } from '../core/clock.js';
+import { ConfigError, MediaError } from '../core/errors.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
+import type { EncodedPacket, VideoConfig } from '../media/packet.js';
+import { annexBToAvcc } from './annexb.js';
+
+const AVERROR_EAGAIN = -11;
+const AVERROR_EOF = -541478725;
+const US = new Rational(1, 1_000_000);
+
+/** VideoEncoder options. */
+export interface VideoEncoderOptions {
+  /** Output width, pixels (even); default 1280. */
+  width: number;
+  /** Output height, pixels (even); default 720. */
+  height: number;
+  /** Frames per second; default 30. */
+  fps: number;
+  /** Target bitrate, bits per second (CBR); default 2_500_000. */
+  bitrateBps: number;
+  /** Seconds between keyframes; default 2. */
+  keyframeIntervalS: number;
+  /** FFmpeg encoder name: libx264 (default), h264_nvenc, h264_qsv, h264_amf, h264_videotoolbox. */
+  encoder: string;
+  /** x264 preset (libx264 only); default veryfast. */
+  preset: string;
+  /** x264 tune (libx264 only); default zerolatency. */
+  tune: string;
+  /** Maximum consecutive B-frames; default 0 (none: lowest latency, what ingests expect). */
+  bFrames: number;
+  /** Extra encoder options, each set with setOption() so a misspelt key is an error. */
+  encoderOptions: Record<string, string>;
+  /** Frames waiting for the encoder before new ones are skipped (counted); default 4. */
+  maxPendingFrames: number;
+}
+
+/** Counters of the VideoEncoder. */
+export interface VideoEncoderStats {
+  /** Frames handed to the encoder. */
+  readonly framesEncoded: number;
+  /** Frames skipped because the encoder was still busy with `maxPendingFrames` earlier ones. */
+  readonly framesSkippedBusy: number;
+  /** Packets produced. */
+  readonly packetsOut: number;
+  /** Keyframes produced. */
+  readonly keyframesOut: number;
+  /** Mean wall time from submitting a frame to its packets, ms (threadpool time included). */
+  readonly meanEncodeMs: number;
+}
+
+/** Events of the VideoEncoder. */
+export type VideoEncoderEvents = {
+  packet: [EncodedPacket];
+  error: [Error];
+};
+
+/** Default VideoEncoder options (720p30, x264 veryfast zerolatency, CBR 2500 kbit/s, GOP 2 s). */
+export function videoEncoderDefaults(): VideoEncoderOptions {
+  return {
+    width: 1280,
+    height: 720,
+    fps: 30,
+    bitrateBps: 2_500_000,
+    keyframeIntervalS: 2,
+    encoder: 'libx264',
+    preset: 'veryfast',
+    tune: 'zerolatency',
+    bFrames: 0,
+    encoderOptions: {},
+    maxPendingFrames: 4,
+  };
+}
+
+/** Throws ConfigError when an option is out of range. */
+export function validateVideoEncoderOptions(o: VideoEncoderOptions): void {
+  if (!Number.isInteger(o.width) || o.width < 16 || o.width > 7680 || o.width % 2 !== 0) {
+    throw new ConfigError('video.width', o.width, 'use an even width between 16 and 7680');
+  }
+  if (!Number.isInteger(o.height) || o.height < 16 || o.height > 4320 || o.height % 2 !== 0) {
+    throw new ConfigError('video.height', o.height, 'use an even height between 16 and 4320');
+  }
+  if (!(o.fps >= 1 && o.fps <= 240))
+    throw new ConfigError('video.fps', o.fps, 'use 1 to 240 frames per second');
+  if (!(o.bitrateBps >= 50_000 && o.bitrateBps <= 100_000_000)) {
+    throw new ConfigError('video.bitrateBps', o.bitrateBps, 'use 50k to 100M bits per second, e.g. 2500k');
+  }
+  if (!(o.keyframeIntervalS > 0 && o.keyframeIntervalS <= 20)) {
+    throw new ConfigError(
+      'video.keyframeIntervalS',
+      o.keyframeIntervalS,
+      'use 0.1 to 20 seconds; ingests want 2',
+    );
+  }
+  if (!Number.isInteger(o.bFrames) || o.bFrames < 0 || o.bFrames > 4) {
+    throw new ConfigError('video.bFrames', o.bFrames, 'use 0 to 4');
+  }
+  if (!Number.isInteger(o.maxPendingFrames) || o.maxPendingFrames < 1) {
+    throw new ConfigError('video.maxPendingFrames', o.maxPendingFrames, 'use 1 or more');
+  }
+}
+
+const PIXEL_FORMATS: Record<PixelFormat, AVPixelFormat> = {
+  i420: AV_PIX_FMT_YUV420P,
+  nv12: AV_PIX_FMT_NV12,
+  bgra: AV_PIX_FMT_BGRA,
+};
+
+/**
+ * H.264 encoder on node-av's low-level API. Encoding runs on the libuv threadpool (async
+ * sendFrame/receivePacket); `encode()` only queues and returns, and skips (counting) a frame when
+ * the encoder is already `maxPendingFrames` behind, so the capture clock is never held.
+ */
+export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
+  /** Stream configuration for muxers (AVCDecoderConfigurationRecord and geometry). */
+  readonly config: VideoConfig;
+  readonly #options: VideoEncoderOptions;
+  readonly #clock: Clock;
+  readonly #context: CodecContext;
+  readonly #packet: Packet;
+  readonly #queue: CapturedFrame[] = [];
+  readonly #scalers = new Map<string, SoftwareScaleContext>();
+  #working = false;
+  #idle: Promise<void> = Promise.resolve();
+  #resolveIdle: (() => void) | null = null;
+  #keyframeRequested = false;
+  #bitrateBps: number;
+  #pendingBitrate: number | null = null;
+  #lastDtsUs = -1;
+  #closed = false;
+  #framesEncoded = 0;
+  #skipped = 0;
+  #packetsOut = 0;
+  #keyframesOut = 0;
+  #encodeMsTotal = 0;
+
+  private constructor(
+    options: VideoEncoderOptions,
+    clock: Clock,
+    context: CodecContext,
+    config: VideoConfig,
+  ) {
+    super();
+    this.#options = options;
+    this.#clock = clock;
+    this.#context = context;
+    this.config = config;
+    this.#bitrateBps = options.bitrateBps;
+    this.#packet = new Packet();
+    this.#packet.alloc();
+  }
+
+  /** Opens the encoder; fails with a clear error for an unknown encoder or a rejected option. */
+  static async open(clock: Clock, partial: Partial<VideoEncoderOptions> = {}): Promise<VideoEncoder> {
+    const options: VideoEncoderOptions = { ...videoEncoderDefaults(), ...partial };
+    validateVideoEncoderOptions(options);
+    const codec = Codec.findEncoderByName(options.encoder as FFEncoderCodec);
+    if (!codec) {
+      throw new ConfigError(
+        'video.encoder',
+        options.encoder,
+        'this FFmpeg build has no such encoder; use libx264',
+      );
+    }
+    const context = new CodecContext();
+    context.allocContext3(codec);
+    context.width = options.width;
+    context.height = options.height;
+    context.pixelFormat = AV_PIX_FMT_YUV420P;
+    context.timeBase = US;
+    context.framerate = rational(options.fps);
+    context.gopSize = Math.max(1, Math.round(options.fps * options.keyframeIntervalS));
+    context.maxBFrames = options.bFrames;
+    applyBitrate(context, options.bitrateBps);
+    context.setFlags(AV_CODEC_FLAG_GLOBAL_HEADER);
+    const settings: Record<string, string> = {};
+    if (options.encoder === 'libx264') {
+      settings.preset = options.preset;
+      settings.tune = options.tune;
+      // Fixed GOPs: a scene cut would add keyframes the ingest did not ask for.
+      settings.sc_threshold = '0';
+      // requestKeyframe() marks a frame as I; make that an IDR so a decoder can start there.
+      settings['forced-idr'] = '1';
+    }
+    Object.assign(settings, options.encoderOptions);
+    for (const [key, value] of Object.entries(settings)) {
+      const ret = context.setOption(key, value);
+      if (ret < 0) {
+        context.freeContext();
+        throw new ConfigError(
+          `video.encoderOptions.${key}`,
+          value,
+          `${options.encoder} does not accept this option`,
+        );
+      }
+    }
+    const ret = await context.open2(codec, null);
+    if (ret < 0) {
+      context.freeContext();
+      throw new MediaError(`opening ${options.encoder}`, `error ${ret}`);
+    }
+    const parameters = new CodecParameters();
+    parameters.alloc();
+    parameters.fromContext(context);
+    const record = parameters.getDecoderConfigurationRecord();
+    parameters.free();
+    if (!record || record[0] !== 1) {
+      context.freeContext();
+      throw new MediaError(`opening ${options.encoder}`, 'the encoder gave no AVCDecoderConfigurationRecord');
+    }
+    return new VideoEncoder(options, clock, context, {
+      avcDecoderConfigurationRecord: Buffer.from(record),
+      width: options.width,
+      height: options.height,
+      fps: options.fps,
+      bitrateBps: options.bitrateBps,
+      encoderName: options.encoder,
+    });
+  }
+
+  /** Snapshot of the encoder's counters. */
+  get stats(): VideoEncoderStats {
+    return {
+      framesEncoded: this.#framesEncoded,
+      framesSkippedBusy: this.#skipped,
+      packetsOut: this.#packetsOut,
+      keyframesOut: this.#keyframesOut,
+      meanEncodeMs: this.#framesEncoded ? this.#encodeMsTotal / this.#framesEncoded : 0,
+    };
+  }
+
+  /** Current target bitrate, bits per second. */
+  get bitrateBps(): number {
+    return this.#pendingBitrate ?? this.#bitrateBps;
+  }
+
+  /** Queues a frame; returns false (and counts it) when skipped because the encoder is behind. */
+  encode(frame: CapturedFrame): boolean {
+    if (this.#closed) return false;
+    if (this.#queue.length >= this.#options.maxPendingFrames) {
+      this.#skipped++;
+      return false;
+    }
+    this.#queue.push(frame);
+    if (!this.#working) void this.#work();
+    return true;
+  }
+
+  /** The next frame submitted is encoded as an IDR. */
+  requestKeyframe(): void {
+    this.#keyframeRequested = true;
+  }
+
+  /** Changes the target bitrate; applied from the next frame on (x264 reconfigures in place). */
+  setBitrate(bitrateBps: number): void {
+    if (!(bitrateBps >= 50_000 && bitrateBps <= 100_000_000)) {
+      throw new ConfigError('video.bitrateBps', bitrateBps, 'use 50k to 100M bits per second');
+    }
+    this.#pendingBitrate = bitrateBps;
+  }
+
+  /** Resolves when every queued frame has been encoded and its packets emitted. */
+  drained(): Promise<void> {
+    return this.#working ? this.#idle : Promise.resolve();
+  }
+
+  /** Drains the queue, flushes the encoder's delayed frames, then frees it; idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.drained();
+    try {
+      await this.#context.sendFrame(null);
+      await this.#receive(this.#clock.nowUs() / 1000);
+    } catch (error) {
+      this.emit('error', error instanceof Error ? error : new Error(String(error)));
+    }
+    for (const scaler of this.#scalers.values()) scaler.freeContext();
+    this.#scalers.clear();
+    this.#packet.free();
+    this.#context.freeContext();
+  }
+
+  async #work(): Promise<void> {
+    this.#working = true;
+    this.#idle = new Promise((resolve) => (this.#resolveIdle = resolve));
+    try {
+      for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
+        try {
+          await this.#encodeOne(next);
+        } catch (error) {
+          this.emit('error', error instanceof Error ? error : new Error(String(error)));
+        }
+      }
+    } finally {
+      this.#working = false;
+      this.#resolveIdle?.();
+    }
+  }
+
+  async #encodeOne(captured: CapturedFrame): Promise<void> {
+    const started = this.#clock.nowUs() / 1000;
+    if (this.#pendingBitrate !== null) {
+      applyBitrate(this.#context, this.#pendingBitrate);
+      this.#bitrateBps = this.#pendingBitrate;
+      this.#pendingBitrate = null;
+    }
+    const frame = await this.#toEncoderFrame(captured.frame);
+    try {
+      frame.pts = BigInt(captured.ptsUs);
+      frame.timeBase = US;
+      frame.pictType = this.#keyframeRequested ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+      this.#keyframeRequested = false;
+      const ret = await this.#context.sendFrame(frame);
+      if (ret < 0 && ret !== AVERROR_EAGAIN) throw new MediaError('encoding a video frame', `error ${ret}`);
+    } finally {
+      frame.free();
+    }
+    this.#framesEncoded++;
+    await this.#receive(started);
+  }
+
+  async #receive(startedMs: number): Promise<void> {
+    for (;;) {
+      const ret = await this.#context.receivePacket(this.#packet);
+      if (ret === AVERROR_EAGAIN || ret === AVERROR_EOF) break;
+      if (ret < 0) throw new MediaError('receiving a video packet', `error ${ret}`);
+      const data = this.#packet.data;
+      const ptsUs = Number(this.#packet.pts);
+      let dtsUs = Number(this.#packet.dts);
+      this.#packet.unref();
+      if (!data) continue;
+      // Never negative, always increasing: B-frame reordering can start dts before zero.
+      dtsUs = Math.max(0, dtsUs, this.#lastDtsUs + 1);
+      this.#lastDtsUs = dtsUs;
+      const unit = annexBToAvcc(data);
+      this.#packetsOut++;
+      if (unit.idr) this.#keyframesOut++;
+      this.#encodeMsTotal += this.#clock.nowUs() / 1000 - startedMs;
+      this.emit('packet', {
+        kind: 'video',
+        data: unit.avcc,
+        dtsUs,
+        ptsUs: Math.max(ptsUs, dtsUs),
+        keyframe: unit.idr,
+        reference: unit.reference || unit.idr,
+        byteLength: unit.avcc.length,
+      });
+    }
+  }
+
+  async #toEncoderFrame(raw: RawVideoFrame): Promise<Frame> {
+    const { width, height } = this.#options;
+    const format = PIXEL_FORMATS[raw.format];
+    const source = Frame.fromVideoBuffer(raw.data, { width: raw.width, height: raw.height, format });
+    if (format === AV_PIX_FMT_YUV420P && raw.width === width && raw.height === height) return source;
+    try {
+      const key = `${raw.format}:${raw.width}x${raw.height}`;
+      let scaler = this.#scalers.get(key);
+      if (!scaler) {
+        scaler = new SoftwareScaleContext();
+        scaler.getContext(raw.width, raw.height, format, width, height, AV_PIX_FMT_YUV420P, SWS_BILINEAR);
+        if (scaler.initContext() < 0) throw new MediaError('opening the scaler', key);
+        this.#scalers.set(key, scaler);
+      }
+      const target = new Frame();
+      target.alloc();
+      target.width = width;
+      target.height = height;
+      target.format = AV_PIX_FMT_YUV420P;
+      if (target.getBuffer(0) < 0) throw new MediaError('allocating a video frame', `${width}x${height}`);
+      const ret = await scaler.scaleFrame(target, source);
+      if (ret < 0) throw new MediaError('scaling a video frame', `error ${ret}`);
+      return target;
+    } finally {
+      source.free();
+    }
+  }
+}
+
+function applyBitrate(context: CodecContext, bitrateBps: number): void {
+  // CBR as ingests want it: max rate = target, one second of VBV buffer.
+  context.bitRate = BigInt(bitrateBps);
+  context.rcMaxRate = BigInt(bitrateBps);
+  context.rcBufferSize = bitrateBps;
+}
+
+function rational(fps: number): Rational {
+  if (Number.isInteger(fps)) return new Rational(fps, 1);
+  return new Rational(Math.round(fps * 1001), 1001);
+}

@@ -1,0 +1,182 @@
+import {
+  AudioEngine,
+  audioEngineDefaults,
+  type AudioEngineOptions,
+  type AudioEngineStats,
+} from '../capture/audio-engine.js';
+import { CaptureLoop, type CaptureLoopStats } from '../capture/capture-loop.js';
+import type { AudioSource, VideoSource } from '../capture/source.js';
+import type { Clock } from '../core/clock.js';
+import { InvalidStateError } from '../core/errors.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
+import { AudioEncoder, type AudioEncoderOptions, type AudioEncoderStats } from '../encode/audio-encoder.js';
+import { VideoEncoder, type VideoEncoderOptions, type VideoEncoderStats } from '../encode/video-encoder.js';
+import type { EncodedPacket, StreamConfig } from '../media/packet.js';
+import type { PacketSink } from '../output/packet-sink.js';
+
+/** What a MediaSession captures and how it encodes it. */
+export interface MediaSessionOptions {
+  /** Video, or null for an audio-only session. */
+  video: { source: VideoSource; encoder: Partial<VideoEncoderOptions> } | null;
+  /** Audio (sources are mixed), or null for a video-only session. */
+  audio: {
+    sources: AudioSource[];
+    encoder: Partial<AudioEncoderOptions>;
+    engine?: Partial<AudioEngineOptions>;
+  } | null;
+}
+
+/** Counters of every engine of the session. */
+export interface MediaSessionStats {
+  /** The CaptureLoop's counters (absent without video). */
+  readonly capture?: CaptureLoopStats;
+  /** The AudioEngine's counters (absent without audio). */
+  readonly audio?: AudioEngineStats;
+  /** The VideoEncoder's counters. */
+  readonly videoEncoder?: VideoEncoderStats;
+  /** The AudioEncoder's counters. */
+  readonly audioEncoder?: AudioEncoderStats;
+}
+
+/** Events of a MediaSession. */
+export type MediaSessionEvents = {
+  packet: [EncodedPacket];
+  error: [Error];
+};
+
+/**
+ * The engines of one session on one clock: the CaptureLoop and the AudioEngine feed the encoders,
+ * and each encoded packet fans out to every sink (one encode, N outputs). Sinks must return at
+ * once; nothing here awaits an output.
+ */
+export class MediaSession extends TypedEmitter<MediaSessionEvents> {
+  /** Both streams' configuration, known once the encoders are open. */
+  readonly config: StreamConfig;
+  readonly #clock: Clock;
+  readonly #videoEncoder: VideoEncoder | null;
+  readonly #audioEncoder: AudioEncoder | null;
+  readonly #captureLoop: CaptureLoop | null;
+  readonly #audioEngine: AudioEngine | null;
+  readonly #options: MediaSessionOptions;
+  readonly #sinks = new Set<PacketSink>();
+  #state: 'ready' | 'running' | 'stopped' = 'ready';
+
+  private constructor(
+    clock: Clock,
+    options: MediaSessionOptions,
+    video: VideoEncoder | null,
+    audio: AudioEncoder | null,
+  ) {
+    super();
+    this.#clock = clock;
+    this.#options = options;
+    this.#videoEncoder = video;
+    this.#audioEncoder = audio;
+    this.config = { ...(video ? { video: video.config } : {}), ...(audio ? { audio: audio.config } : {}) };
+    const fanOut = (packet: EncodedPacket): void => {
+      this.emit('packet', packet);
+      for (const sink of this.#sinks) sink.writePacket(packet);
+    };
+    const forwardError = (error: Error): void => void this.emit('error', error);
+    this.#captureLoop = null;
+    this.#audioEngine = null;
+    if (video && options.video) {
+      video.on('packet', fanOut).on('error', forwardError);
+      const { width, height } = video.config;
+      const black = blackI420(width, height);
+      this.#captureLoop = new CaptureLoop(clock, options.video.source, (frame) => video.encode(frame), {
+        fps: video.config.fps,
+        placeholder: { format: 'i420', width, height, data: black },
+      });
+    }
+    if (audio && options.audio) {
+      audio.on('packet', fanOut).on('error', forwardError);
+      const engineOptions: AudioEngineOptions = {
+        ...audioEngineDefaults(),
+        ...options.audio.engine,
+        sampleRate: audio.config.sampleRate,
+        channels: audio.config.channels,
+        frameSize: audio.frameSize,
+      };
+      this.#audioEngine = new AudioEngine(clock, (block) => audio.encode(block), engineOptions);
+      for (const source of options.audio.sources) this.#audioEngine.addSource(source);
+    }
+  }
+
+  /** Opens the encoders; the engines start with `start()`. */
+  static async open(clock: Clock, options: MediaSessionOptions): Promise<MediaSession> {
+    if (!options.video && !options.audio) {
+      throw new InvalidStateError('a session needs video, audio or both');
+    }
+    const video = options.video ? await VideoEncoder.open(clock, options.video.encoder) : null;
+    let audio: AudioEncoder | null = null;
+    try {
+      audio = options.audio ? await AudioEncoder.open(options.audio.encoder) : null;
+    } catch (error) {
+      await video?.close();
+      throw error;
+    }
+    return new MediaSession(clock, options, video, audio);
+  }
+
+  /** The session clock. */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  /** Adds an output; it receives every packet from now on. */
+  addSink(sink: PacketSink): void {
+    this.#sinks.add(sink);
+  }
+
+  /** Removes an output. */
+  removeSink(sink: PacketSink): void {
+    this.#sinks.delete(sink);
+  }
+
+  /** Starts capture and the audio clock, both at the current clock time. */
+  start(): void {
+    if (this.#state !== 'ready') throw new InvalidStateError(`cannot start a session that is ${this.#state}`);
+    this.#state = 'running';
+    this.#audioEngine?.start();
+    this.#captureLoop?.start();
+  }
+
+  /** The next encoded video frame is an IDR. */
+  requestKeyframe(): void {
+    this.#videoEncoder?.requestKeyframe();
+  }
+
+  /** Changes the video bitrate on the running encoder. */
+  setVideoBitrate(bitrateBps: number): void {
+    this.#videoEncoder?.setBitrate(bitrateBps);
+  }
+
+  /** Snapshot of every engine's counters. */
+  get stats(): MediaSessionStats {
+    return {
+      ...(this.#captureLoop ? { capture: this.#captureLoop.stats } : {}),
+      ...(this.#audioEngine ? { audio: this.#audioEngine.stats } : {}),
+      ...(this.#videoEncoder ? { videoEncoder: this.#videoEncoder.stats } : {}),
+      ...(this.#audioEncoder ? { audioEncoder: this.#audioEncoder.stats } : {}),
+    };
+  }
+
+  /** Stops the engines, encodes what is queued and flushes the encoders to the sinks; idempotent. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    this.#captureLoop?.stop();
+    this.#audioEngine?.stop();
+    await Promise.all([this.#videoEncoder?.close(), this.#audioEncoder?.close()]);
+    this.#options.video?.source.close();
+    for (const source of this.#options.audio?.sources ?? []) source.close();
+  }
+}
+
+function blackI420(width: number, height: number): Buffer {
+  const luma = width * height;
+  const data = Buffer.alloc(luma + 2 * Math.ceil(width / 2) * Math.ceil(height / 2), 128);
+  data.fill(16, 0, luma);
+  return data;
+}
