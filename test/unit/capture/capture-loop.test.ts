@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { CaptureLoop, type CapturedFrame } from '../../../src/capture/capture-loop.js';
+import type { RawVideoFrame, VideoSource } from '../../../src/capture/source.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import { seededRandom } from '../../helpers/prng.js';
+
+const picture = (n: number): RawVideoFrame => ({
+  format: 'i420',
+  width: 2,
+  height: 2,
+  data: Buffer.alloc(6, n),
+});
+
+class ScriptedSource implements VideoSource {
+  readonly name = 'scripted';
+  stalled = false;
+  grabs = 0;
+  grab(): RawVideoFrame | null {
+    this.grabs++;
+    return this.stalled ? null : picture(this.grabs);
+  }
+  close(): void {}
+}
+
+function run(fps: number, clock = new FakeClock(), source: VideoSource = new ScriptedSource()) {
+  const frames: CapturedFrame[] = [];
+  const loop = new CaptureLoop(clock, source, (f) => frames.push(f), { fps });
+  loop.start();
+  return { loop, frames, clock };
+}
+
+describe('CaptureLoop', () => {
+  it('emits floor(t·fps)+1 frames stamped exactly at their deadlines, whatever the advance steps', () => {
+    for (const fps of [30, 25, 60, 29.97]) {
+      const random = seededRandom(fps * 100);
+      const clock = new FakeClock();
+      clock.advance(123);
+      const { loop, frames } = run(fps, clock);
+      const seconds = 7.3;
+      let advanced = 0;
+      while (advanced < seconds * 1000) {
+        const step = Math.min(seconds * 1000 - advanced, random() * 50);
+        clock.advance(step);
+        advanced += step;
+      }
+      loop.stop();
+      expect(frames.length).toBe(Math.floor(seconds * fps + 1e-9) + 1);
+      frames.forEach((f, i) => {
+        expect(f.index).toBe(i);
+        expect(f.ptsUs).toBe(Math.round(123_000 + (i * 1e6) / fps));
+      });
+      expect(loop.stats.framesLagged).toBe(0);
+      expect(loop.stats.tickLateness.maxMs).toBeLessThan(1e-6);
+    }
+  });
+
+  it('duplicates the last picture when the source has nothing new, and counts it', () => {
+    const source = new ScriptedSource();
+    const { loop, frames, clock } = run(30, new FakeClock(), source);
+    clock.advance(1000);
+    source.stalled = true;
+    clock.advance(500);
+    source.stalled = false;
+    clock.advance(500);
+    loop.stop();
+    expect(frames.length).toBe(61);
+    const dups = frames.filter((f) => f.duplicate);
+    expect(dups.length).toBe(loop.stats.framesDuplicated);
+    expect(dups.length).toBe(15);
+    for (const d of dups) expect(d.frame).toBe(frames[30]?.frame);
+  });
+
+  it('counts deadlines missed while the loop was blocked as lagged and stamps the next frame at its own deadline', () => {
+    const { loop, frames, clock } = run(30);
+    clock.advance(100); // frames 0..3
+    clock.block(105); // the event loop is stuck past frames 4..6
+    clock.advance(0.1); // the overdue timer fires at once, at 205 ms: inside frame 6's interval
+    loop.stop();
+    expect(loop.stats.framesLagged).toBe(2);
+    const last = frames[frames.length - 1];
+    expect(last?.index).toBe(6);
+    expect(last?.ptsUs).toBe(200_000);
+    expect(loop.expectedFrame).toBe(7);
+    expect(loop.stats.tickLateness.maxMs).toBeCloseTo(5, 6);
+  });
+
+  it('shows the placeholder until the source delivers its first picture', () => {
+    const clock = new FakeClock();
+    const placeholder = picture(0);
+    let ready = false;
+    const source: VideoSource = { name: 'late', grab: () => (ready ? picture(9) : null), close: () => {} };
+    const frames: CapturedFrame[] = [];
+    const loop = new CaptureLoop(clock, source, (f) => frames.push(f), { fps: 10, placeholder });
+    loop.start();
+    clock.advance(250);
+    ready = true;
+    clock.advance(100);
+    loop.stop();
+    expect(frames.slice(0, 3).every((f) => f.frame === placeholder && f.duplicate)).toBe(true);
+    expect(frames[3]?.duplicate).toBe(false);
+    expect(loop.stats.framesMissing).toBe(0);
+  });
+
+  it('stops scheduling after stop()', () => {
+    const { loop, clock } = run(30);
+    clock.advance(100);
+    loop.stop();
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
