@@ -178,11 +178,11 @@ export class AudioEncoder extends TypedEmitter<AudioEncoderEvents> {
     const { channels, sampleRate } = this.#options;
     const frames = block.samples.length / channels;
     // FLTP: one plane per channel, one after the other.
-    const planar = Buffer.allocUnsafe(frames * channels * 4);
+    const planes = new Float32Array(frames * channels);
     for (let c = 0; c < channels; c++) {
-      for (let i = 0; i < frames; i++)
-        planar.writeFloatLE(block.samples[i * channels + c] ?? 0, (c * frames + i) * 4);
+      for (let i = 0; i < frames; i++) planes[c * frames + i] = block.samples[i * channels + c] ?? 0;
     }
+    const planar = Buffer.from(planes.buffer, planes.byteOffset, planes.byteLength);
     const frame = Frame.fromAudioBuffer(planar, {
       nbSamples: frames,
       format: AV_SAMPLE_FMT_FLTP,
