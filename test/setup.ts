@@ -1,0 +1,5 @@
+import { Log } from 'node-av';
+import { AV_LOG_ERROR } from 'node-av/constants';
+
+// FFmpeg's encoders log at info level on stderr; tests want only errors.
+Log.setLevel(AV_LOG_ERROR);
