@@ -1,0 +1,93 @@
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import { ConfigError } from '../core/errors.js';
+
+/** TLS settings for rtmps:// (certificate validation is on unless turned off here). */
+export interface RtmpTlsOptions {
+  /** Verify the server certificate against `ca` or the system CAs; default true. Off only for tests. */
+  readonly rejectUnauthorized?: boolean;
+  /** Extra trusted CA certificates (PEM), e.g. a test server's self-signed CA. */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** SNI and certificate host name; default the URL's host (omitted for IP addresses). */
+  readonly servername?: string;
+}
+
+/** Options of one RtmpConnection. */
+export interface RtmpConnectionOptions {
+  /** Publish URL `rtmp[s]://host[:port]/app[/instance]/streamKey`; required. */
+  readonly url: string;
+  /** TCP (and TLS) connect timeout, milliseconds; default 10000. */
+  readonly connectTimeoutMs: number;
+  /** RTMP handshake timeout (C0/C1 sent → S2 received), milliseconds; default 10000. */
+  readonly handshakeTimeoutMs: number;
+  /** Timeout of connect → createStream → publish until `NetStream.Publish.Start`, milliseconds; default 10000. */
+  readonly publishTimeoutMs: number;
+  /** Longest graceful close (FCUnpublish, deleteStream, flush, FIN) before destroying, milliseconds; default 2000. */
+  readonly closeTimeoutMs: number;
+  /** Our outgoing chunk size, bytes, announced with Set Chunk Size; default 4096. */
+  readonly chunkSizeBytes: number;
+  /**
+   * Window Acknowledgement Size we send, bytes: the server acknowledges every this many bytes
+   * (RTMP §5.4.4); default 32768 — about 10 acknowledgements a second at 2.5 Mbit/s, 4 at 1 Mbit/s,
+   * so delivered latency is known to within a few hundred milliseconds even when congested.
+   */
+  readonly windowAckSizeBytes: number;
+  /** TCP keep-alive initial delay, milliseconds; default 10000. */
+  readonly keepAliveInitialDelayMs: number;
+  /** flashVer of the connect command; default `FMLE/3.0 (compatible; steadycast)`. */
+  readonly flashVer?: string;
+  /** TLS settings for rtmps://. */
+  readonly tls?: RtmpTlsOptions;
+}
+
+/** Defaults of every RtmpConnection option but `url` (a new object each call). */
+export function rtmpConnectionDefaults(): Omit<RtmpConnectionOptions, 'url'> {
+  return {
+    connectTimeoutMs: 10_000,
+    handshakeTimeoutMs: 10_000,
+    publishTimeoutMs: 10_000,
+    closeTimeoutMs: 2_000,
+    chunkSizeBytes: 4096,
+    windowAckSizeBytes: 32 * 1024,
+    keepAliveInitialDelayMs: 10_000,
+  };
+}
+
+/** Fills defaults and checks every field; throws `ConfigError` naming the field, value and fix. */
+export function validateRtmpConnectionOptions(
+  options: Partial<RtmpConnectionOptions> & { readonly url: string },
+): RtmpConnectionOptions {
+  const merged: RtmpConnectionOptions = { ...rtmpConnectionDefaults(), ...stripUndefined(options) };
+  const range = (field: keyof RtmpConnectionOptions, min: number, max: number, fix: string): void => {
+    const value = merged[field];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new ConfigError(field, value, fix);
+    }
+  };
+  if (typeof merged.url !== 'string' || merged.url === '') {
+    throw new ConfigError('url', merged.url, 'give the publish URL, rtmp[s]://host/app/STREAM_KEY');
+  }
+  range('connectTimeoutMs', 1, 600_000, 'use milliseconds from 1 to 600000');
+  range('handshakeTimeoutMs', 1, 600_000, 'use milliseconds from 1 to 600000');
+  range('publishTimeoutMs', 1, 600_000, 'use milliseconds from 1 to 600000');
+  range('closeTimeoutMs', 0, 600_000, 'use milliseconds from 0 to 600000');
+  range('chunkSizeBytes', 128, 0xffffff, 'use bytes from 128 to 16777215 (4096 is usual)');
+  range('windowAckSizeBytes', 1024, 0x7fffffff, 'use bytes from 1024 up (32768 is the default)');
+  range('keepAliveInitialDelayMs', 0, 3_600_000, 'use milliseconds from 0 to 3600000');
+  return merged;
+}
+
+function stripUndefined<T extends object>(object: T): T {
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** `tls.connect()` options: SNI = the host (not for IP addresses), certificate checks on by default. */
+export function tlsConnectOptions(host: string, port: number, tls: RtmpTlsOptions = {}): ConnectionOptions {
+  return {
+    host,
+    port,
+    servername: tls.servername ?? (isIP(host) === 0 ? host : undefined),
+    rejectUnauthorized: tls.rejectUnauthorized ?? true,
+    ...(tls.ca === undefined ? {} : { ca: tls.ca as string | Buffer | Array<string | Buffer> }),
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * A tiny scripted RTMP server on a real loopback socket, for RtmpConnection tests. It answers the
+ * publish sequence the way nginx-rtmp does (connect → Window Ack Size, Set Peer Bandwidth, Set Chunk
+ * Size, _result; createStream → _result 1; publish → StreamBegin, onStatus Publish.Start), records
+ * everything the client sent, and acknowledges per the client's window like nginx (on each read).
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Amf0Object, Amf0Value } from '../../src/rtmp/amf0.js';
+import { ChunkReader } from '../../src/rtmp/chunk-reader.js';
+import { ChunkWriter, type RtmpMessage } from '../../src/rtmp/chunk-writer.js';
+import { MessageType, UserControlEvent } from '../../src/rtmp/constants.js';
+import * as msg from '../../src/rtmp/messages.js';
+
+/** How the fake server behaves. */
+export interface FakeRtmpServerOptions {
+  /** Answer connect with `_error` and this status. */
+  rejectConnect?: { code: string; description: string };
+  /** Answer publish with an error-level onStatus. */
+  rejectPublish?: { code: string; description: string };
+  /** Answer releaseStream with `_error` (as some servers do when nothing is held). */
+  errorOnReleaseStream?: boolean;
+  /** Window Acknowledgement Size the server announces; default 5000000 (nginx's). */
+  windowAckSize?: number;
+  /** Send acknowledgements per the client's window; default true. */
+  acknowledge?: boolean;
+  /** Never answer the handshake. */
+  silentHandshake?: boolean;
+  /** Close the socket when connect arrives (as nginx-rtmp does for an unknown application). */
+  closeOnConnect?: boolean;
+  /** Serve TLS with these credentials. */
+  tls?: { key: string; cert: string };
+}
+
+/** One client connection as the fake server saw it. */
+export interface FakeSession {
+  /** Every message the client sent after the handshake. */
+  readonly messages: RtmpMessage[];
+  /** Chunk stream bytes received after the handshake (what nginx counts as in_bytes). */
+  bytesReceived: number;
+  /** Acknowledgement sequence numbers the server sent. */
+  readonly acksSent: number[];
+  /** The client's Window Acknowledgement Size, 0 before one arrived. */
+  clientWindow: number;
+  /** True once the socket closed. */
+  closed: boolean;
+  /** The server side of the socket. */
+  readonly socket: net.Socket;
+  /** Sends a message to the client. */
+  send(message: RtmpMessage): void;
+  /** Changes the server's outgoing chunk size (after sending Set Chunk Size). */
+  setChunkSize(size: number): void;
+  /** Sends an onStatus on the published stream. */
+  sendStatus(level: string, code: string, description: string): void;
+}
+
+/** The scripted server. */
+export class FakeRtmpServer {
+  readonly sessions: FakeSession[] = [];
+  readonly #server: net.Server;
+  readonly #options: FakeRtmpServerOptions;
+
+  private constructor(server: net.Server, options: FakeRtmpServerOptions) {
+    this.#server = server;
+    this.#options = options;
+  }
+
+  /** Starts listening on a free loopback port. */
+  static async start(options: FakeRtmpServerOptions = {}): Promise<FakeRtmpServer> {
+    const server = options.tls ? tls.createServer(options.tls) : net.createServer();
+    const instance = new FakeRtmpServer(server, options);
+    server.on(options.tls ? 'secureConnection' : 'connection', (socket: net.Socket) =>
+      instance.#accept(socket),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return instance;
+  }
+
+  /** The listening port. */
+  get port(): number {
+    return (this.#server.address() as net.AddressInfo).port;
+  }
+
+  /** A publish URL to this server. */
+  url(app = 'live', key = 'test-key', host = '127.0.0.1'): string {
+    return `${this.#options.tls ? 'rtmps' : 'rtmp'}://${host}:${this.port}/${app}/${key}`;
+  }
+
+  /** Names of the commands the first session sent, in order. */
+  commands(session = this.sessions[0]): string[] {
+    return (session?.messages ?? [])
+      .filter((m) => m.messageTypeId === MessageType.COMMAND_AMF0)
+      .map((m) => msg.parseCommand(m).name);
+  }
+
+  /** Stops listening and destroys every session. */
+  async stop(): Promise<void> {
+    for (const session of this.sessions) session.socket.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #accept(socket: net.Socket): void {
+    const options = this.#options;
+    const writer = new ChunkWriter();
+    const reader = new ChunkReader({ maxMessageBytes: 0xffffff, maxBufferedBytes: 64 << 20 });
+    let handshake = Buffer.alloc(0);
+    let handshakeDone = false;
+    let lastAck = 0;
+    const session: FakeSession = {
+      messages: [],
+      bytesReceived: 0,
+      acksSent: [],
+      clientWindow: 0,
+      closed: false,
+      socket,
+      send: (message) => {
+        if (!socket.destroyed) socket.write(writer.write(message));
+      },
+      setChunkSize: (size) => writer.setChunkSize(size),
+      sendStatus: (level, code, description) =>
+        session.send(msg.commandMessage(1, 'onStatus', 0, null, { level, code, description })),
+    };
+    this.sessions.push(session);
+    socket.on('error', () => undefined);
+    socket.on('close', () => (session.closed = true));
+    socket.on('data', (data: Buffer) => {
+      if (!handshakeDone) {
+        if (options.silentHandshake) return;
+        const before = handshake.length;
+        handshake = Buffer.concat([handshake, data]);
+        if (before < 1537 && handshake.length >= 1537) {
+          const s1 = Buffer.alloc(1536, 0x42);
+          socket.write(Buffer.concat([Buffer.from([3]), s1, handshake.subarray(1, 1537)]));
+        }
+        if (handshake.length < 1537 + 1536) return;
+        handshakeDone = true;
+        data = handshake.subarray(1537 + 1536);
+      }
+      // Like nginx-rtmp, which reads at most about one chunk per recv() and checks the window after
+      // each read: process in 4 KiB slices so acknowledgements come as often as nginx's.
+      for (let pos = 0; pos < data.length; pos += 4096) {
+        const slice = data.subarray(pos, pos + 4096);
+        session.bytesReceived += slice.length;
+        for (const message of reader.push(slice)) {
+          session.messages.push(message);
+          this.#onMessage(session, message);
+        }
+        if (
+          options.acknowledge !== false &&
+          session.clientWindow > 0 &&
+          session.bytesReceived - lastAck >= session.clientWindow
+        ) {
+          lastAck = session.bytesReceived;
+          session.acksSent.push(lastAck);
+          session.send(msg.acknowledgementMessage(lastAck));
+        }
+      }
+    });
+  }
+
+  #onMessage(session: FakeSession, message: RtmpMessage): void {
+    const options = this.#options;
+    if (message.messageTypeId === MessageType.WINDOW_ACK_SIZE) {
+      session.clientWindow = message.payload.readUInt32BE(0);
+      return;
+    }
+    if (message.messageTypeId !== MessageType.COMMAND_AMF0) return;
+    const command = msg.parseCommand(message);
+    const reply = (name: string, txn: number, object: Amf0Value, ...args: Amf0Value[]): void =>
+      session.send(msg.commandMessage(0, name, txn, object, ...args));
+    switch (command.name) {
+      case 'connect': {
+        if (options.closeOnConnect) {
+          session.socket.destroy();
+          return;
+        }
+        session.send(msg.windowAckSizeMessage(options.windowAckSize ?? 5_000_000));
+        session.send(msg.setPeerBandwidthMessage(5_000_000, 2));
+        session.send(msg.setChunkSizeMessage(4096));
+        session.setChunkSize(4096);
+        if (options.rejectConnect) {
+          reply('_error', command.transactionId, null, { level: 'error', ...options.rejectConnect });
+          return;
+        }
+        const properties: Amf0Object = { fmsVer: 'FMS/3,0,1,123', capabilities: 31 };
+        reply('_result', command.transactionId, properties, {
+          level: 'status',
+          code: 'NetConnection.Connect.Success',
+          description: 'Connection succeeded.',
+        });
+        return;
+      }
+      case 'releaseStream':
+        if (options.errorOnReleaseStream) {
+          reply('_error', command.transactionId, null, { level: 'error', code: 'NetStream.Release.Failed' });
+        }
+        return;
+      case 'createStream':
+        reply('_result', command.transactionId, null, 1);
+        return;
+      case 'publish':
+        session.send(msg.userControlMessage(UserControlEvent.STREAM_BEGIN, 1));
+        if (options.rejectPublish) {
+          session.sendStatus('error', options.rejectPublish.code, options.rejectPublish.description);
+          return;
+        }
+        session.sendStatus(
+          'status',
+          'NetStream.Publish.Start',
+          `${String(command.args[0])} is now published.`,
+        );
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+/** Sends bytes to the client as they are (for garbage tests). */
+export function sendRaw(session: FakeSession, bytes: Buffer): void {
+  session.socket.write(bytes);
+}

@@ -1,0 +1,339 @@
+import { describe, expect, it } from 'vitest';
+import { ChunkReader } from '../../../src/rtmp/chunk-reader.js';
+import { ChunkWriter, toRtmpTimestamp, type RtmpMessage } from '../../../src/rtmp/chunk-writer.js';
+import { MessageType } from '../../../src/rtmp/constants.js';
+import { RtmpProtocolError } from '../../../src/rtmp/errors.js';
+import { setChunkSizeMessage } from '../../../src/rtmp/messages.js';
+import { mulberry32, randomBytes, randomInt } from './prng.js';
+
+const message = (over: Partial<RtmpMessage> & { payload: Buffer }): RtmpMessage => ({
+  chunkStreamId: 3,
+  messageTypeId: MessageType.AUDIO,
+  messageStreamId: 1,
+  timestamp: 0,
+  ...over,
+});
+
+const fill = (length: number, byte = 0xab): Buffer => Buffer.alloc(length, byte);
+
+/** Pushes `bytes` one byte at a time, to prove any split works. */
+const pushBytewise = (reader: ChunkReader, bytes: Buffer): RtmpMessage[] => {
+  const out: RtmpMessage[] = [];
+  for (let i = 0; i < bytes.length; i++) out.push(...reader.push(bytes.subarray(i, i + 1)));
+  return out;
+};
+
+describe('ChunkWriter', () => {
+  it('splits a 307-byte video message into 128-byte chunks with fmt 3 continuations (RTMP §5.3.2.2)', () => {
+    const writer = new ChunkWriter();
+    const out = writer.write(
+      message({
+        chunkStreamId: 4,
+        messageTypeId: 9,
+        messageStreamId: 12346,
+        timestamp: 1000,
+        payload: fill(307),
+      }),
+    );
+    expect(out.length).toBe(140 + 129 + 52);
+    expect(out.subarray(0, 12).toString('hex')).toBe('04' + '0003e8' + '000133' + '09' + '3a300000');
+    expect(out[140]).toBe(0xc4);
+    expect(out[140 + 129]).toBe(0xc4);
+  });
+
+  it('compresses headers fmt 0, 2, 3, 3 for equal audio messages 20 ms apart (RTMP §5.3.2.1)', () => {
+    const writer = new ChunkWriter();
+    const sizes = [1000, 1020, 1040, 1060].map(
+      (timestamp) => writer.write(message({ messageStreamId: 12345, timestamp, payload: fill(32) })).length,
+    );
+    expect(sizes).toEqual([44, 36, 33, 33]);
+    const second = writer.write(message({ messageStreamId: 12345, timestamp: 1090, payload: fill(32) }));
+    expect(second.subarray(0, 4).toString('hex')).toBe('83' + '00001e'); // fmt 2, delta 30
+  });
+
+  it('uses fmt 1 when the length or the type changes, keeping the delta', () => {
+    const writer = new ChunkWriter();
+    writer.write(message({ timestamp: 10, payload: fill(10) }));
+    const out = writer.write(message({ timestamp: 25, payload: fill(11) }));
+    expect(out.subarray(0, 8).toString('hex')).toBe('43' + '00000f' + '00000b' + '08');
+  });
+
+  it('uses fmt 0 when the timestamp goes backward or the message stream changes', () => {
+    const writer = new ChunkWriter();
+    writer.write(message({ timestamp: 100, payload: fill(4) }));
+    expect(writer.write(message({ timestamp: 50, payload: fill(4) }))[0]! >> 6).toBe(0);
+    expect(writer.write(message({ timestamp: 60, messageStreamId: 2, payload: fill(4) }))[0]! >> 6).toBe(0);
+  });
+
+  it('writes 0xFFFFFE in the 24-bit field without an extended timestamp', () => {
+    const out = new ChunkWriter().write(message({ timestamp: 0xfffffe, payload: fill(4) }));
+    expect(out.length).toBe(12 + 4);
+    expect(out.readUIntBE(1, 3)).toBe(0xfffffe);
+  });
+
+  it('writes the 0xFFFFFF marker and an extended timestamp from 0xFFFFFF on (RTMP §5.3.1.3)', () => {
+    const out = new ChunkWriter().write(message({ timestamp: 0xffffff, payload: fill(4) }));
+    expect(out.length).toBe(12 + 4 + 4);
+    expect(out.readUIntBE(1, 3)).toBe(0xffffff);
+    expect(out.readUInt32BE(12)).toBe(0xffffff);
+  });
+
+  it('repeats the extended timestamp on every fmt 3 continuation chunk, as FFmpeg and nginx-rtmp expect', () => {
+    const out = new ChunkWriter().write(message({ timestamp: 0x12345678, payload: fill(300, 0x11) }));
+    // [12 hdr][4 ext][128] [1][4 ext][128] [1][4 ext][44]
+    expect(out.length).toBe(16 + 128 + 5 + 128 + 5 + 44);
+    expect(out.readUInt32BE(12)).toBe(0x12345678);
+    expect(out[16 + 128]).toBe(0xc3);
+    expect(out.readUInt32BE(16 + 128 + 1)).toBe(0x12345678);
+    expect(out.readUInt32BE(16 + 128 + 5 + 128 + 1)).toBe(0x12345678);
+  });
+
+  it('sends an extended delta on a fmt 1 header and its continuations', () => {
+    const writer = new ChunkWriter();
+    writer.write(message({ timestamp: 5, payload: fill(10) }));
+    const out = writer.write(message({ timestamp: 5 + 0x1000000, payload: fill(200) }));
+    expect(out[0]! >> 6).toBe(1);
+    expect(out.readUIntBE(1, 3)).toBe(0xffffff);
+    expect(out.readUInt32BE(8)).toBe(0x1000000);
+    expect(out.readUInt32BE(12 + 128 + 1)).toBe(0x1000000);
+  });
+
+  it('wraps timestamps to 32 bits', () => {
+    expect(toRtmpTimestamp(2 ** 32 + 7)).toBe(7);
+    expect(toRtmpTimestamp(1234.9)).toBe(1234);
+    const out = new ChunkWriter().write(message({ timestamp: 2 ** 32 + 0x1000000, payload: fill(1) }));
+    expect(out.readUInt32BE(12)).toBe(0x1000000);
+  });
+
+  it('encodes chunk stream ids 64–319 in two bytes and 320+ in three (RTMP §5.3.1.1)', () => {
+    const writer = new ChunkWriter();
+    expect(
+      writer
+        .write(message({ chunkStreamId: 64, payload: fill(1) }))
+        .subarray(0, 2)
+        .toString('hex'),
+    ).toBe('0000');
+    expect(
+      writer
+        .write(message({ chunkStreamId: 319, payload: fill(1) }))
+        .subarray(0, 2)
+        .toString('hex'),
+    ).toBe('00ff');
+    expect(
+      writer
+        .write(message({ chunkStreamId: 365, payload: fill(1) }))
+        .subarray(0, 3)
+        .toString('hex'),
+    ).toBe('012d01');
+  });
+
+  it('writes one header only for a message that fits a larger chunk size', () => {
+    const writer = new ChunkWriter();
+    writer.setChunkSize(4096);
+    expect(writer.write(message({ payload: fill(4096) })).length).toBe(12 + 4096);
+    expect(writer.write(message({ timestamp: 1, payload: fill(4097) })).length).toBe(8 + 4096 + 1 + 1);
+  });
+});
+
+describe('ChunkReader', () => {
+  it('reads back the spec examples, byte by byte', () => {
+    const writer = new ChunkWriter();
+    const sent = [
+      message({
+        chunkStreamId: 4,
+        messageTypeId: 9,
+        messageStreamId: 12346,
+        timestamp: 1000,
+        payload: fill(307),
+      }),
+      ...[1000, 1020, 1040, 1060].map((timestamp) =>
+        message({ messageStreamId: 12345, timestamp, payload: fill(32) }),
+      ),
+    ];
+    const bytes = Buffer.concat(sent.map((m) => writer.write(m)));
+    expect(pushBytewise(new ChunkReader(), bytes)).toEqual(sent);
+  });
+
+  it('reads extended timestamps at 0xFFFFFE, 0xFFFFFF and above, also on continuation chunks', () => {
+    const writer = new ChunkWriter();
+    const sent = [0xfffffe, 0xffffff, 0x1000000, 0x7fffffff, 0xffffffff].map((timestamp) =>
+      message({ messageStreamId: 2, timestamp, payload: fill(300) }),
+    );
+    const bytes = Buffer.concat(sent.map((m) => writer.write(m)));
+    expect(pushBytewise(new ChunkReader(), bytes)).toEqual(sent);
+  });
+
+  it('applies the peer’s Set Chunk Size to the chunks after it, mid-stream', () => {
+    const writer = new ChunkWriter();
+    const big = message({ timestamp: 1, payload: randomBytes(mulberry32(1), 5000) });
+    const parts = [writer.write(message({ payload: fill(200) })), writer.write(setChunkSizeMessage(4096))];
+    writer.setChunkSize(4096);
+    parts.push(writer.write(big));
+    const reader = new ChunkReader();
+    const out = reader.push(Buffer.concat(parts));
+    expect(out.map((m) => m.payload.length)).toEqual([200, 4, 5000]);
+    expect(out[2]).toEqual(big);
+    expect(reader.chunkSize).toBe(4096);
+  });
+
+  it('reassembles interleaved chunk streams', () => {
+    const writer = new ChunkWriter();
+    const a = message({ chunkStreamId: 4, payload: randomBytes(mulberry32(2), 300) });
+    const b = message({ chunkStreamId: 6, messageTypeId: 9, payload: randomBytes(mulberry32(3), 200) });
+    const wa = writer.write(a); // [12+128][1+128][1+44]
+    const wb = writer.write(b); // [12+128][1+72]
+    const interleaved = Buffer.concat([
+      wa.subarray(0, 140),
+      wb.subarray(0, 140),
+      wa.subarray(140, 269),
+      wb.subarray(140),
+      wa.subarray(269),
+    ]);
+    const out = new ChunkReader().push(interleaved);
+    expect(out).toEqual([b, a]);
+  });
+
+  it('reads a fmt 3 new message after fmt 0 with the fmt 0 timestamp as its delta (RTMP §5.3.1.2.4)', () => {
+    const first = Buffer.from('03' + '000064' + '000001' + '08' + '01000000' + 'aa', 'hex');
+    const out = new ChunkReader().push(Buffer.concat([first, Buffer.from('c3bb', 'hex')]));
+    expect(out.map((m) => m.timestamp)).toEqual([100, 200]);
+    expect(out[1]!.payload.toString('hex')).toBe('bb');
+  });
+
+  it('discards a partial message on Abort', () => {
+    const writer = new ChunkWriter();
+    const partial = writer.write(message({ chunkStreamId: 5, payload: fill(300) })).subarray(0, 140);
+    const abort = new ChunkWriter().write({
+      chunkStreamId: 2,
+      messageTypeId: MessageType.ABORT,
+      messageStreamId: 0,
+      timestamp: 0,
+      payload: Buffer.from('00000005', 'hex'),
+    });
+    const reader = new ChunkReader();
+    expect(reader.push(Buffer.concat([partial, abort])).map((m) => m.messageTypeId)).toEqual([
+      MessageType.ABORT,
+    ]);
+    expect(reader.bufferedBytes).toBe(0);
+    // a new fmt 0 message on the aborted stream is accepted
+    const next = message({ chunkStreamId: 5, payload: fill(3) });
+    expect(reader.push(new ChunkWriter().write(next))).toEqual([next]);
+  });
+
+  it('delivers zero-length messages', () => {
+    const m = message({ payload: Buffer.alloc(0) });
+    expect(new ChunkReader().push(new ChunkWriter().write(m))).toEqual([m]);
+  });
+
+  it.each([
+    ['a fmt 1 header on an unknown chunk stream', '43 000000 000001 08'],
+    ['a message larger than the limit', '03 000000 ffffff 08 00000000'],
+    ['Set Chunk Size 0', '02 000000 000004 01 00000000 00000000'],
+    ['Set Chunk Size with the top bit set', '02 000000 000004 01 00000000 80000000'],
+  ])('throws RtmpProtocolError for %s', (_name, input) => {
+    expect(() => new ChunkReader().push(Buffer.from(input.replace(/\s+/g, ''), 'hex'))).toThrow(
+      RtmpProtocolError,
+    );
+  });
+
+  it('throws RtmpProtocolError for a fmt 0 header inside an incomplete message', () => {
+    const writer = new ChunkWriter();
+    const partial = writer.write(message({ payload: fill(300) })).subarray(0, 140);
+    const next = new ChunkWriter().write(message({ payload: fill(3) }));
+    expect(() => new ChunkReader().push(Buffer.concat([partial, next]))).toThrow(/incomplete message/);
+  });
+
+  it('stays failed after an error', () => {
+    const reader = new ChunkReader();
+    expect(() => reader.push(Buffer.from('4300000000000108', 'hex'))).toThrow(RtmpProtocolError);
+    expect(() => reader.push(Buffer.from('c3', 'hex'))).toThrow(RtmpProtocolError);
+  });
+
+  it('bounds the number of chunk streams and the bytes held in incomplete messages', () => {
+    const streams = new ChunkReader({ maxChunkStreams: 4 });
+    const writer = new ChunkWriter();
+    const opens = [3, 4, 5, 6, 7].map((csid) =>
+      writer.write(message({ chunkStreamId: csid, payload: fill(300) })),
+    );
+    expect(() => streams.push(Buffer.concat(opens.map((b) => b.subarray(0, 140))))).toThrow(/chunk streams/);
+    const buffered = new ChunkReader({ maxBufferedBytes: 500 });
+    expect(() => buffered.push(Buffer.concat(opens.map((b) => b.subarray(0, 140))))).toThrow(/incomplete/);
+  });
+});
+
+describe('ChunkWriter → ChunkReader round trip', () => {
+  it('returns many random messages unchanged with random chunk sizes and random input splits', () => {
+    const random = mulberry32(0xc0ffee);
+    for (let round = 0; round < 40; round++) {
+      const writer = new ChunkWriter();
+      const reader = new ChunkReader({ maxMessageBytes: 0xffffff, maxBufferedBytes: 64 << 20 });
+      const sent: RtmpMessage[] = [];
+      const bytes: Buffer[] = [];
+      const lastTimestamp = new Map<number, number>();
+      for (let i = 0; i < 60; i++) {
+        if (random() < 0.05) {
+          const size = randomInt(random, 1, 70000);
+          const m = setChunkSizeMessage(size);
+          bytes.push(writer.write(m));
+          sent.push(m);
+          writer.setChunkSize(size);
+          continue;
+        }
+        const chunkStreamId = [3, 4, 6, 70, 400][randomInt(random, 0, 4)]!;
+        const previous = lastTimestamp.get(chunkStreamId) ?? randomInt(random, 0, 0xffffffff);
+        const jump = random() < 0.1 ? randomInt(random, 0, 0x1ffffff) : randomInt(random, 0, 40);
+        const timestamp = random() < 0.05 ? randomInt(random, 0, 0xffffffff) : (previous + jump) % 2 ** 32;
+        lastTimestamp.set(chunkStreamId, timestamp);
+        const length = random() < 0.5 ? randomInt(random, 0, 50) : randomInt(random, 0, 20000);
+        const m: RtmpMessage = {
+          chunkStreamId,
+          messageTypeId: random() < 0.5 ? MessageType.VIDEO : MessageType.AUDIO,
+          messageStreamId: random() < 0.9 ? 1 : randomInt(random, 0, 0xffffffff),
+          timestamp,
+          payload: randomBytes(random, length),
+        };
+        bytes.push(writer.write(m));
+        sent.push(m);
+      }
+      const all = Buffer.concat(bytes);
+      const received: RtmpMessage[] = [];
+      for (let pos = 0; pos < all.length;) {
+        const step = randomInt(random, 1, random() < 0.5 ? 20 : 9000);
+        received.push(...reader.push(all.subarray(pos, pos + step)));
+        pos += step;
+      }
+      // Buffers compared with equals(): a deep toEqual over megabytes is needlessly slow.
+      expect(received.map(({ payload: _p, ...header }) => header)).toEqual(
+        sent.map(({ payload: _p, ...header }) => header),
+      );
+      received.forEach((m, i) => expect(m.payload.equals(sent[i]!.payload)).toBe(true));
+    }
+  });
+});
+
+describe('ChunkReader fuzz', () => {
+  it('throws only RtmpProtocolError for thousands of random, mutated and truncated inputs', () => {
+    const random = mulberry32(0xf022);
+    const writer = new ChunkWriter();
+    const valid = Buffer.concat([
+      writer.write(setChunkSizeMessage(200)),
+      writer.write(message({ timestamp: 0x1000000, payload: fill(500) })),
+      writer.write(message({ chunkStreamId: 300, timestamp: 5, payload: fill(50) })),
+    ]);
+    for (let i = 0; i < 4000; i++) {
+      let input: Buffer;
+      if (i % 3 === 0) input = valid.subarray(0, randomInt(random, 0, valid.length));
+      else if (i % 3 === 1) {
+        input = Buffer.from(valid);
+        for (let k = 0; k < 4; k++) input[randomInt(random, 0, input.length - 1)] = randomInt(random, 0, 255);
+      } else input = randomBytes(random, randomInt(random, 0, 400));
+      const reader = new ChunkReader();
+      try {
+        for (let pos = 0; pos < input.length; pos += 7) reader.push(input.subarray(pos, pos + 7));
+      } catch (error) {
+        expect(error).toBeInstanceOf(RtmpProtocolError);
+      }
+      expect(reader.bufferedBytes).toBeLessThanOrEqual(input.length);
+    }
+  });
+});

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { RtmpUrlError } from '../../../src/rtmp/errors.js';
+import { parseRtmpUrl, redact, redactUrl, secretsOf } from '../../../src/rtmp/url.js';
+
+describe('parseRtmpUrl', () => {
+  it.each([
+    [
+      'rtmp://live.example.com/app/key123',
+      { protocol: 'rtmp', host: 'live.example.com', port: 1935, app: 'app', streamKey: 'key123' },
+      'rtmp://live.example.com/app',
+    ],
+    [
+      'rtmps://live.example.com/app/key',
+      { protocol: 'rtmps', host: 'live.example.com', port: 443, app: 'app', streamKey: 'key' },
+      'rtmps://live.example.com/app',
+    ],
+    [
+      'rtmp://127.0.0.1:19350/live/test',
+      { protocol: 'rtmp', host: '127.0.0.1', port: 19350, app: 'live', streamKey: 'test' },
+      'rtmp://127.0.0.1:19350/live',
+    ],
+    [
+      'rtmp://host/app/inst/key',
+      { protocol: 'rtmp', host: 'host', port: 1935, app: 'app/inst', streamKey: 'key' },
+      'rtmp://host/app/inst',
+    ],
+    [
+      'rtmp://host/live/key?pwd=s3cret&x=1',
+      { protocol: 'rtmp', host: 'host', port: 1935, app: 'live', streamKey: 'key?pwd=s3cret&x=1' },
+      'rtmp://host/live',
+    ],
+    [
+      'RTMP://[::1]:1936/live/k',
+      { protocol: 'rtmp', host: '::1', port: 1936, app: 'live', streamKey: 'k' },
+      'rtmp://[::1]:1936/live',
+    ],
+    [
+      '  rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl-mnop  ',
+      {
+        protocol: 'rtmp',
+        host: 'a.rtmp.youtube.com',
+        port: 1935,
+        app: 'live2',
+        streamKey: 'abcd-efgh-ijkl-mnop',
+      },
+      'rtmp://a.rtmp.youtube.com/live2',
+    ],
+  ])('parses %s', (url, expected, tcUrl) => {
+    expect(parseRtmpUrl(url)).toEqual({ ...expected, tcUrl });
+  });
+
+  it.each([
+    ['', /empty/],
+    ['live.example.com/app/key', /not a URL/],
+    ['http://host/app/key', /scheme "http"/],
+    ['rtmpt://host/app/key', /rtmp:\/\/ or rtmps:\/\//],
+    ['rtmp:///app/key', /no host/],
+    ['rtmp://host', /no application and no stream key/],
+    ['rtmp://host/', /no application and no stream key/],
+    ['rtmp://host/live', /no stream key/],
+    ['rtmp://host/live/', /no stream key/],
+    ['rtmp://host//live/key', /empty segment/],
+    ['rtmp://host:0/live/key', /invalid port "0"/],
+    ['rtmp://host:70000/live/key', /invalid port/],
+    ['rtmp://host:abc/live/key', /invalid port/],
+    ['rtmp://user:pw@host/live/key', /credentials/],
+    ['rtmp://[::1/live/key', /IPv6/],
+  ])('rejects %j with an error naming the problem and the fix', (url, problem) => {
+    let error: unknown;
+    try {
+      parseRtmpUrl(url);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(RtmpUrlError);
+    const urlError = error as RtmpUrlError;
+    expect(urlError.code).toBe('ERR_RTMP_URL');
+    expect(urlError.retryable).toBe(false);
+    expect(urlError.message).toMatch(problem);
+    expect(urlError.message).toMatch(/—/);
+  });
+
+  it('never puts the stream key in an error message', () => {
+    for (const url of [
+      'rtmp://host:99999/live/SECRETKEY',
+      'ftp://host/live/SECRETKEY',
+      'host/live/SECRETKEY',
+    ]) {
+      expect(() => parseRtmpUrl(url)).toThrow(RtmpUrlError);
+      try {
+        parseRtmpUrl(url);
+      } catch (e) {
+        expect((e as Error).message).not.toContain('SECRETKEY');
+      }
+    }
+  });
+});
+
+describe('redaction', () => {
+  it('replaces the whole stream key of a URL with ****', () => {
+    expect(redactUrl('rtmp://host/live/abcdef')).toBe('rtmp://host/live/****');
+    expect(redactUrl('rtmps://host:443/app/inst/key?pwd=x')).toBe('rtmps://host:443/app/inst/****');
+  });
+
+  it('hides everything after the host of a URL it cannot split, and credentials', () => {
+    expect(redactUrl('rtmp://host/onlykey')).toBe('rtmp://host/****');
+    expect(redactUrl('rtmp://user:pw@host/live/k')).toBe('rtmp://****@host/live/****');
+    expect(redactUrl('rtmp://host')).toBe('rtmp://host');
+  });
+
+  it('removes every occurrence of every secret from a text, longest first', () => {
+    const secrets = secretsOf('rtmp://h/live/key123?token=tok456');
+    expect(secrets).toEqual(['key123?token=tok456', 'key123', 'token=tok456']);
+    expect(redact('publish key123?token=tok456 failed; key123 busy; token=tok456', secrets)).toBe(
+      'publish **** failed; **** busy; ****',
+    );
+    expect(redact('nothing here', [''])).toBe('nothing here');
+  });
+});
