@@ -1,0 +1,156 @@
+import { ConfigError } from '../core/errors.js';
+
+/** How a connection attempt failed, as far as retrying is concerned (see failure-class.ts). */
+export type FailureKind = 'refused' | 'transient' | 'permanent';
+
+/** Reconnect backoff options (shaka-player's shape: min(base·factor^n, max)·(1 ± jitter)). */
+export interface BackoffOptions {
+  /** Delay before the second retry, ms (the first is immediate). Default 1000. */
+  baseMs: number;
+  /** Growth per retry. Default 2. */
+  factor: number;
+  /** Cap before jitter, ms. Default 30000. */
+  maxMs: number;
+  /** Relative jitter in [0, 1): the delay is scaled by a uniform factor in [1 − jitter, 1 + jitter). Default 0.2. */
+  jitter: number;
+  /** Retries before giving up; Infinity retries forever. Default Infinity. */
+  maxRetries: number;
+  /** While the server refuses (nothing listening), probe this often, ms. Default 500. */
+  refusedProbeIntervalMs: number;
+  /** Fast probing lasts this long from the start of the outage, ms; then the exponential schedule. Default 60000. */
+  refusedProbeWindowMs: number;
+  /**
+   * A connection that lived this long, ms, resets the schedule when it drops. Default 10000: longer than
+   * a server that accepts then kicks us (publish rejected, idle timeout), short enough that a real
+   * outage after minutes of streaming starts over with an immediate retry.
+   */
+  stableAfterMs: number;
+}
+
+/** Fresh default backoff options (a function, so no caller mutates shared defaults). */
+export function defaultBackoffOptions(): BackoffOptions {
+  return {
+    baseMs: 1000,
+    factor: 2,
+    maxMs: 30000,
+    jitter: 0.2,
+    maxRetries: Infinity,
+    refusedProbeIntervalMs: 500,
+    refusedProbeWindowMs: 60000,
+    stableAfterMs: 10000,
+  };
+}
+
+/** Throws a ConfigError naming the first bad backoff option. */
+export function validateBackoffOptions(options: BackoffOptions): void {
+  const nonNegativeMs = ['baseMs', 'maxMs', 'refusedProbeWindowMs', 'stableAfterMs'] as const;
+  for (const field of nonNegativeMs) {
+    const value = options[field];
+    if (!Number.isFinite(value) || value < 0) throw new ConfigError(field, value, 'use a number of ms ≥ 0');
+  }
+  if (!Number.isFinite(options.refusedProbeIntervalMs) || options.refusedProbeIntervalMs <= 0) {
+    throw new ConfigError(
+      'refusedProbeIntervalMs',
+      options.refusedProbeIntervalMs,
+      'use a number of ms > 0, e.g. 500',
+    );
+  }
+  if (options.maxMs < options.baseMs) {
+    throw new ConfigError('maxMs', options.maxMs, `use a cap ≥ baseMs (${options.baseMs})`);
+  }
+  if (!Number.isFinite(options.factor) || options.factor < 1) {
+    throw new ConfigError('factor', options.factor, 'use a growth factor ≥ 1, e.g. 2');
+  }
+  if (!Number.isFinite(options.jitter) || options.jitter < 0 || options.jitter >= 1) {
+    throw new ConfigError('jitter', options.jitter, 'use a fraction in [0, 1), e.g. 0.2');
+  }
+  const retries = options.maxRetries;
+  if (Number.isNaN(retries) || retries < 0 || (Number.isFinite(retries) && !Number.isInteger(retries))) {
+    throw new ConfigError('maxRetries', retries, 'use a whole number ≥ 0, or Infinity');
+  }
+}
+
+/**
+ * Delay before retry number `attempt` (0-based), ms: 0 for the first, then
+ * min(baseMs·factor^(attempt−1), maxMs) scaled by a uniform factor in [1 − jitter, 1 + jitter).
+ * `random` returns [0, 1) like Math.random; inject it in tests.
+ */
+export function backoffDelayMs(
+  attempt: number,
+  options: BackoffOptions,
+  random: () => number = Math.random,
+): number {
+  if (attempt <= 0) return 0;
+  const capped = Math.min(options.baseMs * options.factor ** (attempt - 1), options.maxMs);
+  return capped * (1 + options.jitter * (2 * random() - 1));
+}
+
+/**
+ * The retry state of one output: which delay comes next, given how the last attempt failed.
+ * Refused connections (nothing listening: a server restarting) are probed fast for a while; other
+ * failures back off exponentially; a permanent failure or maxRetries ends it (`exhausted`).
+ */
+export class ReconnectSchedule {
+  /** The validated options. */
+  readonly options: Readonly<BackoffOptions>;
+  readonly #random: () => number;
+  #retries = 0;
+  #exponentialAttempt = 0;
+  #outageStartMs: number | undefined;
+  #connectedAtMs: number | undefined;
+  #permanent = false;
+
+  constructor(options: Partial<BackoffOptions> = {}, random: () => number = Math.random) {
+    const resolved = { ...defaultBackoffOptions(), ...options };
+    validateBackoffOptions(resolved);
+    this.options = Object.freeze(resolved);
+    this.#random = random;
+  }
+
+  /** Retries scheduled since the schedule last reset. */
+  get retries(): number {
+    return this.#retries;
+  }
+
+  /** True once a permanent failure was seen or maxRetries retries were used: stop retrying. */
+  get exhausted(): boolean {
+    return this.#permanent || this.#retries >= this.options.maxRetries;
+  }
+
+  /** The connection is up (published) at `nowMs`. */
+  onConnected(nowMs: number): void {
+    this.#connectedAtMs = nowMs;
+  }
+
+  /** The connection dropped at `nowMs`: a stable connection resets the schedule; a flapping one does not. */
+  onDisconnected(nowMs: number): void {
+    const connectedAt = this.#connectedAtMs;
+    this.#connectedAtMs = undefined;
+    if (connectedAt !== undefined && nowMs - connectedAt >= this.options.stableAfterMs) this.#reset();
+    this.#outageStartMs ??= nowMs;
+  }
+
+  /**
+   * Delay before the next attempt after a failure of `kind` at `nowMs`, ms; null when retrying must
+   * stop (permanent failure, or maxRetries used). The first retry of an outage is immediate.
+   */
+  nextDelayMs(kind: FailureKind, nowMs: number): number | null {
+    if (kind === 'permanent') this.#permanent = true;
+    if (this.exhausted) return null;
+    this.#outageStartMs ??= nowMs;
+    const retry = this.#retries++;
+    if (retry === 0) return 0;
+    if (kind === 'refused' && nowMs - this.#outageStartMs < this.options.refusedProbeWindowMs) {
+      return this.options.refusedProbeIntervalMs;
+    }
+    this.#exponentialAttempt++;
+    return backoffDelayMs(this.#exponentialAttempt, this.options, this.#random);
+  }
+
+  #reset(): void {
+    this.#retries = 0;
+    this.#exponentialAttempt = 0;
+    this.#outageStartMs = undefined;
+    this.#permanent = false;
+  }
+}

@@ -1,0 +1,280 @@
+import type { Clock } from '../core/clock.js';
+import { ConfigError } from '../core/errors.js';
+
+/** Options of the end-to-end latency tracker. */
+export interface LatencyTrackerOptions {
+  /**
+   * The Window Acknowledgement Size we send the server (RTMP §5.4.4), bytes: it acknowledges every
+   * this many bytes. Default 65536 (≈ 200 ms of the default 2.66 Mbit/s stream: the measure's resolution).
+   */
+  ackWindowBytes: number;
+  /** No acknowledgement this long (ms) after data started flowing ⇒ the server does not acknowledge. Default 3000. */
+  ackTimeoutMs: number;
+  /** Sliding window of the delivery rate, ms. Default 2000. */
+  rateWindowMs: number;
+  /** An acknowledgement up to this many bytes beyond what we wrote is clamped (servers that count the handshake). Default 8192. */
+  ackSlackBytes: number;
+  /** Most send records kept; beyond it the oldest are forgotten (a server that never acknowledges). Default 16384. */
+  maxRecords: number;
+}
+
+/** Default LatencyTracker options. */
+export function defaultLatencyTrackerOptions(): LatencyTrackerOptions {
+  return {
+    ackWindowBytes: 65536,
+    ackTimeoutMs: 3000,
+    rateWindowMs: 2000,
+    ackSlackBytes: 8192,
+    maxRecords: 16384,
+  };
+}
+
+/** Throws a ConfigError naming the first bad LatencyTracker option. */
+export function validateLatencyTrackerOptions(options: LatencyTrackerOptions): void {
+  const positive: (keyof LatencyTrackerOptions)[] = [
+    'ackWindowBytes',
+    'ackTimeoutMs',
+    'rateWindowMs',
+    'maxRecords',
+  ];
+  for (const field of positive) {
+    const value = options[field];
+    if (!Number.isFinite(value) || value <= 0) throw new ConfigError(field, value, 'use a positive number');
+  }
+  if (!Number.isFinite(options.ackSlackBytes) || options.ackSlackBytes < 0) {
+    throw new ConfigError('ackSlackBytes', options.ackSlackBytes, 'use a number of bytes ≥ 0, e.g. 8192');
+  }
+}
+
+/** Where the latency comes from: server acknowledgements, or (no acknowledgements yet) the send side. */
+export type LatencyMeasure = 'acknowledged' | 'sent';
+
+/** Whether the server acknowledges: not yet known, proven, or declared not to (fallback to the send side). */
+export type AckState = 'unknown' | 'acknowledging' | 'non-acknowledging';
+
+const UINT32 = 2 ** 32;
+
+interface SendRecord {
+  readonly endOffset: number;
+  readonly captureUs: number;
+  readonly writtenUs: number;
+}
+
+interface RateSample {
+  readonly atUs: number;
+  readonly ackedOffset: number;
+}
+
+/**
+ * End-to-end latency from RTMP acknowledgements (§5.4.3): the age of the oldest media the server has
+ * not acknowledged. The sender calls `recordSent(endOffset, captureUs)` for each message handed to the
+ * socket, `onAcknowledgement(sequenceNumber)` for each Acknowledgement, and `reset()` per connection.
+ *
+ * The server acknowledges only every window of bytes, so the last < 1 window written is never
+ * acknowledged until more data follows. While less than a window (plus slack) is unacknowledged, no
+ * acknowledgement is due: those records are "in flight" and count only the delay they had before
+ * reaching the socket, which does not grow while the connection is quiet. Once an acknowledgement is
+ * due, the reading is now − capture time of the oldest unacknowledged record: an upper bound on the
+ * oldest undelivered media, too high by at most one window's duration (choose the window accordingly).
+ */
+export class LatencyTracker {
+  /** The validated options. */
+  readonly options: Readonly<LatencyTrackerOptions>;
+  readonly #clock: Clock;
+  readonly #sendSideLatencyMs: () => number;
+  #records: SendRecord[] = [];
+  #recordsHead = 0;
+  #bytesWritten = 0;
+  #ackedOffset = 0;
+  #ackBase = 0;
+  #lastRawAck: number | undefined;
+  #flowStartUs: number | undefined;
+  #ackState: AckState = 'unknown';
+  #recentGaps: number[] = [];
+  #samples: RateSample[] = [];
+  #maxLatencyMs = 0;
+  #wraps = 0;
+  #resets = 0;
+
+  /** `sendSideLatencyMs`: age of the oldest media not yet handed to the socket (the StreamBuffer's latency). */
+  constructor(
+    clock: Clock,
+    options: Partial<LatencyTrackerOptions> = {},
+    sendSideLatencyMs: () => number = () => 0,
+  ) {
+    const resolved = { ...defaultLatencyTrackerOptions(), ...options };
+    validateLatencyTrackerOptions(resolved);
+    this.options = Object.freeze(resolved);
+    this.#clock = clock;
+    this.#sendSideLatencyMs = sendSideLatencyMs;
+  }
+
+  /** Records that bytes up to `endOffset` (counted on this connection) were written; `captureUs` if it carries media. */
+  recordSent(endOffset: number, captureUs?: number): void {
+    if (endOffset < this.#bytesWritten) return; // offsets only grow; a stale call changes nothing
+    const nowUs = this.#clock.nowUs();
+    if (this.#flowStartUs === undefined && endOffset > 0) this.#flowStartUs = nowUs;
+    this.#bytesWritten = endOffset;
+    if (captureUs === undefined || endOffset <= this.#ackedOffset) return;
+    this.#records.push({ endOffset, captureUs, writtenUs: nowUs });
+    if (this.#records.length - this.#recordsHead > this.options.maxRecords) this.#recordsHead++;
+    this.#compactRecords();
+  }
+
+  /** Applies an Acknowledgement's sequence number (uint32 bytes received; may wrap at 2^32 or restart). */
+  onAcknowledgement(sequenceNumber: number): void {
+    this.#observeMax();
+    const raw = sequenceNumber >>> 0;
+    let acked: number;
+    if (this.#lastRawAck === undefined || raw >= this.#lastRawAck) {
+      acked = this.#ackBase + raw;
+    } else if (this.#ackBase + UINT32 + raw <= this.#bytesWritten + this.options.ackSlackBytes) {
+      this.#ackBase += UINT32; // the counter wrapped at 2^32
+      acked = this.#ackBase + raw;
+      this.#wraps++;
+    } else {
+      // The server restarted counting (nginx-rtmp does at 0xf0000000). It restarted somewhere after the
+      // last acknowledged byte; assuming exactly there under-acknowledges by < 1 window: conservative.
+      this.#ackBase = this.#ackedOffset;
+      acked = this.#ackBase + raw;
+      this.#resets++;
+    }
+    this.#lastRawAck = raw;
+    acked = Math.max(this.#ackedOffset, Math.min(acked, this.#bytesWritten));
+    const gap = acked - this.#ackedOffset;
+    if (this.#ackState === 'acknowledging' && gap > 0) {
+      this.#recentGaps.push(gap);
+      if (this.#recentGaps.length > 4) this.#recentGaps.shift();
+    }
+    this.#ackState = 'acknowledging';
+    this.#ackedOffset = acked;
+    while (this.#recordsHead < this.#records.length && this.#records[this.#recordsHead]!.endOffset <= acked) {
+      this.#recordsHead++;
+    }
+    this.#compactRecords();
+    this.#addRateSample(acked);
+  }
+
+  /** `acknowledged` once the server has acknowledged on this connection; `sent` until then. */
+  get measure(): LatencyMeasure {
+    return this.#ackState === 'acknowledging' ? 'acknowledged' : 'sent';
+  }
+
+  /** Whether the server acknowledges; `non-acknowledging` after ackTimeoutMs and 2 windows with none. */
+  get ackState(): AckState {
+    if (this.#ackState === 'unknown' && this.#flowStartUs !== undefined) {
+      const flowingMs = (this.#clock.nowUs() - this.#flowStartUs) / 1000;
+      if (flowingMs >= this.options.ackTimeoutMs && this.#bytesWritten >= 2 * this.options.ackWindowBytes) {
+        this.#ackState = 'non-acknowledging';
+      }
+    }
+    return this.#ackState;
+  }
+
+  /** The acknowledgement window in effect: ours, or the server's if its acknowledgements come further apart. */
+  get effectiveAckWindowBytes(): number {
+    // The smallest recent gap: one late, batched acknowledgement must not widen the window.
+    const observed = this.#recentGaps.length === 0 ? 0 : Math.min(...this.#recentGaps);
+    return Math.max(this.options.ackWindowBytes, observed);
+  }
+
+  /** Age of the oldest media the server has not received, ms (see the class comment). */
+  get currentLatencyMs(): number {
+    const latencyMs = this.#latencyMs();
+    if (latencyMs > this.#maxLatencyMs) this.#maxLatencyMs = latencyMs;
+    return latencyMs;
+  }
+
+  /** The highest latency seen on this connection, ms. */
+  get maxLatencyMs(): number {
+    this.#observeMax();
+    return this.#maxLatencyMs;
+  }
+
+  /** Acknowledged bytes per second over the last rateWindowMs, in bits per second; 0 without acknowledgements. */
+  get deliveryRateBps(): number {
+    const latest = this.#samples[this.#samples.length - 1];
+    if (latest === undefined) return 0;
+    const nowUs = this.#clock.nowUs();
+    const cutoffUs = nowUs - this.options.rateWindowMs * 1000;
+    let baseline = this.#samples[0]!;
+    for (const sample of this.#samples) {
+      if (sample.atUs > cutoffUs) break;
+      baseline = sample;
+    }
+    const spanUs = nowUs - baseline.atUs;
+    if (spanUs <= 0) return 0;
+    return ((latest.ackedOffset - baseline.ackedOffset) * 8 * 1e6) / spanUs;
+  }
+
+  /** Bytes written on this connection. */
+  get bytesWritten(): number {
+    return this.#bytesWritten;
+  }
+
+  /** Bytes acknowledged on this connection (unwrapped: it keeps growing past 2^32). */
+  get acknowledgedBytes(): number {
+    return this.#ackedOffset;
+  }
+
+  /** Bytes written but not yet acknowledged. */
+  get unacknowledgedBytes(): number {
+    return this.#bytesWritten - this.#ackedOffset;
+  }
+
+  /** How often the acknowledgement counter wrapped at 2^32, and how often the server restarted it. */
+  get counterEvents(): { readonly wraps: number; readonly resets: number } {
+    return { wraps: this.#wraps, resets: this.#resets };
+  }
+
+  /** Forgets everything: a new connection counts bytes from 0. */
+  reset(): void {
+    this.#records = [];
+    this.#recordsHead = 0;
+    this.#bytesWritten = 0;
+    this.#ackedOffset = 0;
+    this.#ackBase = 0;
+    this.#lastRawAck = undefined;
+    this.#flowStartUs = undefined;
+    this.#ackState = 'unknown';
+    this.#recentGaps = [];
+    this.#samples = [];
+    this.#maxLatencyMs = 0;
+    this.#wraps = 0;
+    this.#resets = 0;
+  }
+
+  #latencyMs(): number {
+    if (this.ackState !== 'acknowledging') return Math.max(0, this.#sendSideLatencyMs());
+    const oldest = this.#records[this.#recordsHead];
+    if (oldest === undefined) return 0;
+    const due = this.unacknowledgedBytes >= this.effectiveAckWindowBytes + this.options.ackSlackBytes;
+    const untilUs = due ? this.#clock.nowUs() : oldest.writtenUs;
+    return Math.max(0, (untilUs - oldest.captureUs) / 1000);
+  }
+
+  #observeMax(): void {
+    void this.currentLatencyMs;
+  }
+
+  #addRateSample(ackedOffset: number): void {
+    const nowUs = this.#clock.nowUs();
+    this.#samples.push({ atUs: nowUs, ackedOffset });
+    // Keep one sample at or before the window's start as the baseline; drop older ones.
+    const cutoffUs = nowUs - this.options.rateWindowMs * 1000;
+    let firstKept = 0;
+    while (firstKept + 1 < this.#samples.length && this.#samples[firstKept + 1]!.atUs <= cutoffUs)
+      firstKept++;
+    if (firstKept > 0) this.#samples.splice(0, firstKept);
+  }
+
+  #compactRecords(): void {
+    if (this.#recordsHead >= 1024 && this.#recordsHead * 2 >= this.#records.length) {
+      this.#records = this.#records.slice(this.#recordsHead);
+      this.#recordsHead = 0;
+    } else if (this.#recordsHead === this.#records.length && this.#recordsHead > 0) {
+      this.#records = [];
+      this.#recordsHead = 0;
+    }
+  }
+}

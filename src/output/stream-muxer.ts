@@ -1,0 +1,314 @@
+import type { Clock } from '../core/clock.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
+import type { EncodedPacket, MediaKind } from '../media/packet.js';
+import {
+  DropPolicy,
+  resolveDropPolicyOptions,
+  validateDropPolicyOptions,
+  type DropPolicyOptions,
+  type DropReason,
+  type DropState,
+} from './drop-policy.js';
+import {
+  StreamBuffer,
+  defaultStreamBufferOptions,
+  validateStreamBufferOptions,
+  type StreamBufferOptions,
+} from './stream-buffer.js';
+
+/** Options of one output's muxer: the buffer's bounds plus the drop policy (one `maxLatencyMs` for both). */
+export interface StreamMuxerOptions extends StreamBufferOptions, DropPolicyOptions {}
+
+/** Default StreamMuxer options (ARCHITECTURE.md "Defaults"). */
+export function defaultStreamMuxerOptions(): StreamMuxerOptions {
+  return resolveStreamMuxerOptions({});
+}
+
+/** Fills unset options; the policy's thresholds follow a custom `maxLatencyMs`. */
+export function resolveStreamMuxerOptions(partial: Partial<StreamMuxerOptions>): StreamMuxerOptions {
+  const buffer = { ...defaultStreamBufferOptions() };
+  for (const key of ['maxPackets', 'maxBytes', 'maxLatencyMs'] as const) {
+    const value = partial[key];
+    if (value !== undefined) buffer[key] = value;
+  }
+  return { ...buffer, ...resolveDropPolicyOptions({ ...partial, maxLatencyMs: buffer.maxLatencyMs }) };
+}
+
+/** Throws a ConfigError naming the first bad StreamMuxer option. */
+export function validateStreamMuxerOptions(options: StreamMuxerOptions): void {
+  validateStreamBufferOptions(options);
+  validateDropPolicyOptions(options);
+}
+
+/** Why the muxer asks the encoder for a keyframe. */
+export type KeyframeRequestReason = 'recovery' | 'reconnected';
+
+/** Events of a StreamMuxer. */
+export type StreamMuxerEvents = {
+  /** The drop state changed: `prev -> next`. */
+  statechange: [prev: DropState, next: DropState];
+  /** Ask the encoder for a keyframe now (so a drop episode or a reconnect freezes briefly). */
+  keyframeRequest: [reason: KeyframeRequestReason];
+};
+
+/** Per-kind packet counts. */
+export interface KindCounts {
+  /** Video packets. */
+  readonly video: number;
+  /** Audio packets. */
+  readonly audio: number;
+}
+
+/** A snapshot of the muxer's counters. Per kind: written = sent + dropped + droppedWhileDisconnected + queued. */
+export interface StreamMuxerStats {
+  /** `normal` or `dropping`. */
+  readonly state: DropState;
+  /** The latency the policy acts on: max(buffer, end-to-end), ms. */
+  readonly currentLatencyMs: number;
+  /** Age of the oldest queued packet, ms. */
+  readonly bufferLatencyMs: number;
+  /** Packets queued, per kind. */
+  readonly queued: KindCounts;
+  /** Bytes queued. */
+  readonly queuedBytes: number;
+  /** Packets offered by the encoders, per kind. */
+  readonly written: KindCounts;
+  /** Packets handed to the sender, per kind. */
+  readonly sent: KindCounts;
+  /** Video dropped while connected (congestion, broken GOP; purged queued frames included). */
+  readonly videoPacketsDropped: number;
+  /** Audio dropped while connected: always 0 (audio is never dropped while connected). */
+  readonly audioPacketsDropped: number;
+  /** Video drops per reason; `disconnected` counts the video part of packetsDroppedWhileDisconnected. */
+  readonly videoDropsByReason: Readonly<Record<DropReason, number>>;
+  /** Packets dropped while disconnected, or queued at the disconnect, or video awaiting the first keyframe after it. */
+  readonly packetsDroppedWhileDisconnected: KindCounts;
+  /** Audio packets queued beyond the packet/byte cap because no video was left to purge. */
+  readonly audioPacketsOverBound: number;
+  /** Time spent in `dropping`, ms (the current episode included). */
+  readonly congestedMs: number;
+  /** Number of `normal -> dropping` transitions. */
+  readonly congestionEvents: number;
+  /** Keyframe requests raised. */
+  readonly keyframeRequests: number;
+}
+
+/**
+ * One output's muxer: the drop policy in front of a StreamBuffer. Video may be dropped, GOP-aware;
+ * audio is never dropped while connected (room is made by purging video, or it goes over the bound).
+ * No I/O, no timers: the sender pulls with `nextPacket()`.
+ */
+export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
+  /** The resolved, validated options. */
+  readonly options: Readonly<StreamMuxerOptions>;
+  readonly #clock: Clock;
+  readonly #buffer: StreamBuffer;
+  readonly #policy: DropPolicy;
+  #endToEndLatencyMs: (() => number) | undefined;
+  #connected = false;
+  #awaitingKeyframe = true;
+  #droppingSinceUs = 0;
+  #congestedUs = 0;
+  #congestionEvents = 0;
+  #keyframeRequests = 0;
+  #audioOverBound = 0;
+  #videoDropped = 0;
+  readonly #byReason: Record<DropReason, number> = {
+    'congestion-latency': 0,
+    'congestion-packets': 0,
+    'congestion-bytes': 0,
+    'gop-broken': 0,
+    disconnected: 0,
+  };
+  readonly #written = { video: 0, audio: 0 };
+  readonly #sent = { video: 0, audio: 0 };
+  readonly #droppedDisconnected = { video: 0, audio: 0 };
+
+  /** Starts disconnected: call `setConnected(true)` once the stream is published. */
+  constructor(clock: Clock, options: Partial<StreamMuxerOptions> = {}) {
+    super();
+    const resolved = resolveStreamMuxerOptions(options);
+    validateStreamMuxerOptions(resolved);
+    this.options = Object.freeze(resolved);
+    this.#clock = clock;
+    this.#buffer = new StreamBuffer(clock, resolved);
+    this.#policy = new DropPolicy(resolved);
+  }
+
+  /** `normal` or `dropping`. */
+  get state(): DropState {
+    return this.#policy.state;
+  }
+
+  /** Whether the output is connected (packets are queued rather than dropped). */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Packets queued for the sender. */
+  get queuedPackets(): number {
+    return this.#buffer.size;
+  }
+
+  /** Age of the oldest media the server has not received, ms: max(buffer latency, end-to-end latency). */
+  get currentLatencyMs(): number {
+    const endToEnd = this.#endToEndLatencyMs?.() ?? 0;
+    return Math.max(this.#buffer.currentLatencyMs, endToEnd);
+  }
+
+  /** Sets where the end-to-end latency comes from (the LatencyTracker); undefined: the buffer's alone. */
+  setEndToEndLatencySource(source: (() => number) | undefined): void {
+    this.#endToEndLatencyMs = source;
+  }
+
+  /** Queues or drops one video packet; returns false when it is dropped. */
+  writeVideoPacket(packet: EncodedPacket): boolean {
+    this.#written.video++;
+    if (!this.#connected) {
+      this.#dropDisconnected('video');
+      return false;
+    }
+    if (this.#awaitingKeyframe) {
+      // A new connection must start at a keyframe; the GOP before it began while disconnected.
+      if (!packet.keyframe) {
+        this.#dropDisconnected('video');
+        return false;
+      }
+      this.#awaitingKeyframe = false;
+    }
+    const cap = this.#buffer.hardCapExceeded(packet);
+    const latencyMs = this.currentLatencyMs;
+    const prev = this.#policy.state;
+    const decision = this.#policy.decideVideo(packet, {
+      latencyMs,
+      packetsFull: cap === 'packets',
+      bytesFull: cap === 'bytes',
+    });
+    if (decision.purge) this.#countVideoDrops(this.#buffer.purgeBrokenGop().length, 'gop-broken');
+    this.#onStateChange(prev, decision.next);
+    if (!decision.keep) {
+      this.#countVideoDrops(1, decision.reason ?? 'gop-broken');
+      this.#checkRecovery(latencyMs);
+      return false;
+    }
+    this.#buffer.addPacket(packet);
+    return true;
+  }
+
+  /** Queues one audio packet; returns false only while disconnected (audio is never dropped while connected). */
+  writeAudioPacket(packet: EncodedPacket): boolean {
+    this.#written.audio++;
+    if (!this.#connected) {
+      this.#dropDisconnected('audio');
+      return false;
+    }
+    if (this.#buffer.hardCapExceeded(packet) !== null) this.#makeRoomForAudio(packet);
+    if (!this.#buffer.addPacket(packet)) {
+      this.#buffer.addPacketOverBound(packet);
+      this.#audioOverBound++;
+    }
+    this.#checkRecovery(this.currentLatencyMs);
+    return true;
+  }
+
+  /** Dequeues the oldest packet for the sender. */
+  nextPacket(): EncodedPacket | undefined {
+    const packet = this.#buffer.nextPacket();
+    if (packet !== undefined) this.#sent[packet.kind]++;
+    if (this.#policy.state === 'dropping') this.#checkRecovery(this.currentLatencyMs);
+    return packet;
+  }
+
+  /** The oldest queued packet, without removing it. */
+  peek(): EncodedPacket | undefined {
+    return this.#buffer.peek();
+  }
+
+  /** A copy of the queued packets, oldest first (diagnostics and tests). */
+  queuedPacketsSnapshot(): EncodedPacket[] {
+    return this.#buffer.toArray();
+  }
+
+  /**
+   * Connection state from the ConnectionMonitor/Reconnector. Going down drops what is queued (counted
+   * as dropped while disconnected); coming up starts clean at the live edge: video waits for a keyframe,
+   * and one is requested.
+   */
+  setConnected(connected: boolean): void {
+    if (connected === this.#connected) return;
+    this.#connected = connected;
+    for (const packet of this.#buffer.clear()) this.#dropDisconnected(packet.kind);
+    const prev = this.#policy.state;
+    this.#policy.reset();
+    this.#onStateChange(prev, 'normal');
+    this.#awaitingKeyframe = true;
+    if (connected) {
+      this.#keyframeRequests++;
+      this.emit('keyframeRequest', 'reconnected');
+    }
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): StreamMuxerStats {
+    const episodeUs = this.#policy.state === 'dropping' ? this.#clock.nowUs() - this.#droppingSinceUs : 0;
+    return {
+      state: this.#policy.state,
+      currentLatencyMs: this.currentLatencyMs,
+      bufferLatencyMs: this.#buffer.currentLatencyMs,
+      queued: { video: this.#buffer.videoCount, audio: this.#buffer.audioCount },
+      queuedBytes: this.#buffer.bytes,
+      written: { ...this.#written },
+      sent: { ...this.#sent },
+      videoPacketsDropped: this.#videoDropped,
+      audioPacketsDropped: 0,
+      videoDropsByReason: { ...this.#byReason },
+      packetsDroppedWhileDisconnected: { ...this.#droppedDisconnected },
+      audioPacketsOverBound: this.#audioOverBound,
+      congestedMs: (this.#congestedUs + episodeUs) / 1000,
+      congestionEvents: this.#congestionEvents,
+      keyframeRequests: this.#keyframeRequests,
+    };
+  }
+
+  // Audio at the hard cap: purge video, GOP-aware, never audio. The purged video is a suffix of the
+  // video sequence, so entering `dropping` (video waits for a keyframe) keeps the stream decodable.
+  #makeRoomForAudio(packet: EncodedPacket): void {
+    if (this.#buffer.videoCount === 0) return;
+    const prev = this.#policy.state;
+    this.#policy.enterDropping();
+    this.#onStateChange(prev, 'dropping');
+    this.#countVideoDrops(this.#buffer.purgeBrokenGop().length, 'gop-broken');
+    if (this.#buffer.hardCapExceeded(packet) !== null) {
+      this.#countVideoDrops(this.#buffer.purgeAllVideo().length, 'gop-broken');
+    }
+  }
+
+  #checkRecovery(latencyMs: number): void {
+    if (!this.#policy.takeKeyframeRequest(latencyMs)) return;
+    this.#keyframeRequests++;
+    this.emit('keyframeRequest', 'recovery');
+  }
+
+  #countVideoDrops(count: number, reason: DropReason): void {
+    if (count === 0) return;
+    this.#byReason[reason] += count;
+    if (reason !== 'disconnected') this.#videoDropped += count;
+  }
+
+  #dropDisconnected(kind: MediaKind): void {
+    this.#droppedDisconnected[kind]++;
+    if (kind === 'video') this.#byReason.disconnected++;
+  }
+
+  #onStateChange(prev: DropState, next: DropState): void {
+    if (prev === next) return;
+    const nowUs = this.#clock.nowUs();
+    if (next === 'dropping') {
+      this.#droppingSinceUs = nowUs;
+      this.#congestionEvents++;
+    } else {
+      this.#congestedUs += nowUs - this.#droppingSinceUs;
+    }
+    this.emit('statechange', prev, next);
+  }
+}

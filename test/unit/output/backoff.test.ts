@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/core/errors.js';
+import {
+  ReconnectSchedule,
+  backoffDelayMs,
+  defaultBackoffOptions,
+  validateBackoffOptions,
+  type BackoffOptions,
+  type FailureKind,
+} from '../../../src/output/backoff.js';
+
+const middle = (): number => 0.5; // no jitter
+const noJitter = { ...defaultBackoffOptions(), jitter: 0 };
+
+describe('backoffDelayMs', () => {
+  it('has the architecture defaults, in a fresh object each time', () => {
+    expect(defaultBackoffOptions()).toEqual({
+      baseMs: 1000,
+      factor: 2,
+      maxMs: 30000,
+      jitter: 0.2,
+      maxRetries: Infinity,
+      refusedProbeIntervalMs: 500,
+      refusedProbeWindowMs: 60000,
+      stableAfterMs: 10000,
+    });
+    expect(defaultBackoffOptions()).not.toBe(defaultBackoffOptions());
+  });
+
+  it.each([
+    [0, 0],
+    [1, 1000],
+    [2, 2000],
+    [3, 4000],
+    [5, 16000],
+    [6, 30000],
+    [20, 30000],
+    [1000, 30000],
+  ])('retry %i waits %i ms without jitter', (attempt, expected) => {
+    expect(backoffDelayMs(attempt, defaultBackoffOptions(), middle)).toBe(expected);
+  });
+
+  it.each([
+    [0, 800],
+    [0.25, 900],
+    [0.5, 1000],
+    [0.75, 1100],
+    [0.999999, 1200],
+  ])('jitter scales the delay by 1 ± 0.2 (random %f → %i ms)', (r, expected) => {
+    expect(backoffDelayMs(1, defaultBackoffOptions(), () => r)).toBeCloseTo(expected, 2);
+  });
+
+  it('keeps jittered delays within ±20 % of the capped value', () => {
+    for (let i = 0; i < 1000; i++) {
+      const delay = backoffDelayMs(10, defaultBackoffOptions());
+      expect(delay).toBeGreaterThanOrEqual(24000);
+      expect(delay).toBeLessThan(36000);
+    }
+  });
+
+  it('never jitters the immediate first retry', () => {
+    expect(backoffDelayMs(0, defaultBackoffOptions(), () => 0.99)).toBe(0);
+  });
+});
+
+describe('validateBackoffOptions', () => {
+  it.each<[Partial<BackoffOptions>, string]>([
+    [{ baseMs: -1 }, 'baseMs'],
+    [{ maxMs: Number.NaN }, 'maxMs'],
+    [{ maxMs: 500 }, 'maxMs'],
+    [{ factor: 0.5 }, 'factor'],
+    [{ jitter: 1 }, 'jitter'],
+    [{ jitter: -0.1 }, 'jitter'],
+    [{ maxRetries: -1 }, 'maxRetries'],
+    [{ maxRetries: 2.5 }, 'maxRetries'],
+    [{ refusedProbeIntervalMs: 0 }, 'refusedProbeIntervalMs'],
+    [{ refusedProbeWindowMs: -5 }, 'refusedProbeWindowMs'],
+    [{ stableAfterMs: Infinity }, 'stableAfterMs'],
+  ])('rejects %o naming %s', (partial, field) => {
+    const options = { ...defaultBackoffOptions(), ...partial };
+    expect(() => validateBackoffOptions(options)).toThrow(ConfigError);
+    expect(() => validateBackoffOptions(options)).toThrow(field);
+  });
+
+  it('accepts the defaults and a finite maxRetries', () => {
+    expect(() => validateBackoffOptions(defaultBackoffOptions())).not.toThrow();
+    expect(() => validateBackoffOptions({ ...defaultBackoffOptions(), maxRetries: 3 })).not.toThrow();
+  });
+});
+
+/** Runs failures at the times the schedule asks for; returns the delays. */
+function run(schedule: ReconnectSchedule, kinds: FailureKind[], startMs = 0): (number | null)[] {
+  let nowMs = startMs;
+  return kinds.map((kind) => {
+    const delay = schedule.nextDelayMs(kind, nowMs);
+    nowMs += delay ?? 0;
+    return delay;
+  });
+}
+
+describe('ReconnectSchedule', () => {
+  it('retries at once, then backs off exponentially up to the cap', () => {
+    const schedule = new ReconnectSchedule(noJitter);
+    schedule.onDisconnected(0);
+    expect(run(schedule, Array<FailureKind>(9).fill('transient'))).toEqual([
+      0, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000,
+    ]);
+  });
+
+  it('probes a refused server every 500 ms for 60 s from the start of the outage, then backs off', () => {
+    const schedule = new ReconnectSchedule(noJitter);
+    schedule.onDisconnected(0);
+    const delays = run(schedule, Array<FailureKind>(125).fill('refused'));
+    expect(delays[0]).toBe(0);
+    expect(delays.slice(1, 121).every((d) => d === 500)).toBe(true); // 120 probes fill 60 s
+    expect(delays.slice(121)).toEqual([1000, 2000, 4000, 8000]);
+  });
+
+  it('switches between the fast probe and the exponential schedule with the failure kind', () => {
+    const schedule = new ReconnectSchedule(noJitter);
+    schedule.onDisconnected(0);
+    expect(run(schedule, ['transient', 'refused', 'transient', 'refused', 'transient'])).toEqual([
+      0, 500, 1000, 500, 2000,
+    ]);
+  });
+
+  it('resets after a connection that stayed up stableAfterMs', () => {
+    const schedule = new ReconnectSchedule(noJitter);
+    schedule.onDisconnected(0);
+    run(schedule, ['transient', 'transient', 'transient']);
+    schedule.onConnected(10_000);
+    schedule.onDisconnected(20_000);
+    expect(schedule.retries).toBe(0);
+    expect(run(schedule, ['transient', 'transient'], 20_000)).toEqual([0, 1000]);
+  });
+
+  it('keeps backing off when the connection flaps (up for less than stableAfterMs)', () => {
+    const schedule = new ReconnectSchedule(noJitter);
+    schedule.onDisconnected(0);
+    run(schedule, ['transient', 'transient', 'transient']); // 0, 1000, 2000
+    schedule.onConnected(3000);
+    schedule.onDisconnected(5000);
+    expect(run(schedule, ['transient'], 5000)).toEqual([4000]);
+  });
+
+  it('measures the refused probe window from the start of a flapping outage', () => {
+    const schedule = new ReconnectSchedule(noJitter);
+    schedule.onDisconnected(0);
+    run(schedule, ['transient']);
+    schedule.onConnected(1000);
+    schedule.onDisconnected(2000);
+    expect(schedule.nextDelayMs('refused', 59_999)).toBe(500);
+    expect(schedule.nextDelayMs('refused', 60_000)).toBe(1000);
+  });
+
+  it('stops after maxRetries, counting probes too', () => {
+    const schedule = new ReconnectSchedule({ ...noJitter, maxRetries: 3 });
+    schedule.onDisconnected(0);
+    expect(run(schedule, ['transient', 'refused', 'transient', 'transient'])).toEqual([0, 500, 1000, null]);
+    expect(schedule.exhausted).toBe(true);
+  });
+
+  it('stops at once on a permanent failure', () => {
+    const schedule = new ReconnectSchedule(noJitter);
+    schedule.onDisconnected(0);
+    expect(run(schedule, ['transient', 'permanent', 'transient'])).toEqual([0, null, null]);
+    expect(schedule.exhausted).toBe(true);
+  });
+
+  it('applies the injected jitter', () => {
+    const schedule = new ReconnectSchedule(defaultBackoffOptions(), () => 0);
+    schedule.onDisconnected(0);
+    expect(run(schedule, ['transient', 'transient', 'transient'])).toEqual([0, 800, 1600]);
+  });
+
+  it('works for a first connection that never succeeded (no onDisconnected)', () => {
+    const schedule = new ReconnectSchedule(noJitter);
+    expect(run(schedule, ['refused', 'refused', 'transient'])).toEqual([0, 500, 1000]);
+  });
+
+  it('rejects bad options at construction', () => {
+    expect(() => new ReconnectSchedule({ jitter: 2 })).toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,204 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/core/errors.js';
+import { LatencyTracker, type LatencyTrackerOptions } from '../../../src/output/latency-tracker.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+
+const UINT32 = 2 ** 32;
+
+function tracker(
+  options: Partial<LatencyTrackerOptions> = {},
+  sendSideMs = 0,
+): { clock: FakeClock; t: LatencyTracker } {
+  const clock = new FakeClock();
+  const t = new LatencyTracker(
+    clock,
+    { ackWindowBytes: 1000, ackSlackBytes: 0, ...options },
+    () => sendSideMs,
+  );
+  return { clock, t };
+}
+
+/** Writes `bytes` more, captured `ageMs` before now. */
+function send(clock: FakeClock, t: LatencyTracker, bytes: number, ageMs = 0): void {
+  t.recordSent(t.bytesWritten + bytes, clock.nowUs() - ageMs * 1000);
+}
+
+describe('LatencyTracker', () => {
+  it('rejects bad options with a ConfigError', () => {
+    expect(() => new LatencyTracker(new FakeClock(), { ackWindowBytes: 0 })).toThrow(ConfigError);
+    expect(() => new LatencyTracker(new FakeClock(), { ackSlackBytes: -1 })).toThrow(ConfigError);
+  });
+
+  it('uses the send-side latency until the server has acknowledged once', () => {
+    const { clock, t } = tracker({}, 42);
+    send(clock, t, 5000);
+    clock.advance(1000);
+    expect(t.measure).toBe('sent');
+    expect(t.currentLatencyMs).toBe(42);
+    t.onAcknowledgement(1000);
+    expect(t.measure).toBe('acknowledged');
+  });
+
+  it('measures now minus the capture time of the oldest unacknowledged record after a partial ack', () => {
+    const { clock, t } = tracker();
+    send(clock, t, 1000); // [0, 1000) captured at 0
+    clock.advance(100);
+    send(clock, t, 1000); // [1000, 2000) captured at 100
+    clock.advance(100);
+    send(clock, t, 1000); // captured at 200
+    clock.advance(300);
+    t.onAcknowledgement(1500); // the first record is acknowledged, the second only partly
+    expect(t.currentLatencyMs).toBe(400); // now 500 − capture 100
+    expect(t.unacknowledgedBytes).toBe(1500);
+  });
+
+  it('reads 0 once everything is acknowledged', () => {
+    const { clock, t } = tracker();
+    send(clock, t, 3000);
+    clock.advance(700);
+    t.onAcknowledgement(3000);
+    expect(t.currentLatencyMs).toBe(0);
+  });
+
+  it('does not let a quiet tail within one ack window read as growing latency', () => {
+    const { clock, t } = tracker({ ackWindowBytes: 65536 });
+    send(clock, t, 65_536);
+    t.onAcknowledgement(65_536);
+    send(clock, t, 2000, 30); // 30 ms spent in our queue before the socket
+    clock.advance(10_000); // nothing more to send: the server will not ack these 6 KB
+    expect(t.currentLatencyMs).toBe(30);
+  });
+
+  it('counts the tail again as soon as an acknowledgement is due', () => {
+    const { clock, t } = tracker({ ackWindowBytes: 65536 });
+    send(clock, t, 70_000);
+    t.onAcknowledgement(65536);
+    send(clock, t, 2000);
+    clock.advance(3000);
+    send(clock, t, 70_000); // a full window past the last ack: the next ack is due
+    expect(t.currentLatencyMs).toBe(3000);
+  });
+
+  it('unwraps a sequence number that wrapped at 2^32', () => {
+    const { clock, t } = tracker();
+    t.recordSent(UINT32 - 2000, 0);
+    t.onAcknowledgement(UINT32 - 3000);
+    clock.advance(500);
+    t.recordSent(UINT32 + 4000, clock.nowUs());
+    t.onAcknowledgement(1000); // the server's uint32 counter wrapped: 2^32 + 1000
+    expect(t.acknowledgedBytes).toBe(UINT32 + 1000);
+    expect(t.counterEvents).toEqual({ wraps: 1, resets: 0 });
+    expect(t.currentLatencyMs).toBe(0); // the remaining record was captured just now
+  });
+
+  it('re-bases conservatively when the server restarts counting', () => {
+    const { clock, t } = tracker();
+    send(clock, t, 10_000_000);
+    t.onAcknowledgement(9_000_000);
+    send(clock, t, 100_000);
+    t.onAcknowledgement(50_000); // far too small to be a wrap: a restart somewhere after 9 000 000
+    expect(t.acknowledgedBytes).toBe(9_050_000);
+    t.onAcknowledgement(60_000);
+    expect(t.acknowledgedBytes).toBe(9_060_000);
+    expect(t.counterEvents).toEqual({ wraps: 0, resets: 1 });
+  });
+
+  it('clamps an acknowledgement slightly beyond what was written (a server counting the handshake)', () => {
+    const { clock, t } = tracker({ ackSlackBytes: 8192 });
+    send(clock, t, 10_000);
+    t.onAcknowledgement(10_000 + 3073);
+    expect(t.acknowledgedBytes).toBe(10_000);
+    expect(t.currentLatencyMs).toBe(0);
+  });
+
+  it('never moves the acknowledged offset backwards on a repeated or stale ack', () => {
+    const { clock, t } = tracker();
+    send(clock, t, 5000);
+    t.onAcknowledgement(4000);
+    t.onAcknowledgement(4000);
+    expect(t.acknowledgedBytes).toBe(4000);
+  });
+
+  it.each([
+    ['after 3 s and 2 windows', 3000, 2000, 'non-acknowledging'],
+    ['not before 3 s, whatever was written', 2999, 1_000_000, 'unknown'],
+    ['not before 2 windows were written, whatever the time', 60_000, 1999, 'unknown'],
+  ])('declares a server non-acknowledging %s', (_name, elapsedMs, bytes, expected) => {
+    const { clock, t } = tracker();
+    send(clock, t, bytes);
+    clock.advance(elapsedMs);
+    expect(t.ackState).toBe(expected);
+    expect(t.measure).toBe('sent');
+  });
+
+  it('switches to acknowledged when a non-acknowledging server starts acknowledging', () => {
+    const { clock, t } = tracker({}, 120);
+    send(clock, t, 5000);
+    clock.advance(5000);
+    expect(t.ackState).toBe('non-acknowledging');
+    expect(t.currentLatencyMs).toBe(120);
+    send(clock, t, 5000);
+    clock.advance(200);
+    t.onAcknowledgement(6000);
+    expect(t.ackState).toBe('acknowledging');
+    expect(t.currentLatencyMs).toBe(200);
+  });
+
+  it('measures the delivery rate over the sliding window and lets it decay without acks', () => {
+    const { clock, t } = tracker({ rateWindowMs: 1000 });
+    for (let i = 1; i <= 30; i++) {
+      send(clock, t, 12_500);
+      clock.advance(100);
+      t.onAcknowledgement(i * 12_500); // 125 000 bytes/s = 1 Mbit/s
+    }
+    expect(t.deliveryRateBps).toBeCloseTo(1_000_000, -3);
+    clock.advance(500); // half the window without acks: half the bytes
+    expect(t.deliveryRateBps).toBeCloseTo(500_000, -3);
+    clock.advance(500);
+    expect(t.deliveryRateBps).toBe(0);
+  });
+
+  it('remembers the highest latency seen, including just before an acknowledgement', () => {
+    const { clock, t } = tracker();
+    send(clock, t, 5000);
+    t.onAcknowledgement(1);
+    clock.advance(900);
+    t.onAcknowledgement(5000);
+    expect(t.currentLatencyMs).toBe(0);
+    expect(t.maxLatencyMs).toBe(900);
+  });
+
+  it('learns a server that acknowledges further apart than our window', () => {
+    const { clock, t } = tracker({ ackWindowBytes: 1000 });
+    send(clock, t, 19_000);
+    t.onAcknowledgement(5000);
+    t.onAcknowledgement(10_000);
+    t.onAcknowledgement(15_000);
+    expect(t.effectiveAckWindowBytes).toBe(5000);
+    clock.advance(1000);
+    expect(t.currentLatencyMs).toBe(0); // 4 000 unacknowledged: within the server's window, in flight
+  });
+
+  it('forgets the oldest records beyond maxRecords', () => {
+    const { clock, t } = tracker({ maxRecords: 3 });
+    for (let i = 0; i < 10; i++) {
+      clock.advance(100);
+      send(clock, t, 100);
+    }
+    t.onAcknowledgement(1);
+    clock.advance(0);
+    send(clock, t, 5000); // make an ack due
+    expect(t.currentLatencyMs).toBe(100); // kept: those captured at 900 and 1000 ms, and the new one
+  });
+
+  it('starts over on reset() for a new connection', () => {
+    const { clock, t } = tracker();
+    send(clock, t, 5000);
+    t.onAcknowledgement(1000);
+    clock.advance(2000);
+    expect(t.maxLatencyMs).toBe(2000);
+    t.reset();
+    expect([t.bytesWritten, t.acknowledgedBytes, t.maxLatencyMs, t.deliveryRateBps]).toEqual([0, 0, 0, 0]);
+    expect([t.measure, t.ackState]).toEqual(['sent', 'unknown']);
+  });
+});

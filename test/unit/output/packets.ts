@@ -1,0 +1,53 @@
+import type { EncodedPacket } from '../../../src/media/packet.js';
+
+/** Options of a fake packet: timestamps in ms for readability. */
+export interface FakePacketOptions {
+  /** Capture/decode time, ms. */
+  atMs?: number;
+  /** Payload size, bytes. */
+  bytes?: number;
+  /** Reference frame (default true for video). */
+  reference?: boolean;
+}
+
+function packet(kind: 'video' | 'audio', keyframe: boolean, options: FakePacketOptions): EncodedPacket {
+  const dtsUs = Math.round((options.atMs ?? 0) * 1000);
+  const byteLength = options.bytes ?? (kind === 'audio' ? 400 : keyframe ? 40_000 : 8_000);
+  return {
+    kind,
+    // The payload is never read by the output path; an empty buffer keeps tests fast.
+    data: Buffer.alloc(0),
+    dtsUs,
+    ptsUs: dtsUs,
+    keyframe,
+    reference: kind === 'video' ? (options.reference ?? true) : false,
+    byteLength,
+  };
+}
+
+/** A video keyframe (IDR). */
+export function keyframe(options: FakePacketOptions = {}): EncodedPacket {
+  return packet('video', true, options);
+}
+
+/** A video inter frame (reference unless `reference: false`). */
+export function interFrame(options: FakePacketOptions = {}): EncodedPacket {
+  return packet('video', false, options);
+}
+
+/** An AAC frame. */
+export function audio(options: FakePacketOptions = {}): EncodedPacket {
+  return packet('audio', true, options);
+}
+
+/** A deterministic PRNG (mulberry32): same seed, same sequence. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,254 @@
+import { describe, expect, it } from 'vitest';
+import type { EncodedPacket } from '../../../src/media/packet.js';
+import { ConfigError } from '../../../src/core/errors.js';
+import {
+  StreamMuxer,
+  defaultStreamMuxerOptions,
+  type StreamMuxerOptions,
+} from '../../../src/output/stream-muxer.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import { audio, interFrame, keyframe } from './packets.js';
+
+function connectedMuxer(options: Partial<StreamMuxerOptions> = {}): {
+  clock: FakeClock;
+  muxer: StreamMuxer;
+  states: string[];
+  requests: string[];
+} {
+  const clock = new FakeClock();
+  const muxer = new StreamMuxer(clock, options);
+  const states: string[] = [];
+  const requests: string[] = [];
+  muxer.on('statechange', (prev, next) => states.push(`${prev}->${next}`));
+  muxer.on('keyframeRequest', (reason) => requests.push(reason));
+  muxer.setConnected(true);
+  requests.length = 0;
+  return { clock, muxer, states, requests };
+}
+
+function write(muxer: StreamMuxer, packet: EncodedPacket): boolean {
+  return packet.kind === 'video' ? muxer.writeVideoPacket(packet) : muxer.writeAudioPacket(packet);
+}
+
+function queuedKinds(muxer: StreamMuxer): string {
+  return muxer
+    .queuedPacketsSnapshot()
+    .map((p) => (p.kind === 'audio' ? 'a' : p.keyframe ? 'K' : 'p'))
+    .join('');
+}
+
+describe('StreamMuxer', () => {
+  it('uses the architecture defaults', () => {
+    expect(defaultStreamMuxerOptions()).toMatchObject({
+      maxPackets: 100,
+      maxLatencyMs: 2000,
+      lowWatermarkMs: 1000,
+      requestKeyframeOnRecovery: true,
+    });
+  });
+
+  it('rejects bad options with a ConfigError', () => {
+    expect(() => new StreamMuxer(new FakeClock(), { maxPackets: -1 })).toThrow(ConfigError);
+    expect(() => new StreamMuxer(new FakeClock(), { lowWatermarkMs: 5000 })).toThrow(ConfigError);
+  });
+
+  it('derives the low watermark from a custom maxLatencyMs', () => {
+    const muxer = new StreamMuxer(new FakeClock(), { maxLatencyMs: 600 });
+    expect(muxer.options.lowWatermarkMs).toBe(300);
+  });
+
+  it('queues video and audio in order while not congested', () => {
+    const { muxer } = connectedMuxer();
+    const packets = [keyframe(), audio(), interFrame(), audio()];
+    expect(packets.map((p) => write(muxer, p))).toEqual([true, true, true, true]);
+    expect([muxer.nextPacket(), muxer.nextPacket(), muxer.nextPacket(), muxer.nextPacket()]).toEqual(packets);
+    expect(muxer.stats.sent).toEqual({ video: 2, audio: 2 });
+  });
+
+  it('drops every packet while disconnected, counted apart from congestion drops', () => {
+    const muxer = new StreamMuxer(new FakeClock());
+    expect(muxer.writeVideoPacket(keyframe())).toBe(false);
+    expect(muxer.writeAudioPacket(audio())).toBe(false);
+    const stats = muxer.stats;
+    expect(stats.packetsDroppedWhileDisconnected).toEqual({ video: 1, audio: 1 });
+    expect(stats.videoPacketsDropped).toBe(0);
+    expect(stats.audioPacketsDropped).toBe(0);
+    expect(stats.videoDropsByReason.disconnected).toBe(1);
+  });
+
+  it('on disconnect drops what is queued and counts it as dropped while disconnected', () => {
+    const { muxer, states } = connectedMuxer();
+    ['K', 'a', 'p'].forEach((c) => write(muxer, c === 'K' ? keyframe() : c === 'a' ? audio() : interFrame()));
+    muxer.setConnected(false);
+    expect(muxer.queuedPackets).toBe(0);
+    expect(muxer.stats.packetsDroppedWhileDisconnected).toEqual({ video: 2, audio: 1 });
+    expect(states).toEqual([]);
+  });
+
+  it('after a reconnect waits for a keyframe and asks for one', () => {
+    const { muxer, requests } = connectedMuxer();
+    muxer.setConnected(false);
+    muxer.setConnected(true);
+    expect(requests).toEqual(['reconnected']);
+    expect(muxer.writeVideoPacket(interFrame())).toBe(false);
+    expect(muxer.writeAudioPacket(audio())).toBe(true);
+    expect(muxer.writeVideoPacket(keyframe())).toBe(true);
+    expect(muxer.writeVideoPacket(interFrame())).toBe(true);
+    expect(muxer.stats.packetsDroppedWhileDisconnected.video).toBe(1);
+    expect(muxer.stats.videoPacketsDropped).toBe(0);
+  });
+
+  it('breaks the GOP on latency congestion, purges its queued video and keeps audio', () => {
+    const { clock, muxer, states } = connectedMuxer();
+    write(muxer, keyframe({ atMs: 0 }));
+    write(muxer, audio({ atMs: 0 }));
+    write(muxer, interFrame({ atMs: 33 }));
+    clock.advance(2100);
+    expect(muxer.writeVideoPacket(interFrame({ atMs: 2100 }))).toBe(false);
+    expect(queuedKinds(muxer)).toBe('a');
+    expect(muxer.state).toBe('dropping');
+    expect(states).toEqual(['normal->dropping']);
+    const stats = muxer.stats;
+    expect(stats.videoDropsByReason['congestion-latency']).toBe(1);
+    expect(stats.videoDropsByReason['gop-broken']).toBe(2);
+    expect(stats.videoPacketsDropped).toBe(3);
+    expect(stats.congestionEvents).toBe(1);
+  });
+
+  it('uses the end-to-end latency when it is higher than the buffer latency', () => {
+    const { muxer } = connectedMuxer();
+    let endToEndMs = 0;
+    muxer.setEndToEndLatencySource(() => endToEndMs);
+    expect(muxer.writeVideoPacket(keyframe())).toBe(true);
+    muxer.nextPacket();
+    endToEndMs = 2500;
+    expect(muxer.currentLatencyMs).toBe(2500);
+    expect(muxer.writeVideoPacket(interFrame())).toBe(false);
+    expect(muxer.stats.videoDropsByReason['congestion-latency']).toBe(1);
+  });
+
+  it('drops until latency is under the low watermark AND a keyframe arrives (hysteresis)', () => {
+    const { muxer, states, requests } = connectedMuxer();
+    let endToEndMs = 2500;
+    muxer.setEndToEndLatencySource(() => endToEndMs);
+    expect(muxer.writeVideoPacket(keyframe())).toBe(false);
+    endToEndMs = 1500; // under the drop threshold, above the low watermark
+    expect(muxer.writeVideoPacket(interFrame())).toBe(false);
+    expect(muxer.writeVideoPacket(keyframe())).toBe(false);
+    expect(requests).toEqual([]);
+    endToEndMs = 900;
+    expect(muxer.writeVideoPacket(interFrame())).toBe(false);
+    expect(requests).toEqual(['recovery']);
+    expect(muxer.writeVideoPacket(keyframe())).toBe(true);
+    expect(muxer.state).toBe('normal');
+    expect(states).toEqual(['normal->dropping', 'dropping->normal']);
+    expect(muxer.stats.videoDropsByReason['gop-broken']).toBe(3);
+  });
+
+  it('raises the keyframe request as soon as latency is low, also from an audio write or a dequeue', () => {
+    const { muxer, requests } = connectedMuxer();
+    let endToEndMs = 0;
+    muxer.setEndToEndLatencySource(() => endToEndMs);
+    muxer.writeVideoPacket(keyframe());
+    endToEndMs = 2500;
+    muxer.writeVideoPacket(interFrame());
+    endToEndMs = 500;
+    muxer.writeAudioPacket(audio());
+    expect(requests).toEqual(['recovery']);
+    muxer.nextPacket();
+    expect(requests).toEqual(['recovery']);
+  });
+
+  it('measures time spent congested on the clock', () => {
+    const { clock, muxer } = connectedMuxer();
+    let endToEndMs = 0;
+    muxer.setEndToEndLatencySource(() => endToEndMs);
+    muxer.writeVideoPacket(keyframe());
+    endToEndMs = 2500;
+    muxer.writeVideoPacket(interFrame());
+    clock.advance(1500);
+    expect(muxer.stats.congestedMs).toBe(1500);
+    endToEndMs = 0;
+    clock.advance(500);
+    muxer.writeVideoPacket(keyframe({ atMs: 2000 }));
+    clock.advance(1000);
+    expect(muxer.stats.congestedMs).toBe(2000);
+  });
+
+  it('drops a disposable frame alone under mild congestion without entering dropping', () => {
+    const { muxer } = connectedMuxer();
+    let endToEndMs = 0;
+    muxer.setEndToEndLatencySource(() => endToEndMs);
+    muxer.writeVideoPacket(keyframe());
+    endToEndMs = 1600;
+    expect(muxer.writeVideoPacket(interFrame({ reference: false }))).toBe(false);
+    expect(muxer.writeVideoPacket(interFrame())).toBe(true);
+    expect(muxer.state).toBe('normal');
+  });
+
+  it('breaks the GOP when the packet cap is full and counts it per reason', () => {
+    const { muxer } = connectedMuxer({ maxPackets: 3 });
+    write(muxer, keyframe());
+    write(muxer, interFrame());
+    write(muxer, interFrame());
+    expect(muxer.writeVideoPacket(interFrame())).toBe(false);
+    expect(muxer.stats.videoDropsByReason['congestion-packets']).toBe(1);
+    expect(queuedKinds(muxer)).toBe('');
+  });
+
+  it('breaks the GOP when the byte cap is full', () => {
+    const { muxer } = connectedMuxer({ maxBytes: 50_000 });
+    write(muxer, keyframe({ bytes: 40_000 }));
+    expect(muxer.writeVideoPacket(interFrame({ bytes: 20_000 }))).toBe(false);
+    expect(muxer.stats.videoDropsByReason['congestion-bytes']).toBe(1);
+  });
+
+  it('makes room for audio at the cap by purging the broken GOP, never by dropping audio', () => {
+    const { muxer } = connectedMuxer({ maxPackets: 5 });
+    ['K', 'p', 'p', 'K', 'p'].forEach((c) => write(muxer, c === 'K' ? keyframe() : interFrame()));
+    expect(muxer.writeAudioPacket(audio())).toBe(true);
+    expect(queuedKinds(muxer)).toBe('Kppa');
+    expect(muxer.state).toBe('dropping');
+    expect(muxer.writeVideoPacket(interFrame())).toBe(false); // the GOP is broken: wait for a keyframe
+    expect(muxer.stats.audioPacketsOverBound).toBe(0);
+  });
+
+  it('purges all queued video when the broken GOP alone does not make room', () => {
+    const { muxer } = connectedMuxer({ maxPackets: 3 });
+    write(muxer, keyframe());
+    write(muxer, audio());
+    write(muxer, audio());
+    expect(muxer.writeAudioPacket(audio())).toBe(true);
+    expect(queuedKinds(muxer)).toBe('aaa');
+  });
+
+  it('keeps audio over the bound, counted, when no video is left to purge', () => {
+    const { muxer } = connectedMuxer({ maxPackets: 2 });
+    [audio(), audio(), audio(), audio()].forEach((p) => expect(muxer.writeAudioPacket(p)).toBe(true));
+    expect(muxer.queuedPackets).toBe(4);
+    const stats = muxer.stats;
+    expect(stats.audioPacketsOverBound).toBe(2);
+    expect(stats.audioPacketsDropped).toBe(0);
+  });
+
+  it('adds up: written = sent + dropped + dropped while disconnected + queued, per kind', () => {
+    const { clock, muxer } = connectedMuxer({ maxPackets: 6 });
+    for (let i = 0; i < 200; i++) {
+      clock.advance(33);
+      write(muxer, i % 30 === 0 ? keyframe({ atMs: i * 33 }) : interFrame({ atMs: i * 33 }));
+      write(muxer, audio({ atMs: i * 33 }));
+      if (i % 3 === 0) muxer.nextPacket();
+      if (i === 120) muxer.setConnected(false);
+      if (i === 140) muxer.setConnected(true);
+    }
+    const s = muxer.stats;
+    expect(s.written.video).toBe(
+      s.sent.video + s.videoPacketsDropped + s.packetsDroppedWhileDisconnected.video + s.queued.video,
+    );
+    expect(s.written.audio).toBe(
+      s.sent.audio + s.audioPacketsDropped + s.packetsDroppedWhileDisconnected.audio + s.queued.audio,
+    );
+    const byReason = Object.values(s.videoDropsByReason).reduce((a, b) => a + b, 0);
+    expect(byReason).toBe(s.videoPacketsDropped + s.packetsDroppedWhileDisconnected.video);
+  });
+});
