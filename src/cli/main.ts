@@ -2,18 +2,53 @@ import { Log } from 'node-av';
 import { AV_LOG_ERROR } from 'node-av/constants';
 import { SteadycastError } from '../core/errors.js';
 import { ENCODE_USAGE, encodeCommand } from './encode-command.js';
+import { STREAM_USAGE, streamCommand } from './stream-command.js';
 
 /** Exit codes of the CLI, stable for scripts. */
 export const EXIT = {
+  /** A normal end. */
   ok: 0,
+  /** A failure not listed below. */
   failure: 1,
+  /** Bad command line, bad option or malformed URL. */
   usage: 2,
+  /** The server could not be reached (name not found, timeout, no route). */
+  unreachable: 3,
+  /** Nothing accepted the connection (refused). */
+  refused: 4,
+  /** The server rejected the publish (stream key, app, deny rule). */
+  rejected: 5,
+  /** The server's TLS certificate was not trusted. */
+  tlsCertificate: 6,
+  /** The connection was lost and could not be restored. */
+  connectionLost: 7,
 } as const;
+
+const EXIT_BY_CODE: Record<string, number> = {
+  ERR_CONFIG: EXIT.usage,
+  ERR_RTMP_URL: EXIT.usage,
+  ERR_RTMP_DNS: EXIT.unreachable,
+  ERR_RTMP_CONNECT_TIMEOUT: EXIT.unreachable,
+  ERR_RTMP_CONNECTION_REFUSED: EXIT.refused,
+  ERR_RTMP_REJECTED: EXIT.rejected,
+  ERR_RTMP_TLS_CERTIFICATE: EXIT.tlsCertificate,
+  ERR_RTMP_CONNECTION_RESET: EXIT.connectionLost,
+  ERR_RTMP_STALLED: EXIT.connectionLost,
+  ERR_RTMP_CLOSED: EXIT.connectionLost,
+  ERR_RTMP_HANDSHAKE: EXIT.connectionLost,
+  ERR_RTMP_HANDSHAKE_TIMEOUT: EXIT.connectionLost,
+  ERR_RTMP_PROTOCOL: EXIT.connectionLost,
+};
 
 const USAGE = `usage: steadycast <command> [options]
 
 commands:
-${ENCODE_USAGE}`;
+${STREAM_USAGE}
+
+${ENCODE_USAGE}
+
+exit codes: 0 ok, 2 bad option or URL, 3 unreachable, 4 refused, 5 publish rejected,
+            6 TLS certificate not trusted, 7 connection lost for good, 1 other failure`;
 
 /** The CLI entry point; resolves to the process exit code. Known failures print one line, no stack. */
 export async function main(argv: string[]): Promise<number> {
@@ -23,6 +58,8 @@ export async function main(argv: string[]): Promise<number> {
   if (!process.env.STEADYCAST_FFMPEG_LOG) Log.setLevel(AV_LOG_ERROR);
   try {
     switch (command) {
+      case 'stream':
+        return await streamCommand(rest, log);
       case 'encode':
         return await encodeCommand(rest, log);
       case undefined:
@@ -43,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
 function reportFailure(error: unknown, log: (line: string) => void): number {
   if (error instanceof SteadycastError) {
     log(`steadycast: ${error.message}`);
-    return error.code === 'ERR_CONFIG' ? EXIT.usage : EXIT.failure;
+    return EXIT_BY_CODE[error.code] ?? EXIT.failure;
   }
   if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
     log(`steadycast: ${error.message} — run "steadycast --help" for the options`);

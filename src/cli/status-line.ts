@@ -1,0 +1,37 @@
+import type { StreamStats } from '../streamer.js';
+
+const kbps = (bps: number): string => `${Math.round(bps / 1000)} kbit/s`;
+
+/** The one-line live status: state, fps, bitrate, latency, drops, reconnects. */
+export function formatStatusLine(s: StreamStats): string {
+  const out = s.outputs[0];
+  const measure = out ? (out.latencyMeasure === 'acknowledged' ? 'acked' : 'sent') : '';
+  return [
+    s.state.padEnd(12),
+    `${s.captureFps.toFixed(1)} fps`,
+    kbps(s.sendBitrateBps),
+    `latency ${Math.round(s.currentLatencyMs)} ms (${measure}, max ${Math.round(s.maxLatencyMs)})`,
+    `dropped v${s.videoPacketsDropped} a${s.audioPacketsDropped}`,
+    `offline-dropped ${s.packetsDroppedWhileDisconnected.video + s.packetsDroppedWhileDisconnected.audio}`,
+    `reconnects ${s.reconnectCount}`,
+  ].join('  ');
+}
+
+/** The summary printed when a run ends. */
+export function formatSummary(s: StreamStats): string {
+  const out = s.outputs[0];
+  const lines = [
+    `summary: ${(s.uptimeMs / 1000).toFixed(1)} s, ${s.framesCaptured} frames captured ` +
+      `(${s.framesDuplicated} duplicated, ${s.framesLagged} lagged, ${s.framesSkippedEncoder} skipped by a busy encoder)`,
+    `  sent ${(s.bytesSent / 1e6).toFixed(2)} MB; latency max ${Math.round(s.maxLatencyMs)} ms; ` +
+      `video dropped ${s.videoPacketsDropped} (congestion), audio dropped ${s.audioPacketsDropped}; ` +
+      `dropped while offline: ${s.packetsDroppedWhileDisconnected.video} video, ${s.packetsDroppedWhileDisconnected.audio} audio`,
+  ];
+  if (out) {
+    lines.push(
+      `  ${out.url}: ${out.state}, ${out.reconnectCount} reconnects, ${out.connectAttempts} attempts, ` +
+        `downtime ${(out.downtimeMs / 1000).toFixed(1)} s${out.lastDisconnectReason ? `, last problem: ${out.lastDisconnectReason}` : ''}`,
+    );
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,154 @@
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { sleep } from '../core/clock.js';
+import { ConfigError } from '../core/errors.js';
+import { MonotonicClock } from '../core/monotonic-clock.js';
+import { parseRtmpUrl, redactUrl } from '../rtmp/url.js';
+import { Streamer, type StreamStats } from '../streamer.js';
+import { parseBitrate, parsePositive, parseSize } from './parse.js';
+import { parseAudioChoice, parseVideoChoice } from './sources.js';
+import { formatStatusLine, formatSummary } from './status-line.js';
+
+/** Usage of `steadycast stream`. */
+export const STREAM_USAGE = `steadycast stream <url> [options]
+  Publishes to rtmp[s]://host[:port]/app/streamKey with bounded latency and automatic reconnect.
+  --video test|none            video source (default test)
+  --audio tone|silence|none    audio source (default tone)
+  --size WxH --fps N           default 1280x720, 30
+  --video-bitrate 2500k --audio-bitrate 160k --keyint 2 (seconds)
+  --encoder libx264 --preset veryfast
+  --max-latency MS             drop threshold (default 2000)
+  --duration SECONDS           stop by itself after this long (default: until Ctrl-C)
+  --stats-file PATH            one JSON object per second, and a final one with "final": true
+  --record PATH                also record locally (.flv/.mp4/.mkv); never drops
+  --ca FILE                    trust this CA certificate (PEM) for rtmps://
+  --quiet                      no live status line`;
+
+/** Runs `steadycast stream`; resolves to the exit code. */
+export async function streamCommand(argv: string[], log: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      video: { type: 'string', default: 'test' },
+      audio: { type: 'string', default: 'tone' },
+      size: { type: 'string', default: '1280x720' },
+      fps: { type: 'string', default: '30' },
+      'video-bitrate': { type: 'string', default: '2500k' },
+      'audio-bitrate': { type: 'string', default: '160k' },
+      keyint: { type: 'string', default: '2' },
+      encoder: { type: 'string', default: 'libx264' },
+      preset: { type: 'string', default: 'veryfast' },
+      'max-latency': { type: 'string', default: '2000' },
+      duration: { type: 'string' },
+      'stats-file': { type: 'string' },
+      record: { type: 'string' },
+      ca: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+    },
+  });
+  const url = positionals[0];
+  if (!url || positionals.length > 1) {
+    throw new ConfigError('url', positionals.join(' '), 'give one URL, e.g. rtmp://127.0.0.1/live/mykey');
+  }
+  parseRtmpUrl(url);
+  const videoChoice = parseVideoChoice(values.video);
+  const audioChoice = parseAudioChoice(values.audio);
+  const { width, height } = parseSize('--size', values.size);
+  const durationS =
+    values.duration === undefined ? null : parsePositive('--duration', values.duration, 'seconds');
+  const ca = values.ca === undefined ? undefined : readCa(values.ca);
+  const statsFile = values['stats-file'];
+  if (statsFile) writeFileSync(statsFile, '');
+
+  const clock = new MonotonicClock();
+  const streamer = new Streamer({
+    clock,
+    outputs: [{ url, ...(ca ? { connection: { tls: { ca } } } : {}) }],
+    maxLatencyMs: parsePositive('--max-latency', values['max-latency'], 'milliseconds'),
+    recordPath: values.record ?? null,
+    video:
+      videoChoice === 'none'
+        ? null
+        : {
+            source: 'test',
+            width,
+            height,
+            fps: parsePositive('--fps', values.fps, 'frames per second'),
+            bitrateBps: parseBitrate('--video-bitrate', values['video-bitrate']),
+            keyframeIntervalS: parsePositive('--keyint', values.keyint, 'seconds'),
+            encoder: values.encoder,
+            preset: values.preset,
+          },
+    audio:
+      audioChoice === 'none'
+        ? null
+        : { sources: [audioChoice], bitrateBps: parseBitrate('--audio-bitrate', values['audio-bitrate']) },
+  });
+
+  const live = !values.quiet && process.stderr.isTTY === true;
+  const status = (line: string): void => {
+    if (live) process.stderr.write(`\r\x1b[2K${line}`);
+  };
+  const say = (line: string): void => {
+    if (live) process.stderr.write('\r\x1b[2K');
+    log(line);
+  };
+  let fatal: Error | null = null;
+  streamer.on('stats', (stats) => {
+    status(formatStatusLine(stats));
+    if (statsFile) appendFileSync(statsFile, `${JSON.stringify(stats)}\n`);
+  });
+  streamer.on('state', (prev, next) => {
+    if (!live && !values.quiet) say(`state: ${prev} -> ${next}`);
+  });
+  streamer.on('error', (error) => {
+    fatal ??= error;
+    say(`error: ${error.message}`);
+  });
+
+  const stopRequested = new AbortController();
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts++;
+    if (interrupts > 1) {
+      say('stopping now');
+      process.exit(130);
+    }
+    say('stopping (Ctrl-C again to quit at once)…');
+    stopRequested.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    say(`streaming to ${redactUrl(url)}${durationS ? ` for ${durationS} s` : ' (Ctrl-C to stop)'}`);
+    await streamer.start();
+    const waits: Promise<unknown>[] = [streamer.finished(), once(stopRequested.signal)];
+    if (durationS !== null) waits.push(sleep(clock, durationS * 1000, stopRequested.signal).catch(() => {}));
+    await Promise.race(waits);
+    await streamer.stop();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const final = streamer.stats;
+  if (statsFile) appendFileSync(statsFile, `${JSON.stringify({ ...final, final: true })}\n`);
+  say(formatSummary(final));
+  if (fatal) throw fatal;
+  return 0;
+}
+
+function readCa(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError('--ca', path, `cannot read it (${(error as Error).message}); give a PEM file`);
+  }
+}
+
+function once(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/** Re-exported for tests of the status line. */
+export type { StreamStats };
