@@ -1,10 +1,15 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The built CLI entry (run `npm run build` first; `npm test` does). */
-export const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'steadycast.js');
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The CLI entry (it runs the build in dist/: `npm test` builds first); found from test/ or dist/test/. */
+export const CLI = [
+  join(here, '..', '..', 'bin', 'steadycast.js'),
+  join(here, '..', '..', '..', 'bin', 'steadycast.js'),
+].find((path) => existsSync(path)) as string;
 
 /** What a CLI run printed and how it ended. */
 export interface CliRun {

@@ -1,0 +1,33 @@
+/** steadycast: capture, encode and publish over RTMP/RTMPS with bounded latency and automatic reconnect. */
+export { Streamer, streamerDefaults } from './streamer.js';
+export type {
+  StreamerAudioOptions,
+  StreamerEvents,
+  StreamerOptions,
+  StreamerState,
+  StreamerVideoOptions,
+  StreamStats,
+} from './streamer.js';
+export type { Clock, Timer } from './core/clock.js';
+export { MonotonicClock } from './core/monotonic-clock.js';
+export { ConfigError, InvalidStateError, MediaError, SteadycastError } from './core/errors.js';
+export { TypedEmitter } from './core/typed-emitter.js';
+export type { LatenessSummary } from './core/lateness.js';
+export type { AudioSource, PixelFormat, RawVideoFrame, VideoSource } from './capture/source.js';
+export { PushAudioSource, PushVideoSource, type PushedAudioFormat } from './capture/push-sources.js';
+export { TestPatternSource, readTestPatternCode } from './capture/test-pattern.js';
+export { SilenceSource, ToneSource } from './capture/tone-source.js';
+export { MediaSession, type MediaSessionOptions, type MediaSessionStats } from './session/media-session.js';
+export type { AudioConfig, EncodedPacket, MediaKind, StreamConfig, VideoConfig } from './media/packet.js';
+export { FileRecorder, type FileRecorderStats } from './output/file-recorder.js';
+export type { PacketSink } from './output/packet-sink.js';
+export {
+  RtmpOutput,
+  rtmpOutputDefaults,
+  type OutputState,
+  type RtmpOutputEvents,
+  type RtmpOutputOptions,
+  type RtmpOutputStats,
+} from './output/rtmp-output.js';
+export { RtmpError, RtmpServerError } from './rtmp/errors.js';
+export { parseRtmpUrl, redactUrl, type RtmpUrl } from './rtmp/url.js';
