@@ -8,6 +8,7 @@ import {
 } from 'node-av/constants';
 import type { MixedAudioFrame } from '../capture/audio-engine.js';
 import { ConfigError, MediaError } from '../core/errors.js';
+import { SerialWorker } from '../core/serial-worker.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import type { AudioConfig, EncodedPacket } from '../media/packet.js';
 
@@ -67,12 +68,9 @@ export class AudioEncoder extends TypedEmitter<AudioEncoderEvents> {
   readonly #context: CodecContext;
   readonly #packet: Packet;
   readonly #frameSize: number;
-  readonly #queue: MixedAudioFrame[] = [];
+  readonly #worker: SerialWorker<MixedAudioFrame>;
   #originUs: number | null = null;
   #shiftUs: number | null = null;
-  #working = false;
-  #idle: Promise<void> = Promise.resolve();
-  #resolveIdle: (() => void) | null = null;
   #closed = false;
   #framesEncoded = 0;
   #packetsOut = 0;
@@ -85,6 +83,10 @@ export class AudioEncoder extends TypedEmitter<AudioEncoderEvents> {
     this.#frameSize = context.frameSize || 1024;
     this.#packet = new Packet();
     this.#packet.alloc();
+    this.#worker = new SerialWorker(
+      (block) => this.#encodeOne(block),
+      (error) => this.emit('error', error),
+    );
   }
 
   /** Opens the encoder. */
@@ -133,13 +135,12 @@ export class AudioEncoder extends TypedEmitter<AudioEncoderEvents> {
   encode(frame: MixedAudioFrame): void {
     if (this.#closed) return;
     this.#originUs ??= frame.ptsUs - (frame.sampleIndex * 1e6) / this.#options.sampleRate;
-    this.#queue.push(frame);
-    if (!this.#working) void this.#work();
+    this.#worker.push(frame);
   }
 
   /** Resolves when every queued block has been encoded. */
   drained(): Promise<void> {
-    return this.#working ? this.#idle : Promise.resolve();
+    return this.#worker.drained();
   }
 
   /** Encodes what is queued, flushes the encoder's tail, frees it; idempotent. */
@@ -155,23 +156,6 @@ export class AudioEncoder extends TypedEmitter<AudioEncoderEvents> {
     }
     this.#packet.free();
     this.#context.freeContext();
-  }
-
-  async #work(): Promise<void> {
-    this.#working = true;
-    this.#idle = new Promise((resolve) => (this.#resolveIdle = resolve));
-    try {
-      for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
-        try {
-          await this.#encodeOne(next);
-        } catch (error) {
-          this.emit('error', error instanceof Error ? error : new Error(String(error)));
-        }
-      }
-    } finally {
-      this.#working = false;
-      this.#resolveIdle?.();
-    }
   }
 
   async #encodeOne(block: MixedAudioFrame): Promise<void> {

@@ -14,6 +14,7 @@ import type { CapturedFrame } from '../capture/capture-loop.js';
 import type { PixelFormat, RawVideoFrame } from '../capture/source.js';
 import type { Clock } from '../core/clock.js';
 import { ConfigError, MediaError } from '../core/errors.js';
+import { SerialWorker } from '../core/serial-worker.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import type { EncodedPacket, VideoConfig } from '../media/packet.js';
 import { annexBToAvcc } from './annexb.js';
@@ -131,11 +132,8 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
   readonly #clock: Clock;
   readonly #context: CodecContext;
   readonly #packet: Packet;
-  readonly #queue: CapturedFrame[] = [];
+  readonly #worker: SerialWorker<CapturedFrame>;
   readonly #scalers = new Map<string, SoftwareScaleContext>();
-  #working = false;
-  #idle: Promise<void> = Promise.resolve();
-  #resolveIdle: (() => void) | null = null;
   #keyframeRequested = false;
   #bitrateBps: number;
   #pendingBitrate: number | null = null;
@@ -161,6 +159,10 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
     this.#bitrateBps = options.bitrateBps;
     this.#packet = new Packet();
     this.#packet.alloc();
+    this.#worker = new SerialWorker(
+      (frame) => this.#encodeOne(frame),
+      (error) => this.emit('error', error),
+    );
   }
 
   /** Opens the encoder; fails with a clear error for an unknown encoder or a rejected option. */
@@ -250,12 +252,11 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
   /** Queues a frame; returns false (and counts it) when skipped because the encoder is behind. */
   encode(frame: CapturedFrame): boolean {
     if (this.#closed) return false;
-    if (this.#queue.length >= this.#options.maxPendingFrames) {
+    if (this.#worker.length >= this.#options.maxPendingFrames) {
       this.#skipped++;
       return false;
     }
-    this.#queue.push(frame);
-    if (!this.#working) void this.#work();
+    this.#worker.push(frame);
     return true;
   }
 
@@ -274,7 +275,7 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
 
   /** Resolves when every queued frame has been encoded and its packets emitted. */
   drained(): Promise<void> {
-    return this.#working ? this.#idle : Promise.resolve();
+    return this.#worker.drained();
   }
 
   /** Drains the queue, flushes the encoder's delayed frames, then frees it; idempotent. */
@@ -292,23 +293,6 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
     this.#scalers.clear();
     this.#packet.free();
     this.#context.freeContext();
-  }
-
-  async #work(): Promise<void> {
-    this.#working = true;
-    this.#idle = new Promise((resolve) => (this.#resolveIdle = resolve));
-    try {
-      for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
-        try {
-          await this.#encodeOne(next);
-        } catch (error) {
-          this.emit('error', error instanceof Error ? error : new Error(String(error)));
-        }
-      }
-    } finally {
-      this.#working = false;
-      this.#resolveIdle?.();
-    }
   }
 
   async #encodeOne(captured: CapturedFrame): Promise<void> {

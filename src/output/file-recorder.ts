@@ -9,6 +9,7 @@ import {
   AVMEDIA_TYPE_VIDEO,
 } from 'node-av/constants';
 import { MediaError } from '../core/errors.js';
+import { SerialWorker } from '../core/serial-worker.js';
 import type { EncodedPacket, StreamConfig } from '../media/packet.js';
 import type { PacketSink } from './packet-sink.js';
 
@@ -35,8 +36,7 @@ export class FileRecorder implements PacketSink {
   readonly #context: FormatContext;
   readonly #videoStream: Stream | null;
   readonly #audioStream: Stream | null;
-  readonly #queue: EncodedPacket[] = [];
-  #writing: Promise<void> | null = null;
+  readonly #worker: SerialWorker<EncodedPacket>;
   #error: Error | null = null;
   #closed = false;
   #packetsWritten = 0;
@@ -47,6 +47,10 @@ export class FileRecorder implements PacketSink {
     this.#context = context;
     this.#videoStream = video;
     this.#audioStream = audio;
+    this.#worker = new SerialWorker(
+      (packet) => this.#write(packet),
+      (error) => (this.#error ??= error),
+    );
   }
 
   /** Creates the file and writes its header. */
@@ -103,7 +107,7 @@ export class FileRecorder implements PacketSink {
     return {
       packetsWritten: this.#packetsWritten,
       bytesWritten: this.#bytesWritten,
-      packetsQueued: this.#queue.length,
+      packetsQueued: this.#worker.length,
     };
   }
 
@@ -114,15 +118,14 @@ export class FileRecorder implements PacketSink {
 
   writePacket(packet: EncodedPacket): void {
     if (this.#closed) return;
-    this.#queue.push(packet);
-    this.#writing ??= this.#drain();
+    this.#worker.push(packet);
   }
 
   /** Writes everything queued, then the trailer, and closes the file; idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#writing;
+    await this.#worker.drained();
     const ret = await this.#context.writeTrailer();
     await this.#context.closeOutput();
     this.#context.freeContext();
@@ -130,28 +133,22 @@ export class FileRecorder implements PacketSink {
     if (this.#error) throw this.#error;
   }
 
-  async #drain(): Promise<void> {
-    for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
-      const stream = next.kind === 'video' ? this.#videoStream : this.#audioStream;
-      if (!stream || this.#error) continue;
-      const packet = new Packet();
-      packet.alloc();
-      packet.data = next.data;
-      packet.pts = BigInt(next.ptsUs);
-      packet.dts = BigInt(next.dtsUs);
-      packet.timeBase = US;
-      packet.rescaleTs(US, stream.timeBase);
-      packet.streamIndex = stream.index;
-      if (next.keyframe) packet.setFlags(AV_PKT_FLAG_KEY);
-      const ret = await this.#context.interleavedWriteFrame(packet);
-      packet.free();
-      if (ret < 0) {
-        this.#error = new MediaError(`writing to ${this.path}`, `error ${ret}`);
-        continue;
-      }
-      this.#packetsWritten++;
-      this.#bytesWritten += next.byteLength;
-    }
-    this.#writing = null;
+  async #write(next: EncodedPacket): Promise<void> {
+    const stream = next.kind === 'video' ? this.#videoStream : this.#audioStream;
+    if (!stream || this.#error) return;
+    const packet = new Packet();
+    packet.alloc();
+    packet.data = next.data;
+    packet.pts = BigInt(next.ptsUs);
+    packet.dts = BigInt(next.dtsUs);
+    packet.timeBase = US;
+    packet.rescaleTs(US, stream.timeBase);
+    packet.streamIndex = stream.index;
+    if (next.keyframe) packet.setFlags(AV_PKT_FLAG_KEY);
+    const ret = await this.#context.interleavedWriteFrame(packet);
+    packet.free();
+    if (ret < 0) throw new MediaError(`writing to ${this.path}`, `error ${ret}`);
+    this.#packetsWritten++;
+    this.#bytesWritten += next.byteLength;
   }
 }

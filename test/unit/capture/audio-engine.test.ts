@@ -5,7 +5,7 @@ import type { AudioSource } from '../../../src/capture/source.js';
 import { ToneSource } from '../../../src/capture/tone-source.js';
 import { ConfigError } from '../../../src/core/errors.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
-import { seededRandom } from '../../helpers/prng.js';
+import { mulberry32 } from '../../helpers/prng.js';
 
 /** A source fed by the test, which also records when the engine last read it. */
 class FedSource implements AudioSource {
@@ -45,7 +45,7 @@ function startEngine(
 describe('AudioEngine', () => {
   it('mixes exactly floor(t·48000) samples after any sequence of jittery and blocked ticks', () => {
     for (let seed = 1; seed <= 50; seed++) {
-      const random = seededRandom(seed);
+      const random = mulberry32(seed);
       const clock = new FakeClock();
       const source = new FedSource(clock);
       const { engine, blocks } = startEngine(clock, source);

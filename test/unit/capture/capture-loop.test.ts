@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CaptureLoop, type CapturedFrame } from '../../../src/capture/capture-loop.js';
 import type { RawVideoFrame, VideoSource } from '../../../src/capture/source.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
-import { seededRandom } from '../../helpers/prng.js';
+import { mulberry32 } from '../../helpers/prng.js';
 
 const picture = (n: number): RawVideoFrame => ({
   format: 'i420',
@@ -32,7 +32,7 @@ function run(fps: number, clock = new FakeClock(), source: VideoSource = new Scr
 describe('CaptureLoop', () => {
   it('emits floor(t·fps)+1 frames stamped exactly at their deadlines, whatever the advance steps', () => {
     for (const fps of [30, 25, 60, 29.97]) {
-      const random = seededRandom(fps * 100);
+      const random = mulberry32(fps * 100);
       const clock = new FakeClock();
       clock.advance(123);
       const { loop, frames } = run(fps, clock);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Amf0EcmaArray, decodeAmf0, encodeAmf0, type Amf0Value } from '../../../src/rtmp/amf0.js';
 import { RtmpProtocolError } from '../../../src/rtmp/errors.js';
-import { mulberry32 } from './prng.js';
+import { mulberry32 } from '../../helpers/prng.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

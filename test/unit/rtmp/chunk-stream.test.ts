@@ -4,7 +4,7 @@ import { ChunkWriter, toRtmpTimestamp, type RtmpMessage } from '../../../src/rtm
 import { MessageType } from '../../../src/rtmp/constants.js';
 import { RtmpProtocolError } from '../../../src/rtmp/errors.js';
 import { setChunkSizeMessage } from '../../../src/rtmp/messages.js';
-import { mulberry32, randomBytes, randomInt } from './prng.js';
+import { mulberry32, randomBytes, randomInt } from '../../helpers/prng.js';
 
 const message = (over: Partial<RtmpMessage> & { payload: Buffer }): RtmpMessage => ({
   chunkStreamId: 3,
