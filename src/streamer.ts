@@ -1,7 +1,11 @@
-import { PushAudioSource, PushVideoSource, type PushedAudioFormat } from './capture/push-sources.js';
-import type { AudioSource, RawVideoFrame, VideoSource } from './capture/source.js';
-import { TestPatternSource } from './capture/test-pattern.js';
-import { SilenceSource, ToneSource } from './capture/tone-source.js';
+import type { PushAudioSource, PushVideoSource, PushedAudioFormat } from './capture/push-sources.js';
+import {
+  openSources,
+  type AudioSourceChoice,
+  type OpenedSources,
+  type VideoSourceChoice,
+} from './capture/source-choice.js';
+import type { RawVideoFrame } from './capture/source.js';
 import type { Clock, Timer } from './core/clock.js';
 import { ConfigError, InvalidStateError } from './core/errors.js';
 import type { LatenessSummary } from './core/lateness.js';
@@ -20,8 +24,12 @@ import { MediaSession, type MediaSessionOptions } from './session/media-session.
 
 /** Video settings of a Streamer. */
 export interface StreamerVideoOptions {
-  /** `test` (moving pattern, default), `push` (frames from `pushVideoFrame()`), or your own VideoSource. */
-  source: 'test' | 'push' | VideoSource;
+  /**
+   * `test` (moving pattern, default), `push` (frames from `pushVideoFrame()`), `screen` or
+   * `{ screen, region, drawMouse }` (screen capture), `{ file, loop }` (a media file in real time),
+   * or your own VideoSource.
+   */
+  source: VideoSourceChoice;
   /** Width, pixels; default 1280. */
   width: number;
   /** Height, pixels; default 720. */
@@ -42,8 +50,12 @@ export interface StreamerVideoOptions {
 
 /** Audio settings of a Streamer. */
 export interface StreamerAudioOptions {
-  /** Sources to mix: `tone` (440 Hz, default), `silence`, `push` (PCM from `pushAudioSamples()`), or your own. */
-  sources: ('tone' | 'silence' | 'push' | AudioSource)[];
+  /**
+   * Sources to mix: `tone` (440 Hz, default), `silence`, `push` (PCM from `pushAudioSamples()`),
+   * `system` / `mic` or `{ device, name, gain, muted }` (capture devices), `file` (the video file's
+   * audio) or `{ file, loop }`, or your own AudioSource.
+   */
+  sources: AudioSourceChoice[];
   /** Bits per second; default 160_000. */
   bitrateBps: number;
 }
@@ -81,6 +93,10 @@ export interface StreamStats {
   readonly framesDuplicated: number;
   /** Frame deadlines missed because the capture loop ran late. */
   readonly framesLagged: number;
+  /** Pushed (or captured) pictures replaced by a newer one before a frame deadline took them. */
+  readonly framesReplaced: number;
+  /** Pushed (or captured) audio dropped because it arrived faster than real time, sample frames. */
+  readonly framesDroppedOverflow: number;
   /** Frames skipped because the encoder was behind. */
   readonly framesSkippedEncoder: number;
   /** Measured capture rate over the last interval, frames per second. */
@@ -147,6 +163,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   #recorder: FileRecorder | null = null;
   #pushVideo: PushVideoSource | null = null;
   #pushAudio: PushAudioSource | null = null;
+  #sources: OpenedSources | null = null;
   #statsTimer: Timer | null = null;
   #startedUs = 0;
   #lastCaptured = { atUs: 0, frames: 0 };
@@ -188,9 +205,17 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     this.#setState('starting');
     const clock = this.#clock;
     try {
+      const sources = await this.#openSources();
+      this.#sources = sources;
+      this.#pushVideo = sources.pushVideo;
+      this.#pushAudio = sources.pushAudio;
       const session = await MediaSession.open(clock, {
-        video: this.#videoSetup(),
-        audio: this.#audioSetup(),
+        video: this.#videoSetup(sources),
+        audio: this.#audioSetup(sources),
+      }).catch((error: unknown) => {
+        sources.video?.close();
+        for (const source of sources.audio) source.close();
+        throw error;
       });
       this.#session = session;
       session.on('error', (error) => this.emit('error', error));
@@ -306,6 +331,8 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       framesCaptured: session?.capture?.framesCaptured ?? 0,
       framesDuplicated: session?.capture?.framesDuplicated ?? 0,
       framesLagged: session?.capture?.framesLagged ?? 0,
+      framesReplaced: this.#framesReplaced(),
+      framesDroppedOverflow: this.#framesDroppedOverflow(),
       framesSkippedEncoder: session?.videoEncoder?.framesSkippedBusy ?? 0,
       captureFps: this.#captureFps,
       silenceInsertedMs: session?.audio?.silenceInsertedMs ?? 0,
@@ -327,30 +354,57 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     };
   }
 
-  #videoSetup(): MediaSessionOptions['video'] {
+  #openSources(): Promise<OpenedSources> {
+    const { video, audio } = this.#options;
+    return openSources(
+      this.#clock,
+      video ? (video.source ?? 'test') : null,
+      audio ? (audio.sources ?? ['tone']) : null,
+      {
+        width: video?.width ?? 1280,
+        height: video?.height ?? 720,
+        fps: video?.fps ?? 30,
+        sampleRate: 48000,
+        channels: 2,
+      },
+    );
+  }
+
+  #videoSetup(sources: OpenedSources): MediaSessionOptions['video'] {
     const video = this.#options.video;
-    if (!video) return null;
+    if (!video || !sources.video) return null;
     const { source: _source, ...encoder }: Partial<StreamerVideoOptions> = video;
     const width = video.width ?? 1280;
     const height = video.height ?? 720;
-    const choice = video.source ?? 'test';
-    let source: VideoSource;
-    if (choice === 'test') source = new TestPatternSource(width, height);
-    else if (choice === 'push') source = this.#pushVideo = new PushVideoSource();
-    else source = choice;
-    return { source, encoder: { ...(encoder as Partial<VideoEncoderOptions>), width, height } };
+    return {
+      source: sources.video,
+      encoder: { ...(encoder as Partial<VideoEncoderOptions>), width, height },
+    };
   }
 
-  #audioSetup(): MediaSessionOptions['audio'] {
+  #audioSetup(sources: OpenedSources): MediaSessionOptions['audio'] {
     const audio = this.#options.audio;
     if (!audio) return null;
-    const sources = (audio.sources ?? ['tone']).map((choice): AudioSource => {
-      if (choice === 'tone') return new ToneSource(48000, 2);
-      if (choice === 'silence') return new SilenceSource(2);
-      if (choice === 'push') return (this.#pushAudio ??= new PushAudioSource(48000, 2));
-      return choice;
-    });
-    return { sources, encoder: audio.bitrateBps === undefined ? {} : { bitrateBps: audio.bitrateBps } };
+    return {
+      sources: sources.audio,
+      encoder: audio.bitrateBps === undefined ? {} : { bitrateBps: audio.bitrateBps },
+    };
+  }
+
+  #framesReplaced(): number {
+    let total = this.#pushVideo?.framesReplaced ?? 0;
+    for (const device of this.#sources?.devices ?? []) {
+      if ('framesReplaced' in device.stats) total += device.stats.framesReplaced;
+    }
+    return total;
+  }
+
+  #framesDroppedOverflow(): number {
+    let total = this.#pushAudio?.framesDroppedOverflow ?? 0;
+    for (const device of this.#sources?.devices ?? []) {
+      if ('framesDroppedOverflow' in device.stats) total += device.stats.framesDroppedOverflow;
+    }
+    return total;
   }
 
   #makeOutput(session: MediaSession, spec: StreamerOptions['outputs'][number]): RtmpOutput {

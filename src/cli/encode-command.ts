@@ -5,13 +5,16 @@ import { MonotonicClock } from '../core/monotonic-clock.js';
 import { FileRecorder } from '../output/file-recorder.js';
 import { MediaSession } from '../session/media-session.js';
 import { parseBitrate, parsePositive, parseSize } from './parse.js';
-import { makeAudioSource, makeVideoSource, parseAudioChoice, parseVideoChoice } from './sources.js';
+import { openSources } from '../capture/source-choice.js';
+import { parseAudioChoices, parseVideoChoice, toAudioSourceChoices, toVideoSourceChoice } from './sources.js';
 
 /** Usage of `steadycast encode`. */
 export const ENCODE_USAGE = `steadycast encode <file.flv|.mp4|.mkv> [options]
   Records through the real pipeline (capture clock, encoders, muxer) to a local file.
-  --video test|none            video source (default test)
-  --audio tone|silence|none    audio source (default tone)
+  --video SOURCE               screen[:DISPLAY_OR_INDEX] | file:PATH | test | none (default test)
+  --audio SOURCE               system[:NAME] | mic[:NAME] | file[:PATH] | tone | silence | none
+                               (default tone; repeatable to mix)
+  --loop                       with file sources: start again at the end
   --size WxH --fps N           default 1280x720, 30
   --video-bitrate 2500k --audio-bitrate 160k --keyint 2 (seconds)
   --encoder libx264 --preset veryfast
@@ -24,7 +27,8 @@ export async function encodeCommand(argv: string[], log: (line: string) => void)
     allowPositionals: true,
     options: {
       video: { type: 'string', default: 'test' },
-      audio: { type: 'string', default: 'tone' },
+      audio: { type: 'string', multiple: true, default: ['tone'] },
+      loop: { type: 'boolean', default: false },
       size: { type: 'string', default: '1280x720' },
       fps: { type: 'string', default: '30' },
       'video-bitrate': { type: 'string', default: '2500k' },
@@ -39,13 +43,18 @@ export async function encodeCommand(argv: string[], log: (line: string) => void)
   if (!path || positionals.length > 1)
     throw new ConfigError('output file', positionals.join(' '), 'name one file, e.g. out.flv');
   const videoChoice = parseVideoChoice(values.video);
-  const audioChoice = parseAudioChoice(values.audio);
+  const audioChoices = parseAudioChoices(values.audio);
   const { width, height } = parseSize('--size', values.size);
   const fps = parsePositive('--fps', values.fps, 'frames per second');
   const durationS = parsePositive('--duration', values.duration, 'seconds');
-  const videoSource = makeVideoSource(videoChoice, width, height);
-  const audioSource = makeAudioSource(audioChoice, 48000, 2);
   const clock = new MonotonicClock();
+  const sources = await openSources(
+    clock,
+    toVideoSourceChoice(videoChoice, values.loop),
+    audioChoices.length ? toAudioSourceChoices(audioChoices, values.loop) : null,
+    { width, height, fps, sampleRate: 48000, channels: 2 },
+  );
+  const videoSource = sources.video;
   const session = await MediaSession.open(clock, {
     video: videoSource
       ? {
@@ -61,9 +70,9 @@ export async function encodeCommand(argv: string[], log: (line: string) => void)
           },
         }
       : null,
-    audio: audioSource
+    audio: sources.audio.length
       ? {
-          sources: [audioSource],
+          sources: sources.audio,
           encoder: { bitrateBps: parseBitrate('--audio-bitrate', values['audio-bitrate']) },
         }
       : null,

@@ -2,6 +2,7 @@ import { Log } from 'node-av';
 import { AV_LOG_ERROR } from 'node-av/constants';
 import { SteadycastError } from '../core/errors.js';
 import { ENCODE_USAGE, encodeCommand } from './encode-command.js';
+import { printDeviceList } from './sources.js';
 import { STREAM_USAGE, streamCommand } from './stream-command.js';
 
 /** Exit codes of the CLI, stable for scripts. */
@@ -26,6 +27,7 @@ export const EXIT = {
 
 const EXIT_BY_CODE: Record<string, number> = {
   ERR_CONFIG: EXIT.usage,
+  ERR_DEVICE: EXIT.usage,
   ERR_RTMP_URL: EXIT.usage,
   ERR_RTMP_DNS: EXIT.unreachable,
   ERR_RTMP_CONNECT_TIMEOUT: EXIT.unreachable,
@@ -45,6 +47,9 @@ const USAGE = `usage: steadycast <command> [options]
 commands:
 ${STREAM_USAGE}
 
+steadycast --list-devices
+  Lists the screens and audio capture devices this machine offers.
+
 ${ENCODE_USAGE}
 
 exit codes: 0 ok, 2 bad option or URL, 3 unreachable, 4 refused, 5 publish rejected,
@@ -62,6 +67,10 @@ export async function main(argv: string[]): Promise<number> {
         return await streamCommand(rest, log);
       case 'encode':
         return await encodeCommand(rest, log);
+      case '--list-devices':
+      case 'devices':
+        await printDeviceList((text) => void process.stdout.write(text));
+        return EXIT.ok;
       case undefined:
       case '-h':
       case '--help':

@@ -6,14 +6,23 @@ import { MonotonicClock } from '../core/monotonic-clock.js';
 import { parseRtmpUrl, redactUrl } from '../rtmp/url.js';
 import { Streamer, type StreamStats } from '../streamer.js';
 import { parseBitrate, parsePositive, parseSize } from './parse.js';
-import { parseAudioChoice, parseVideoChoice } from './sources.js';
+import {
+  parseAudioChoices,
+  parseVideoChoice,
+  printDeviceList,
+  toAudioSourceChoices,
+  toVideoSourceChoice,
+} from './sources.js';
 import { formatStatusLine, formatSummary } from './status-line.js';
 
 /** Usage of `steadycast stream`. */
 export const STREAM_USAGE = `steadycast stream <url> [options]
   Publishes to rtmp[s]://host[:port]/app/streamKey with bounded latency and automatic reconnect.
-  --video test|none            video source (default test)
-  --audio tone|silence|none    audio source (default tone)
+  --video SOURCE               screen[:DISPLAY_OR_INDEX] | file:PATH | test | none (default test)
+  --audio SOURCE               system[:NAME] | mic[:NAME] | file[:PATH] | tone | silence | none
+                               (default tone; repeat to mix, e.g. --audio system --audio mic)
+  --loop                       with file sources: start again at the end
+  --list-devices               list the screens and audio devices this machine offers, and exit
   --size WxH --fps N           default 1280x720, 30
   --video-bitrate 2500k --audio-bitrate 160k --keyint 2 (seconds)
   --encoder libx264 --preset veryfast
@@ -31,7 +40,9 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
     allowPositionals: true,
     options: {
       video: { type: 'string', default: 'test' },
-      audio: { type: 'string', default: 'tone' },
+      audio: { type: 'string', multiple: true, default: ['tone'] },
+      loop: { type: 'boolean', default: false },
+      'list-devices': { type: 'boolean', default: false },
       size: { type: 'string', default: '1280x720' },
       fps: { type: 'string', default: '30' },
       'video-bitrate': { type: 'string', default: '2500k' },
@@ -47,13 +58,18 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
       quiet: { type: 'boolean', default: false },
     },
   });
+  if (values['list-devices']) {
+    await printDeviceList((text) => void process.stdout.write(text));
+    return 0;
+  }
   const url = positionals[0];
   if (!url || positionals.length > 1) {
     throw new ConfigError('url', positionals.join(' '), 'give one URL, e.g. rtmp://127.0.0.1/live/mykey');
   }
   parseRtmpUrl(url);
   const videoChoice = parseVideoChoice(values.video);
-  const audioChoice = parseAudioChoice(values.audio);
+  const audioChoices = parseAudioChoices(values.audio);
+  const videoSource = toVideoSourceChoice(videoChoice, values.loop);
   const { width, height } = parseSize('--size', values.size);
   const durationS =
     values.duration === undefined ? null : parsePositive('--duration', values.duration, 'seconds');
@@ -68,10 +84,10 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
     maxLatencyMs: parsePositive('--max-latency', values['max-latency'], 'milliseconds'),
     recordPath: values.record ?? null,
     video:
-      videoChoice === 'none'
+      videoSource === null
         ? null
         : {
-            source: 'test',
+            source: videoSource,
             width,
             height,
             fps: parsePositive('--fps', values.fps, 'frames per second'),
@@ -81,9 +97,12 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
             preset: values.preset,
           },
     audio:
-      audioChoice === 'none'
+      audioChoices.length === 0
         ? null
-        : { sources: [audioChoice], bitrateBps: parseBitrate('--audio-bitrate', values['audio-bitrate']) },
+        : {
+            sources: toAudioSourceChoices(audioChoices, values.loop),
+            bitrateBps: parseBitrate('--audio-bitrate', values['audio-bitrate']),
+          },
   });
 
   const live = !values.quiet && process.stderr.isTTY === true;

@@ -40,6 +40,8 @@ const stats: StreamStats = {
   framesCaptured: 1830,
   framesDuplicated: 2,
   framesLagged: 1,
+  framesReplaced: 0,
+  framesDroppedOverflow: 0,
   framesSkippedEncoder: 0,
   captureFps: 29.97,
   silenceInsertedMs: 0,

@@ -1,0 +1,320 @@
+import {
+  Codec,
+  CodecContext,
+  Dictionary,
+  FFmpegError,
+  FormatContext,
+  Frame,
+  InputFormat,
+  Packet,
+  SoftwareResampleContext,
+  SoftwareScaleContext,
+  type Stream,
+} from 'node-av';
+import {
+  AV_CHANNEL_LAYOUT_MONO,
+  AV_CHANNEL_LAYOUT_STEREO,
+  AV_PIX_FMT_BGR0,
+  AV_PIX_FMT_BGRA,
+  AV_PIX_FMT_NV12,
+  AV_PIX_FMT_YUV420P,
+  AV_SAMPLE_FMT_FLT,
+  AVERROR_EAGAIN,
+  AVERROR_EOF,
+  AVMEDIA_TYPE_AUDIO,
+  AVMEDIA_TYPE_VIDEO,
+  AVSEEK_FLAG_BACKWARD,
+  SWS_BILINEAR,
+  type AVPixelFormat,
+} from 'node-av/constants';
+import { MediaError } from '../core/errors.js';
+import type { PixelFormat, RawVideoFrame } from './source.js';
+
+/** What to open and how to decode it. */
+export interface MediaReaderOptions {
+  /** FFmpeg input format (`x11grab`, `alsa`, …), or null to probe a file. */
+  format: string | null;
+  /** Input options (`framerate`, `video_size`, …). */
+  options: Record<string, string>;
+  /** Decode the best video stream. */
+  video: boolean;
+  /** Decode the best audio stream. */
+  audio: boolean;
+  /** Session sample rate that audio is resampled to, Hz. */
+  sampleRate: number;
+  /** Session channel count that audio is mixed to. */
+  channels: number;
+}
+
+/** One decoded picture, with its presentation time in the input's own time line. */
+export interface DecodedVideo {
+  readonly kind: 'video';
+  /** Presentation time, microseconds (input time line), or null when unknown. */
+  readonly ptsUs: number | null;
+  /** Duration, microseconds, or null when unknown. */
+  readonly durationUs: number | null;
+  /** The picture, packed. */
+  readonly frame: RawVideoFrame;
+}
+
+/** Decoded audio, already at the session's rate and channel count. */
+export interface DecodedAudio {
+  readonly kind: 'audio';
+  /** Presentation time of the first sample, microseconds (input time line), or null. */
+  readonly ptsUs: number | null;
+  /** Interleaved float samples. */
+  readonly samples: Float32Array;
+}
+
+/** Formats the encoder takes as they are; anything else is converted to I420 here. */
+const DIRECT_FORMATS = new Map<AVPixelFormat, PixelFormat>([
+  [AV_PIX_FMT_YUV420P, 'i420'],
+  [AV_PIX_FMT_NV12, 'nv12'],
+  [AV_PIX_FMT_BGRA, 'bgra'],
+  // BGR0 is BGRA with an unused fourth byte: the same memory layout.
+  [AV_PIX_FMT_BGR0, 'bgra'],
+]);
+
+interface Decoder {
+  readonly stream: Stream;
+  readonly context: CodecContext;
+}
+
+/**
+ * Opens a device or a file with node-av's low-level API and decodes it, one packet per `read()`.
+ * Every FFmpeg call that can block (open, read, decode, scale, resample) is node-av's async form,
+ * so it runs on the libuv threadpool; callers keep one `read()` in flight at a time.
+ */
+export class MediaReader {
+  readonly #input: FormatContext;
+  readonly #video: Decoder | null;
+  readonly #audio: Decoder | null;
+  readonly #options: MediaReaderOptions;
+  readonly #packet = new Packet();
+  readonly #frame = new Frame();
+  #scaler: { key: string; context: SoftwareScaleContext } | null = null;
+  #resampler: { key: string; context: SoftwareResampleContext } | null = null;
+  #closed = false;
+
+  private constructor(
+    input: FormatContext,
+    video: Decoder | null,
+    audio: Decoder | null,
+    options: MediaReaderOptions,
+  ) {
+    this.#input = input;
+    this.#video = video;
+    this.#audio = audio;
+    this.#options = options;
+    this.#packet.alloc();
+    this.#frame.alloc();
+  }
+
+  /** Opens `url` (a device name or a path) and the decoders of the streams asked for. */
+  static async open(url: string, options: MediaReaderOptions): Promise<MediaReader> {
+    const input = new FormatContext();
+    const format = options.format === null ? null : InputFormat.findInputFormat(options.format);
+    if (options.format !== null && !format) {
+      throw new MediaError('opening an input', `this FFmpeg build has no "${options.format}" input`);
+    }
+    let ret = await input.openInput(url, format, Dictionary.fromObject(options.options));
+    if (ret < 0) throw new MediaError(`opening ${describeInput(url, options.format)}`, errorText(ret));
+    try {
+      ret = await input.findStreamInfo();
+      if (ret < 0) throw new MediaError(`reading ${describeInput(url, options.format)}`, errorText(ret));
+      const video = options.video ? await openDecoder(input, AVMEDIA_TYPE_VIDEO) : null;
+      const audio = options.audio ? await openDecoder(input, AVMEDIA_TYPE_AUDIO) : null;
+      if (options.video && !video && options.audio && !audio) {
+        throw new MediaError(`reading ${describeInput(url, options.format)}`, 'no audio or video stream');
+      }
+      return new MediaReader(input, video, audio, options);
+    } catch (error) {
+      await input.closeInput();
+      throw error;
+    }
+  }
+
+  /** The video stream's size and nominal rate, or null without video. */
+  get videoInfo(): { width: number; height: number; fps: number | null } | null {
+    if (!this.#video) return null;
+    const { codecpar, avgFrameRate } = this.#video.stream;
+    const fps = avgFrameRate.den > 0 && avgFrameRate.num > 0 ? avgFrameRate.num / avgFrameRate.den : null;
+    return { width: codecpar.width, height: codecpar.height, fps };
+  }
+
+  /** Whether an audio stream is decoded. */
+  get hasAudio(): boolean {
+    return this.#audio !== null;
+  }
+
+  /**
+   * Reads one packet and returns what it decodes to (often one item, sometimes none); null at the
+   * end of the input. Devices that have nothing yet return an empty list.
+   */
+  async read(): Promise<(DecodedVideo | DecodedAudio)[] | null> {
+    const ret = await this.#input.readFrame(this.#packet);
+    if (ret === AVERROR_EAGAIN) return [];
+    if (ret === AVERROR_EOF) return this.#drain();
+    if (ret < 0) throw new MediaError('reading the input', errorText(ret));
+    try {
+      const index = this.#packet.streamIndex;
+      const decoder =
+        this.#video?.stream.index === index
+          ? this.#video
+          : this.#audio?.stream.index === index
+            ? this.#audio
+            : null;
+      if (!decoder) return [];
+      const sent = await decoder.context.sendPacket(this.#packet);
+      if (sent < 0 && sent !== AVERROR_EAGAIN) throw new MediaError('decoding', errorText(sent));
+      return await this.#receive(decoder);
+    } finally {
+      this.#packet.unref();
+    }
+  }
+
+  /** Seeks back to the start (for looping) and resets the decoders. */
+  async rewind(): Promise<void> {
+    const ret = await this.#input.seekFrame(-1, 0n, AVSEEK_FLAG_BACKWARD);
+    if (ret < 0) throw new MediaError('seeking to the start', errorText(ret));
+    this.#video?.context.flushBuffers();
+    this.#audio?.context.flushBuffers();
+  }
+
+  /** Frees everything; call it only when no `read()` is in flight. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#video?.context.freeContext();
+    this.#audio?.context.freeContext();
+    this.#scaler?.context.freeContext();
+    this.#resampler?.context.free();
+    this.#packet.free();
+    this.#frame.free();
+    await this.#input.closeInput();
+  }
+
+  async #drain(): Promise<(DecodedVideo | DecodedAudio)[] | null> {
+    const out: (DecodedVideo | DecodedAudio)[] = [];
+    for (const decoder of [this.#video, this.#audio]) {
+      if (!decoder) continue;
+      await decoder.context.sendPacket(null);
+      out.push(...(await this.#receive(decoder)));
+    }
+    return out.length > 0 ? out : null;
+  }
+
+  async #receive(decoder: Decoder): Promise<(DecodedVideo | DecodedAudio)[]> {
+    const out: (DecodedVideo | DecodedAudio)[] = [];
+    for (;;) {
+      const ret = await decoder.context.receiveFrame(this.#frame);
+      if (ret === AVERROR_EAGAIN || ret === AVERROR_EOF) break;
+      if (ret < 0) throw new MediaError('decoding', errorText(ret));
+      try {
+        const tb = decoder.stream.timeBase;
+        const pts = this.#frame.bestEffortTimestamp;
+        const toUs = (t: bigint): number => (Number(t) * tb.num * 1e6) / tb.den;
+        const ptsUs = pts === NO_PTS ? null : toUs(pts);
+        if (decoder === this.#video) {
+          const durationUs = this.#frame.duration > 0n ? toUs(this.#frame.duration) : null;
+          out.push({ kind: 'video', ptsUs, durationUs, frame: await this.#toRaw(this.#frame) });
+        } else {
+          out.push({ kind: 'audio', ptsUs, samples: await this.#toSessionPcm(this.#frame) });
+        }
+      } finally {
+        this.#frame.unref();
+      }
+    }
+    return out;
+  }
+
+  async #toRaw(frame: Frame): Promise<RawVideoFrame> {
+    const { width, height } = frame;
+    const direct = DIRECT_FORMATS.get(frame.format as AVPixelFormat);
+    if (direct) return { format: direct, width, height, data: frame.toBuffer() };
+    const key = `${frame.format}:${width}x${height}`;
+    if (this.#scaler?.key !== key) {
+      this.#scaler?.context.freeContext();
+      const context = new SoftwareScaleContext();
+      context.getContext(
+        width,
+        height,
+        frame.format as AVPixelFormat,
+        width,
+        height,
+        AV_PIX_FMT_YUV420P,
+        SWS_BILINEAR,
+      );
+      if (context.initContext() < 0) throw new MediaError('opening the scaler', key);
+      this.#scaler = { key, context };
+    }
+    const target = new Frame();
+    target.alloc();
+    target.width = width;
+    target.height = height;
+    target.format = AV_PIX_FMT_YUV420P;
+    try {
+      const ret = await this.#scaler.context.scaleFrame(target, frame);
+      if (ret < 0) throw new MediaError('converting a picture', errorText(ret));
+      return { format: 'i420', width, height, data: target.toBuffer() };
+    } finally {
+      target.free();
+    }
+  }
+
+  async #toSessionPcm(frame: Frame): Promise<Float32Array> {
+    const { sampleRate, channels } = this.#options;
+    const key = `${frame.format}:${frame.sampleRate}:${frame.channelLayout.nbChannels}:${frame.channelLayout.mask}`;
+    if (this.#resampler?.key !== key) {
+      this.#resampler?.context.free();
+      const context = new SoftwareResampleContext();
+      const out = channels === 1 ? AV_CHANNEL_LAYOUT_MONO : AV_CHANNEL_LAYOUT_STEREO;
+      const ret = context.allocSetOpts2(
+        out,
+        AV_SAMPLE_FMT_FLT,
+        sampleRate,
+        frame.channelLayout,
+        frame.format as never,
+        frame.sampleRate,
+      );
+      if (ret < 0 || context.init() < 0) throw new MediaError('opening the audio resampler', key);
+      this.#resampler = { key, context };
+    }
+    const data = frame.data;
+    if (!data) return new Float32Array(0);
+    const capacity = this.#resampler.context.getOutSamples(frame.nbSamples) + 64;
+    const out = Buffer.alloc(capacity * channels * 4);
+    const produced = await this.#resampler.context.convert([out], capacity, data, frame.nbSamples);
+    if (produced < 0) throw new MediaError('resampling audio', errorText(produced));
+    return new Float32Array(out.buffer, out.byteOffset, produced * channels);
+  }
+}
+
+const NO_PTS = -9223372036854775808n;
+
+async function openDecoder(input: FormatContext, type: typeof AVMEDIA_TYPE_VIDEO): Promise<Decoder | null> {
+  const index = input.findBestStream(type, -1, -1);
+  const stream = index >= 0 ? input.streams[index] : undefined;
+  if (!stream) return null;
+  const codec = Codec.findDecoder(stream.codecpar.codecId);
+  if (!codec) throw new MediaError('opening a decoder', `no decoder for codec id ${stream.codecpar.codecId}`);
+  const context = new CodecContext();
+  context.allocContext3(codec);
+  context.parametersToContext(stream.codecpar);
+  context.pktTimebase = stream.timeBase;
+  const ret = await context.open2(codec);
+  if (ret < 0) {
+    context.freeContext();
+    throw new MediaError('opening a decoder', errorText(ret));
+  }
+  return { stream, context };
+}
+
+function describeInput(url: string, format: string | null): string {
+  return format ? `${format} device "${url}"` : `"${url}"`;
+}
+
+/** FFmpeg's message for a negative return code. */
+export function errorText(code: number): string {
+  return `${FFmpegError.strerror(code)} (${code})`;
+}

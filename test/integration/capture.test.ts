@@ -1,0 +1,403 @@
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AudioEngine } from '../../src/capture/audio-engine.js';
+import { CaptureLoop } from '../../src/capture/capture-loop.js';
+import { FileSource } from '../../src/capture/file-source.js';
+import { sleep } from '../../src/core/clock.js';
+import { MonotonicClock } from '../../src/core/monotonic-clock.js';
+import { Streamer, type StreamStats } from '../../src/streamer.js';
+import { readStatsFile, runCli } from '../helpers/cli.js';
+import { probeMedia, type MediaReport } from '../helpers/media-probe.js';
+import { startNginxRtmp, NGINX_RTMP_MODULE, type NginxRtmpHandle } from '../helpers/nginx-rtmp.js';
+import { makeTempDir, requirementSkipReason, runCommand } from '../helpers/process.js';
+import { startPulse, type PulseHandle } from '../helpers/pulse.js';
+import { startXvfb, type XvfbHandle } from '../helpers/xvfb.js';
+
+const missing = requirementSkipReason({
+  tools: ['nginx', 'ffmpeg', 'ffprobe', 'ss', 'Xvfb', 'pulseaudio', 'pactl'],
+  files: [NGINX_RTMP_MODULE, '/usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so'],
+});
+const dir = makeTempDir('capture-test');
+
+const ROOT_RGB = 0x2040c0;
+const RECT = { x: 200, y: 120, width: 400, height: 300, rgb: 0xf0c020 };
+const TONE_HZ = 1000;
+
+/** Decodes the frame at `atS` of `file` to packed RGB24 at its own size. */
+async function rgbFrameAt(file: string, atS: number): Promise<Buffer> {
+  const out = join(dir, `frame-${atS}.rgb`);
+  const run = await runCommand('ffmpeg', [
+    '-loglevel',
+    'error',
+    '-y',
+    '-ss',
+    String(atS),
+    '-i',
+    file,
+    '-frames:v',
+    '1',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    out,
+  ]);
+  if (run.code !== 0) throw new Error(run.stderr);
+  return readFileSync(out);
+}
+
+/** Decodes the audio of `file` to mono 48 kHz float. */
+async function monoPcm(file: string): Promise<Float32Array> {
+  const out = join(dir, 'audio.f32');
+  const run = await runCommand('ffmpeg', [
+    '-loglevel',
+    'error',
+    '-y',
+    '-i',
+    file,
+    '-vn',
+    '-ac',
+    '1',
+    '-ar',
+    '48000',
+    '-f',
+    'f32le',
+    out,
+  ]);
+  if (run.code !== 0) throw new Error(run.stderr);
+  const bytes = readFileSync(out);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+}
+
+/** Frequency (Hz, 10 Hz steps from 100 to 5000) with the most energy in `pcm` (a small DFT). */
+function dominantFrequency(pcm: Float32Array, rate: number): number {
+  let best = 0;
+  let bestPower = -1;
+  for (let f = 100; f <= 5000; f += 10) {
+    let re = 0;
+    let im = 0;
+    const w = (2 * Math.PI * f) / rate;
+    for (let i = 0; i < pcm.length; i++) {
+      re += (pcm[i] ?? 0) * Math.cos(w * i);
+      im += (pcm[i] ?? 0) * Math.sin(w * i);
+    }
+    const power = re * re + im * im;
+    if (power > bestPower) {
+      bestPower = power;
+      best = f;
+    }
+  }
+  return best;
+}
+
+/** The closed recording of stream `name`. */
+async function recordingOf(nginx: NginxRtmpHandle, name: string): Promise<string> {
+  const recording = (await nginx.waitForRecordingsClosed()).find((f) => basename(f).startsWith(name));
+  if (!recording) throw new Error(`nginx recorded no "${name}":\n${nginx.errorLog()}`);
+  return recording;
+}
+
+function pixel(rgb: Buffer, width: number, x: number, y: number): number {
+  const i = (y * width + x) * 3;
+  return ((rgb[i] ?? 0) << 16) | ((rgb[i + 1] ?? 0) << 8) | (rgb[i + 2] ?? 0);
+}
+
+function closeColour(actual: number, expected: number, tolerance = 24): boolean {
+  return [16, 8, 0].every((s) => Math.abs(((actual >> s) & 255) - ((expected >> s) & 255)) <= tolerance);
+}
+
+function expectGapless(report: MediaReport, seconds: number, frames: number): void {
+  expect(report.decodeErrors).toEqual([]);
+  const { video, audio } = report;
+  if (!video || !audio) throw new Error(`the recording ${report.file} lacks a stream`);
+  expect(Math.abs(video.frameCount - frames)).toBeLessThanOrEqual(2);
+  expect(video.dtsMonotonic).toBe(true);
+  expect(audio.dtsMonotonic).toBe(true);
+  expect(audio.sampleRate).toBe(48000);
+  expect(audio.gaps).toEqual([]);
+  expect(Math.abs(audio.durationS - seconds)).toBeLessThan(0.1);
+}
+
+describe.skipIf(missing)('real capture: screen, system audio, files and pushed media', () => {
+  let nginx: NginxRtmpHandle;
+  let xvfb: XvfbHandle;
+  let pulse: PulseHandle;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    [nginx, xvfb, pulse] = await Promise.all([
+      startNginxRtmp(),
+      startXvfb(99),
+      startPulse(join(dir, 'pulse')),
+    ]);
+    await xvfb.paintRoot(ROOT_RGB);
+    await xvfb.drawRect(RECT);
+    // The CLI runs as a child and inherits these: the X display and the private PulseAudio server.
+    Object.assign(process.env, pulse.env, { DISPLAY: xvfb.display });
+  });
+  afterAll(async () => {
+    for (const key of ['DISPLAY', 'PULSE_SERVER', 'XDG_RUNTIME_DIR', 'HOME']) {
+      if (saved[key] === undefined) delete process.env[key];
+      else process.env[key] = saved[key];
+    }
+    await Promise.all([nginx?.stop(), xvfb?.stop(), pulse?.stop()]);
+  });
+
+  it("streams --video screen --audio system for 20 s: the screen's colours where they are, the tone's frequency, 600 frames at 30 fps, duplicates counted, no audio gaps", async () => {
+    const tone = pulse.playTone(TONE_HZ);
+    try {
+      const statsFile = join(dir, 'screen-stats.jsonl');
+      const run = await runCli([
+        'stream',
+        nginx.url('live', 'screen'),
+        '--video',
+        'screen',
+        '--audio',
+        'system',
+        '--duration',
+        '20',
+        '--stats-file',
+        statsFile,
+        '--quiet',
+      ]);
+      expect(run.stderr).toContain('streaming to');
+      expect(run.code, run.stderr).toBe(0);
+      const recording = await recordingOf(nginx, 'screen');
+      expectGapless(await probeMedia(recording), 20, 600);
+
+      const rgb = await rgbFrameAt(recording, 10);
+      const inside = pixel(rgb, 1280, RECT.x + RECT.width / 2, RECT.y + RECT.height / 2);
+      const outside = pixel(rgb, 1280, 1000, 600);
+      expect(closeColour(inside, RECT.rgb), inside.toString(16)).toBe(true);
+      expect(closeColour(outside, ROOT_RGB), outside.toString(16)).toBe(true);
+      // The rectangle's edges are where they were drawn (a few pixels of chroma blur allowed).
+      expect(closeColour(pixel(rgb, 1280, RECT.x + 4, RECT.y + 4), RECT.rgb)).toBe(true);
+      expect(closeColour(pixel(rgb, 1280, RECT.x - 4, RECT.y - 4), ROOT_RGB)).toBe(true);
+
+      const pcm = await monoPcm(recording);
+      const middle = pcm.subarray(48000 * 9, 48000 * 10);
+      expect(Math.abs(dominantFrequency(middle, 48000) - TONE_HZ)).toBeLessThanOrEqual(10);
+      // No hole in the tone: every 10 ms window from 1 s to 19 s carries it.
+      const quietWindows: number[] = [];
+      for (let start = 48000; start + 480 <= 48000 * 19; start += 480) {
+        let sum = 0;
+        for (let i = start; i < start + 480; i++) sum += (pcm[i] ?? 0) ** 2;
+        if (Math.sqrt(sum / 480) < 0.02) quietWindows.push(start / 48000);
+      }
+      expect(quietWindows).toEqual([]);
+
+      const final = readStatsFile(statsFile).at(-1) as unknown as StreamStats;
+      expect(Math.abs(final.framesCaptured - 600)).toBeLessThanOrEqual(2);
+      // A static screen: nearly every frame repeats the previous picture, and is counted as such.
+      expect(final.framesDuplicated).toBeGreaterThan(550);
+      expect(final.framesLagged).toBeLessThanOrEqual(2);
+      expect(final.silenceInsertedMs).toBeLessThan(150);
+      console.log(
+        `capture: ${final.framesCaptured} frames, ${final.framesDuplicated} duplicated, ${final.framesLagged} lagged, ` +
+          `silence ${final.silenceInsertedMs.toFixed(1)} ms, overrun ${final.audioOverrunDroppedMs.toFixed(1)} ms`,
+      );
+    } finally {
+      tone.child.kill('SIGKILL');
+      await tone.exited;
+    }
+  }, 60_000);
+
+  it('plays a file in real time: the wall-clock span matches the media duration within 1 %', async () => {
+    const file = join(dir, 'clip.mp4');
+    const make = await runCommand('ffmpeg', [
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=640x360:rate=30:duration=4',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=660:sample_rate=44100:duration=4',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-g',
+      '30',
+      '-c:a',
+      'aac',
+      '-shortest',
+      file,
+    ]);
+    expect(make.code, make.stderr).toBe(0);
+    const clock = new MonotonicClock();
+    const source = await FileSource.open(clock, { path: file });
+    if (!source.video || !source.audio) throw new Error('the clip lacks a stream');
+    const loop = new CaptureLoop(clock, source.video, () => {}, { fps: 30 });
+    const engine = new AudioEngine(clock, () => {});
+    engine.addSource(source.audio);
+    const startedUs = clock.nowUs();
+    engine.start();
+    loop.start();
+    // When audio was first and last handed to the engine (polled every 5 ms).
+    let audioFirstUs: number | null = null;
+    let audioLastUs = 0;
+    let audioSeen = 0;
+    while (!source.stats.ended && clock.nowUs() - startedUs < 8e6) {
+      await sleep(clock, 5);
+      const read = source.stats.audioFramesRead;
+      if (read > audioSeen) {
+        audioFirstUs ??= clock.nowUs();
+        audioLastUs = clock.nowUs();
+        audioSeen = read;
+      }
+    }
+    loop.stop();
+    engine.stop();
+    source.close();
+    const stats = source.stats;
+    expect(stats.ended).toBe(true);
+    // Every picture of the clip was decoded and offered; a late tick may skip one for a newer one.
+    expect(stats.framesDecoded).toBe(120);
+    expect(stats.framesShown).toBeGreaterThanOrEqual(118);
+    // First to last picture spans 119 frame intervals of the media; measured on the session clock.
+    const spanS = ((stats.lastShownUs ?? 0) - (stats.firstShownUs ?? 0)) / 1e6;
+    const mediaSpanS = 119 / 30;
+    expect(Math.abs(spanS - mediaSpanS) / mediaSpanS).toBeLessThan(0.01);
+    const audioS = stats.audioFramesRead / 48000;
+    expect(Math.abs(audioS - 4)).toBeLessThan(0.04);
+    // Audio is pulled in 10 ms ticks: its first and last pull span the clip minus up to two ticks.
+    const audioWallS = (audioLastUs - (audioFirstUs ?? 0)) / 1e6;
+    expect(Math.abs(audioWallS + 0.01 - 4) / 4).toBeLessThan(0.01);
+    console.log(
+      `file: video span ${spanS.toFixed(4)} s for ${mediaSpanS.toFixed(4)} s of media; audio ${audioS.toFixed(3)} s over ${audioWallS.toFixed(3)} s`,
+    );
+  }, 30_000);
+
+  it('loops a file without a timestamp going backwards: 10 s of a 4 s clip, gapless, monotonic', async () => {
+    const file = join(dir, 'clip.mp4');
+    const run = await runCli([
+      'stream',
+      nginx.url('live', 'loop'),
+      '--video',
+      `file:${file}`,
+      '--audio',
+      'file',
+      '--loop',
+      '--duration',
+      '10',
+      '--quiet',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const recording = await recordingOf(nginx, 'loop');
+    expectGapless(await probeMedia(recording), 10, 300);
+    // The clip's tone plays on after each wrap (at 6 s the second pass is half-way).
+    const pcm = await monoPcm(recording);
+    expect(
+      Math.abs(dominantFrequency(pcm.subarray(48000 * 5.5, 48000 * 6), 48000) - 660),
+    ).toBeLessThanOrEqual(10);
+  }, 40_000);
+
+  it('takes pushed 25 fps frames and 441-sample Int16 chunks at 44.1 kHz into a 30 fps, 48 kHz stream with the right duration and no gaps', async () => {
+    const streamer = new Streamer({
+      outputs: [nginx.url('live', 'push')],
+      video: { source: 'push', width: 640, height: 360, fps: 30 },
+      audio: { sources: ['push'] },
+    });
+    await streamer.start();
+    const width = 320;
+    const height = 180;
+    const clock = new MonotonicClock();
+    const t0 = clock.nowUs();
+    let frames = 0;
+    let chunks = 0;
+    const chunk = new Int16Array(441 * 2);
+    while (clock.nowUs() - t0 < 10e6) {
+      const elapsedUs = clock.nowUs() - t0;
+      while (frames * 40_000 <= elapsedUs) {
+        const data = Buffer.alloc(width * height * 4, frames % 2 ? 200 : 60);
+        streamer.pushVideoFrame({ format: 'bgra', width, height, data });
+        frames++;
+      }
+      while (chunks * 10_000 <= elapsedUs) {
+        for (let i = 0; i < 441; i++) {
+          const v = Math.round(8000 * Math.sin((2 * Math.PI * 500 * (chunks * 441 + i)) / 44100));
+          chunk[2 * i] = v;
+          chunk[2 * i + 1] = v;
+        }
+        streamer.pushAudioSamples(chunk, { sampleRate: 44100, channels: 2 });
+        chunks++;
+      }
+      await sleep(clock, 5);
+    }
+    const stats = streamer.stats;
+    await streamer.stop();
+    const recording = await recordingOf(nginx, 'push');
+    const report = await probeMedia(recording);
+    expectGapless(report, stats.uptimeMs / 1000, stats.framesCaptured);
+    expect(Math.abs(stats.framesCaptured - 300)).toBeLessThanOrEqual(3);
+    // 25 pictures a second into 30 slots: about one slot in six repeats the previous picture.
+    expect(stats.framesDuplicated).toBeGreaterThan(35);
+    expect(stats.framesDuplicated).toBeLessThan(75);
+    expect(stats.silenceInsertedMs).toBeLessThan(60);
+    console.log(
+      `push: ${stats.framesCaptured} frames, ${stats.framesDuplicated} duplicated, ${stats.framesReplaced} replaced, ` +
+        `silence ${stats.silenceInsertedMs.toFixed(1)} ms, audio ${report.audio?.durationS.toFixed(3)} s`,
+    );
+  }, 40_000);
+
+  it('bounds and counts a push flood without ever blocking the caller', async () => {
+    const streamer = new Streamer({
+      outputs: [nginx.url('live', 'flood')],
+      video: { source: 'push', width: 320, height: 180, fps: 30 },
+      audio: { sources: ['push'] },
+    });
+    await streamer.start();
+    const frame = { format: 'bgra' as const, width: 320, height: 180, data: Buffer.alloc(320 * 180 * 4, 90) };
+    const tenSeconds = new Float32Array(48000 * 10 * 2);
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < 1000; i++) streamer.pushVideoFrame(frame);
+    for (let i = 0; i < 10; i++) streamer.pushAudioSamples(tenSeconds, { sampleRate: 48000, channels: 2 });
+    const callMs = Number(process.hrtime.bigint() - started) / 1e6;
+    await sleep(new MonotonicClock(), 500);
+    const stats = streamer.stats;
+    await streamer.stop();
+    await nginx.waitForRecordingsClosed();
+    expect(callMs).toBeLessThan(500);
+    expect(stats.framesReplaced).toBeGreaterThanOrEqual(998);
+    // 100 s pushed at once into a FIFO bounded at 1 s: at least 99 s dropped, counted.
+    expect(stats.framesDroppedOverflow).toBeGreaterThanOrEqual(48000 * 98);
+    console.log(
+      `flood: calls took ${callMs.toFixed(1)} ms, ${stats.framesReplaced} replaced, ${stats.framesDroppedOverflow} audio frames dropped`,
+    );
+  }, 30_000);
+
+  it('--list-devices shows the display and the PulseAudio sources; a missing device is an error naming the available ones', async () => {
+    const list = await runCli(['--list-devices']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain(xvfb.display);
+    expect(list.stdout).toContain(`${pulse.sink}.monitor`);
+    const mic = await runCli([
+      'stream',
+      nginx.url('live', 'nomic'),
+      '--video',
+      'none',
+      '--audio',
+      'mic:no_such_mic',
+      '--quiet',
+    ]);
+    expect(mic.code).toBe(2);
+    expect(mic.stderr).toContain('no_such_mic');
+    expect(mic.stderr).toContain(`available: ${pulse.sink}.monitor`);
+    const screen = await runCli([
+      'stream',
+      nginx.url('live', 'noscreen'),
+      '--video',
+      'screen:57',
+      '--audio',
+      'none',
+      '--quiet',
+    ]);
+    expect(screen.code).toBe(2);
+    expect(screen.stderr).toMatch(/no X server on display :57; available: .*:99/);
+  }, 30_000);
+});
