@@ -31,3 +31,18 @@ export {
 } from './output/rtmp-output.js';
 export { RtmpError, RtmpServerError } from './rtmp/errors.js';
 export { parseRtmpUrl, redactUrl, type RtmpUrl } from './rtmp/url.js';
+export { DeviceError, listDevices, type DeviceList } from './capture/device-inputs.js';
+export { DeviceVideoSource, type DeviceVideoStats } from './capture/device-video-source.js';
+export {
+  DeviceAudioSource,
+  type DeviceAudioOptions,
+  type DeviceAudioStats,
+} from './capture/device-audio-source.js';
+export { FileSource, type FileSourceOptions, type FileSourceStats } from './capture/file-source.js';
+export type {
+  AudioDeviceChoice,
+  AudioSourceChoice,
+  FileChoice,
+  ScreenChoice,
+  VideoSourceChoice,
+} from './capture/source-choice.js';
