@@ -5,27 +5,16 @@ import { ConfigError } from '../core/errors.js';
 import { MonotonicClock } from '../core/monotonic-clock.js';
 import { parseRtmpUrl, redactUrl } from '../rtmp/url.js';
 import { Streamer, type StreamStats } from '../streamer.js';
-import { parseBitrate, parsePositive, parseSize } from './parse.js';
-import {
-  parseAudioChoices,
-  parseVideoChoice,
-  printDeviceList,
-  toAudioSourceChoices,
-  toVideoSourceChoice,
-} from './sources.js';
+import { MEDIA_OPTIONS, MEDIA_USAGE, parseMediaOptions } from './media-options.js';
+import { parsePositive } from './parse.js';
+import { printDeviceList } from './sources.js';
 import { formatStatusLine, formatSummary } from './status-line.js';
 
 /** Usage of `steadycast stream`. */
 export const STREAM_USAGE = `steadycast stream <url> [options]
   Publishes to rtmp[s]://host[:port]/app/streamKey with bounded latency and automatic reconnect.
-  --video SOURCE               screen[:DISPLAY_OR_INDEX] | file:PATH | test | none (default test)
-  --audio SOURCE               system[:NAME] | mic[:NAME] | file[:PATH] | tone | silence | none
-                               (default tone; repeat to mix, e.g. --audio system --audio mic)
-  --loop                       with file sources: start again at the end
+${MEDIA_USAGE}
   --list-devices               list the screens and audio devices this machine offers, and exit
-  --size WxH --fps N           default 1280x720, 30
-  --video-bitrate 2500k --audio-bitrate 160k --keyint 2 (seconds)
-  --encoder libx264 --preset veryfast
   --max-latency MS             drop threshold (default 2000)
   --duration SECONDS           stop by itself after this long (default: until Ctrl-C)
   --stats-file PATH            one JSON object per second, and a final one with "final": true
@@ -39,17 +28,8 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
     args: argv,
     allowPositionals: true,
     options: {
-      video: { type: 'string', default: 'test' },
-      audio: { type: 'string', multiple: true, default: ['tone'] },
-      loop: { type: 'boolean', default: false },
+      ...MEDIA_OPTIONS,
       'list-devices': { type: 'boolean', default: false },
-      size: { type: 'string', default: '1280x720' },
-      fps: { type: 'string', default: '30' },
-      'video-bitrate': { type: 'string', default: '2500k' },
-      'audio-bitrate': { type: 'string', default: '160k' },
-      keyint: { type: 'string', default: '2' },
-      encoder: { type: 'string', default: 'libx264' },
-      preset: { type: 'string', default: 'veryfast' },
       'max-latency': { type: 'string', default: '2000' },
       duration: { type: 'string' },
       'stats-file': { type: 'string' },
@@ -67,10 +47,7 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
     throw new ConfigError('url', positionals.join(' '), 'give one URL, e.g. rtmp://127.0.0.1/live/mykey');
   }
   parseRtmpUrl(url);
-  const videoChoice = parseVideoChoice(values.video);
-  const audioChoices = parseAudioChoices(values.audio);
-  const videoSource = toVideoSourceChoice(videoChoice, values.loop);
-  const { width, height } = parseSize('--size', values.size);
+  const media = parseMediaOptions(values);
   const durationS =
     values.duration === undefined ? null : parsePositive('--duration', values.duration, 'seconds');
   const ca = values.ca === undefined ? undefined : readCa(values.ca);
@@ -84,25 +61,19 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
     maxLatencyMs: parsePositive('--max-latency', values['max-latency'], 'milliseconds'),
     recordPath: values.record ?? null,
     video:
-      videoSource === null
+      media.video === null
         ? null
         : {
-            source: videoSource,
-            width,
-            height,
-            fps: parsePositive('--fps', values.fps, 'frames per second'),
-            bitrateBps: parseBitrate('--video-bitrate', values['video-bitrate']),
-            keyframeIntervalS: parsePositive('--keyint', values.keyint, 'seconds'),
-            encoder: values.encoder,
-            preset: values.preset,
+            source: media.video,
+            width: media.width,
+            height: media.height,
+            fps: media.fps,
+            bitrateBps: media.videoBitrateBps,
+            keyframeIntervalS: media.keyframeIntervalS,
+            encoder: media.encoder,
+            preset: media.preset,
           },
-    audio:
-      audioChoices.length === 0
-        ? null
-        : {
-            sources: toAudioSourceChoices(audioChoices, values.loop),
-            bitrateBps: parseBitrate('--audio-bitrate', values['audio-bitrate']),
-          },
+    audio: media.audio.length === 0 ? null : { sources: media.audio, bitrateBps: media.audioBitrateBps },
   });
 
   const live = !values.quiet && process.stderr.isTTY === true;
