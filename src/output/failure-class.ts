@@ -12,6 +12,9 @@ export interface ConnectionFailure {
 /** Failures retrying cannot fix: a configuration the user must change. */
 const PERMANENT_CODES = new Set(['ERR_RTMP_TLS_CERTIFICATE', 'ERR_RTMP_URL']);
 
+/** Rejections meaning "this stream name is being published": after a drop, most likely by our own dead session. */
+const NAME_HELD_STATUS_CODES = new Set(['NetStream.Publish.BadName']);
+
 /** Failures worth retrying with backoff (an allow-list, as undici does; unknown codes are transient too). */
 const TRANSIENT_CODES = new Set([
   'ERR_RTMP_CONNECTION_RESET',
@@ -45,11 +48,24 @@ export interface FailureClassifierOptions {
    * Default 60000.
    */
   rejectionGraceAfterDropMs: number;
+  /**
+   * The same for a rejection saying the stream name is still taken (`NetStream.Publish.BadName`), ms.
+   * After a dead path (NAT mapping lost, half-open connection) the server holds our old session until it
+   * notices: nginx-rtmp still answered BadName 125 s after the path died with its defaults (it drops idle
+   * publishers only with `drop_idle_publisher`), and a server whose pings go unanswered may wait for TCP to
+   * give up (Linux: ≈ 15 min of retransmissions). The key worked a moment ago, so waiting beats giving up;
+   * the state and `lastDisconnectReason` say what is going on meanwhile. Default 1200000 (20 min).
+   */
+  nameHeldGraceAfterDropMs: number;
 }
 
 /** Default FailureClassifier options. */
 export function defaultFailureClassifierOptions(): FailureClassifierOptions {
-  return { rejectionConfirmAttempts: 3, rejectionGraceAfterDropMs: 60000 };
+  return {
+    rejectionConfirmAttempts: 3,
+    rejectionGraceAfterDropMs: 60000,
+    nameHeldGraceAfterDropMs: 1_200_000,
+  };
 }
 
 /** Throws a ConfigError naming the first bad FailureClassifier option. */
@@ -61,20 +77,18 @@ export function validateFailureClassifierOptions(options: FailureClassifierOptio
       'use a whole number ≥ 0',
     );
   }
-  if (!Number.isFinite(options.rejectionGraceAfterDropMs) || options.rejectionGraceAfterDropMs < 0) {
-    throw new ConfigError(
-      'rejectionGraceAfterDropMs',
-      options.rejectionGraceAfterDropMs,
-      'use a number of ms ≥ 0',
-    );
+  for (const field of ['rejectionGraceAfterDropMs', 'nameHeldGraceAfterDropMs'] as const) {
+    const value = options[field];
+    if (!Number.isFinite(value) || value < 0) throw new ConfigError(field, value, 'use a number of ms ≥ 0');
   }
 }
 
 /**
  * Classifies failures with the memory the rejection rule needs. A server rejection (wrong stream key,
  * or a name still held by our dead session right after a drop) is retried `rejectionConfirmAttempts`
- * times, and after a drop for at least `rejectionGraceAfterDropMs`, then declared permanent. On the
- * very first connect of a session only the confirming attempts apply: a wrong key fails fast.
+ * times, and after a drop for at least `rejectionGraceAfterDropMs` (`nameHeldGraceAfterDropMs` for a name
+ * still taken), then declared permanent. On the very first connect of a session only the confirming
+ * attempts apply: a wrong key fails fast.
  */
 export class FailureClassifier {
   /** The validated options. */
@@ -100,9 +114,10 @@ export class FailureClassifier {
     this.#rejections++;
     this.#firstRejectionMs ??= nowMs;
     if (this.#rejections <= this.options.rejectionConfirmAttempts) return 'transient';
-    if (this.#hasPublished && nowMs - this.#firstRejectionMs < this.options.rejectionGraceAfterDropMs) {
-      return 'transient';
-    }
+    const graceMs = NAME_HELD_STATUS_CODES.has(failure.statusCode ?? '')
+      ? this.options.nameHeldGraceAfterDropMs
+      : this.options.rejectionGraceAfterDropMs;
+    if (this.#hasPublished && nowMs - this.#firstRejectionMs < graceMs) return 'transient';
     return 'permanent';
   }
 

@@ -42,8 +42,12 @@ export interface FaultProxy {
   cut(options?: { refuseNew?: boolean }): void;
   /** Resets both sides of every connection (RST via socket.resetAndDestroy()); refuseNew as for cut(). */
   reset(options?: { refuseNew?: boolean }): void;
-  /** Keeps connections open but stops forwarding and reading both ways, so kernel buffers fill up; new connections are accepted and frozen too. */
-  blackHole(): void;
+  /**
+   * Keeps connections open but stops forwarding and reading both ways, so kernel buffers fill up; new
+   * connections are accepted and frozen too, unless `existingOnly` (a dead path, e.g. a NAT mapping lost,
+   * while new connections get through).
+   */
+  blackHole(options?: { existingOnly?: boolean }): void;
   /** Back to forwarding: frozen connections resume, new ones are relayed. */
   heal(): void;
   /** Closes the listener and every connection. Idempotent. */
@@ -54,6 +58,7 @@ interface Pair {
   client: Socket;
   upstream: Socket;
   closing: boolean;
+  frozen: boolean;
 }
 
 /** Starts a fault proxy on 127.0.0.1 in front of `targetPort`. */
@@ -63,10 +68,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   let mode: FaultMode = 'forward';
 
   const freeze = (pair: Pair): void => {
+    pair.frozen = true;
     pair.client.pause();
     pair.upstream.pause();
   };
   const thaw = (pair: Pair): void => {
+    pair.frozen = false;
     pair.client.resume();
     pair.upstream.resume();
   };
@@ -77,7 +84,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       return;
     }
     const upstream = connect(options.targetPort, '127.0.0.1');
-    const pair: Pair = { client, upstream, closing: false };
+    const pair: Pair = { client, upstream, closing: false, frozen: false };
     pairs.add(pair);
     stats.active = pairs.size;
     client.setNoDelay(true);
@@ -87,14 +94,14 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       client,
       upstream,
       (n) => (stats.bytesToServer += n),
-      () => mode === 'forward',
+      () => mode === 'forward' && !pair.frozen,
     );
     forward(
       pair,
       upstream,
       client,
       (n) => (stats.bytesToClient += n),
-      () => mode === 'forward',
+      () => mode === 'forward' && !pair.frozen,
     );
     const close = (): void => {
       client.destroy();
@@ -142,8 +149,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         pair.upstream.resetAndDestroy();
       }
     },
-    blackHole: () => {
-      mode = 'blackHole';
+    blackHole: (opts = {}) => {
+      mode = opts.existingOnly === true ? 'forward' : 'blackHole';
       for (const pair of pairs) freeze(pair);
     },
     heal: () => {

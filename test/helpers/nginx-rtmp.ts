@@ -45,6 +45,12 @@ export interface NginxRtmpOptions {
   ackWindow?: number;
   /** `chunk_size` nginx uses towards clients, bytes; default nginx's 4096. */
   chunkSize?: number;
+  /**
+   * `drop_idle_publisher` in seconds: nginx drops a publisher that sent nothing this long. Without it
+   * nginx keeps a dead publisher's stream name for a long time (RTMP ping 10 s + 5 s did not drop one within
+   * 35 s here), answering a republish with Publish.BadName until then.
+   */
+  dropIdlePublisherS?: number;
   /** Readiness timeout, ms; default 10000. */
   startTimeoutMs?: number;
 }
@@ -95,6 +101,7 @@ rtmp {
     application live {
       live on;
       ${options.denyPublish === true ? 'deny publish all;' : ''}
+      ${options.dropIdlePublisherS === undefined ? '' : `drop_idle_publisher ${options.dropIdlePublisherS}s;`}
       record all;
       record_path ${recordDir};
       record_unique on;

@@ -103,6 +103,13 @@ export interface WireTap {
   latenciesMs(connection: TapConnection, reference?: 'first' | 'min', type?: 8 | 9): number[];
   /** Latencies over all connections with the first connection's reference, ms. */
   sessionLatenciesMs(type?: 8 | 9): number[];
+  /**
+   * Stops listening (new connects are refused, relayed connections go on), so that a server killed
+   * behind the tap looks refused to the publisher, as it would without the tap; `resume()` listens again.
+   */
+  suspend(): Promise<void>;
+  /** Listens again on the same port after `suspend()`. */
+  resume(): Promise<void>;
   /** Closes the listener and every relayed connection. Idempotent. */
   stop(): Promise<void>;
 }
@@ -150,13 +157,19 @@ export async function startWireTap(options: WireTapOptions): Promise<WireTap> {
     client.on('close', close).on('error', close);
     upstream.on('close', close).on('error', close);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.listenPort ?? 0, '127.0.0.1', () => resolve());
-  });
+  const listen = (at: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(at, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  await listen(options.listenPort ?? 0);
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   let stopped: Promise<void> | undefined;
+  let listening = true;
 
   const latenciesMs: WireTap['latenciesMs'] = (connection, reference = 'first', type) =>
     latencies(connection.media, reference, type);
@@ -169,9 +182,22 @@ export async function startWireTap(options: WireTapOptions): Promise<WireTap> {
       const all = connections.flatMap((c) => c.media);
       return latencies(all, 'first', type);
     },
+    suspend: async () => {
+      if (!listening) return;
+      listening = false;
+      // close() stops accepting at once; its callback waits for relayed connections, which go on.
+      server.close();
+    },
+    resume: async () => {
+      if (listening || stopped) return;
+      listening = true;
+      await listen(port);
+    },
     stop: () => {
       stopped ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        if (listening) server.close(() => resolve());
+        else resolve();
+        listening = false;
         for (const socket of sockets) socket.destroy();
       });
       return stopped;

@@ -39,9 +39,33 @@ describe('FailureClassifier', () => {
   it('after a drop keeps a rejection transient through the grace period (the server holds our old session)', () => {
     const classifier = new FailureClassifier();
     classifier.onPublished();
-    const kinds = [0, 1000, 3000, 7000, 15_000, 31_000, 59_999].map((t) => classifier.classify(rejected, t));
+    const denied = { code: 'ERR_RTMP_REJECTED', statusCode: 'NetStream.Publish.Denied' };
+    const kinds = [0, 1000, 3000, 7000, 15_000, 31_000, 59_999].map((t) => classifier.classify(denied, t));
     expect(kinds.every((k) => k === 'transient')).toBe(true);
-    expect(classifier.classify(rejected, 60_000)).toBe('permanent');
+    expect(classifier.classify(denied, 60_000)).toBe('permanent');
+  });
+
+  it('after a drop keeps "name already published" transient for 20 min: the server may hold our dead session until TCP gives up', () => {
+    const classifier = new FailureClassifier();
+    classifier.onPublished();
+    // The backoff after a stall: 0, 1, 2, 4, 8, 16, then 30 s steps between attempts.
+    const times = [0, 1000, 3000, 7000, 15_000, 31_000, 61_000, 91_000, 121_000, 601_000, 1_199_999];
+    expect(times.map((t) => classifier.classify(rejected, t)).every((k) => k === 'transient')).toBe(true);
+    expect(classifier.classify(rejected, 1_200_000)).toBe('permanent');
+  });
+
+  it('on the first connect, "name already published" is as permanent as any rejection after the confirming attempts', () => {
+    const classifier = new FailureClassifier();
+    expect([0, 1000, 3000, 7000].map((t) => classifier.classify(rejected, t))).toEqual([
+      'transient',
+      'transient',
+      'transient',
+      'permanent',
+    ]);
+  });
+
+  it('rejects a negative name-held grace with a ConfigError', () => {
+    expect(() => new FailureClassifier({ nameHeldGraceAfterDropMs: -1 })).toThrow(ConfigError);
   });
 
   it('starts counting again after a successful publish', () => {

@@ -1,0 +1,156 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StreamConfig } from '../../../src/media/packet.js';
+import { RtmpOutput, type RtmpOutputOptions } from '../../../src/output/rtmp-output.js';
+import type { RtmpMessage } from '../../../src/rtmp/chunk-writer.js';
+import { MessageType } from '../../../src/rtmp/constants.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import { FakeRtmpServer, type FakeSession } from '../../helpers/fake-rtmp-server.js';
+import { audio, interFrame, keyframe } from './packets.js';
+
+// The reconnect loop of RtmpOutput on a fake clock against a scripted server on a real loopback socket:
+// what a new connection starts with, where its timestamps resume, and how stop() ends a pending wait.
+
+const config: StreamConfig = {
+  video: {
+    avcDecoderConfigurationRecord: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe0]),
+    width: 1280,
+    height: 720,
+    fps: 30,
+    bitrateBps: 2_500_000,
+    encoderName: 'libx264',
+  },
+  audio: {
+    audioSpecificConfig: Buffer.from([0x11, 0x90]),
+    sampleRate: 48000,
+    channels: 2,
+    bitrateBps: 160_000,
+  },
+};
+
+let server: FakeRtmpServer | undefined;
+let output: RtmpOutput | undefined;
+
+afterEach(async () => {
+  await output?.stop();
+  output = undefined;
+  await server?.stop();
+  server = undefined;
+});
+
+/** Lets real I/O happen while fake time stands still (or moves by `stepMs` per turn) until `predicate` holds. */
+async function until(
+  clock: FakeClock,
+  predicate: () => boolean,
+  stepMs = 0,
+  timeoutMs = 3000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    clock.advance(stepMs);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+async function startOutput(
+  options: Partial<RtmpOutputOptions> = {},
+): Promise<{ clock: FakeClock; out: RtmpOutput; keyframeRequests: () => number; server: FakeRtmpServer }> {
+  const s = (server = await FakeRtmpServer.start());
+  const clock = new FakeClock();
+  const out = (output = new RtmpOutput(clock, config, { url: s.url(), publishProbationMs: 100, ...options }));
+  let requests = 0;
+  out.on('keyframeRequest', () => requests++);
+  out.start();
+  await until(clock, () => out.state === 'live');
+  clock.advance(200); // past probation: established
+  return { clock, out, keyframeRequests: () => requests, server: s };
+}
+
+const isMedia = (m: RtmpMessage): boolean =>
+  m.messageTypeId === MessageType.VIDEO || m.messageTypeId === MessageType.AUDIO;
+const isSequenceHeader = (m: RtmpMessage): boolean => isMedia(m) && m.payload[1] === 0;
+
+/** What a session received after the publish: data and media messages, in order. */
+function streamOf(session: FakeSession | undefined): RtmpMessage[] {
+  return (session?.messages ?? []).filter((m) => isMedia(m) || m.messageTypeId === MessageType.DATA_AMF0);
+}
+
+describe('RtmpOutput reconnect loop', () => {
+  it('after a drop, retries at once and starts the new connection with metadata, both sequence headers at the live edge, then a keyframe', async () => {
+    const { clock, out, keyframeRequests, server: s } = await startOutput();
+    out.writePacket(keyframe({ atMs: 200 }));
+    out.writePacket(audio({ atMs: 200 }));
+    await until(clock, () => (s.sessions[0]?.messages.filter(isMedia).length ?? 0) >= 4);
+
+    clock.advance(4800); // t = 5000 ms
+    s.sessions[0]?.socket.destroy();
+    await until(clock, () => out.state === 'reconnecting');
+    const requestsBefore = keyframeRequests();
+    // Written while down: dropped and counted apart.
+    out.writePacket(interFrame({ atMs: 5010 }));
+    out.writePacket(audio({ atMs: 5010 }));
+    expect(out.stats.packetsDroppedWhileDisconnected).toEqual({ video: 1, audio: 1 });
+
+    await until(clock, () => out.state === 'live'); // the first retry is immediate: no fake time passes
+    expect(clock.nowUs()).toBe(5_000_000);
+    expect(keyframeRequests()).toBeGreaterThan(requestsBefore);
+    // Not a keyframe: dropped until the requested one comes; audio flows at once.
+    out.writePacket(interFrame({ atMs: 5033 }));
+    out.writePacket(audio({ atMs: 5033 }));
+    out.writePacket(keyframe({ atMs: 5066 }));
+    await until(clock, () => streamOf(s.sessions[1]).filter((m) => !isSequenceHeader(m)).length >= 3);
+
+    const second = streamOf(s.sessions[1]);
+    expect(second.slice(0, 3).map((m) => m.messageTypeId)).toEqual([
+      MessageType.DATA_AMF0,
+      MessageType.VIDEO,
+      MessageType.AUDIO,
+    ]);
+    expect(second.slice(1, 3).every(isSequenceHeader)).toBe(true);
+    // Resume at the live edge: headers at the clock's now, no backlog, timestamps never go backwards.
+    expect(second.slice(0, 3).map((m) => m.timestamp)).toEqual([5000, 5000, 5000]);
+    const frames = second.filter((m) => isMedia(m) && !isSequenceHeader(m));
+    expect(frames.map((m) => [m.messageTypeId, m.timestamp])).toEqual([
+      [MessageType.AUDIO, 5033],
+      [MessageType.VIDEO, 5066],
+    ]);
+    expect((frames[1]?.payload[0] ?? 0) >> 4).toBe(1); // FLV frame type 1: keyframe
+    const firstFrames = streamOf(s.sessions[0]).filter((m) => !isSequenceHeader(m));
+    expect(Math.max(...firstFrames.map((m) => m.timestamp))).toBeLessThanOrEqual(frames[0]?.timestamp ?? 0);
+
+    const stats = out.stats;
+    expect(stats.reconnectCount).toBe(1);
+    expect(stats.connectAttempts).toBe(2);
+    expect(stats.lastReconnectMs).toBe(0);
+    expect(stats.lastDisconnectReason).toMatch(/closed/);
+  });
+
+  it('restarts timestamps at 0 on each connection when restartTimestampsPerConnection is set', async () => {
+    const { clock, out, server: s } = await startOutput({ restartTimestampsPerConnection: true });
+    clock.advance(2800); // t = 3000 ms
+    s.sessions[0]?.socket.destroy();
+    await until(clock, () => out.state === 'reconnecting');
+    await until(clock, () => out.state === 'live');
+    out.writePacket(keyframe({ atMs: 3040 }));
+    await until(clock, () => streamOf(s.sessions[1]).length >= 4);
+    expect(streamOf(s.sessions[1]).map((m) => m.timestamp)).toEqual([0, 0, 0, 40]);
+  });
+
+  it('retries a drop at once, then probes a refused server every 500 ms; stop() ends the wait at once', async () => {
+    const { clock, out, server: s } = await startOutput();
+    const retries: [string, number][] = [];
+    out.on('retry', (_error, delayMs, kind) => retries.push([kind, delayMs]));
+    await s.stop(); // closes the session and the listener: every attempt is now refused
+    await until(clock, () => retries.length >= 4, 50);
+    expect(retries.slice(0, 4)).toEqual([
+      ['transient', 0],
+      ['refused', 500],
+      ['refused', 500],
+      ['refused', 500],
+    ]);
+    expect(out.state).toBe('reconnecting');
+    const stopping = out.stop();
+    await until(clock, () => out.state === 'stopped');
+    await stopping;
+  });
+});
