@@ -76,6 +76,12 @@ interface RateSample {
  * reaching the socket, which does not grow while the connection is quiet. Once an acknowledgement is
  * due, the reading is now − capture time of the oldest unacknowledged record: an upper bound on the
  * oldest undelivered media, too high by at most one window's duration (choose the window accordingly).
+ *
+ * Until the server acknowledges (and for servers that never do), `onTransportDelivered(offset)` may
+ * report what the transport knows the server's TCP has received (Linux: the kernel's send queue, see
+ * KernelSendQueue). The send-side reading then sees into the kernel: the age of the oldest media not yet
+ * delivered, exact to within the sampling interval, with a delivery rate; without it, the send side sees
+ * only the oldest media not yet handed to the socket, blind to what the kernel holds.
  */
 export class LatencyTracker {
   /** The validated options. */
@@ -95,6 +101,7 @@ export class LatencyTracker {
   #maxLatencyMs = 0;
   #wraps = 0;
   #resets = 0;
+  #transportOffset: number | undefined;
 
   /** `sendSideLatencyMs`: age of the oldest media not yet handed to the socket (the StreamBuffer's latency). */
   constructor(
@@ -146,6 +153,9 @@ export class LatencyTracker {
       this.#recentGaps.push(gap);
       if (this.#recentGaps.length > 4) this.#recentGaps.shift();
     }
+    if (this.#ackState !== 'acknowledging' && this.#transportOffset !== undefined) {
+      this.#samples = []; // the delivery rate now follows acknowledgements, not the transport
+    }
     this.#ackState = 'acknowledging';
     this.#ackedOffset = acked;
     while (this.#recordsHead < this.#records.length && this.#records[this.#recordsHead]!.endOffset <= acked) {
@@ -153,6 +163,30 @@ export class LatencyTracker {
     }
     this.#compactRecords();
     this.#addRateSample(acked);
+  }
+
+  /**
+   * The transport says the server's TCP has received bytes up to `deliveredOffset` (counted like
+   * `recordSent`'s offsets). Used until the server acknowledges; ignored after.
+   */
+  onTransportDelivered(deliveredOffset: number): void {
+    if (this.#ackState === 'acknowledging') return;
+    const previous = this.#transportOffset ?? 0;
+    const delivered = Math.max(previous, Math.min(deliveredOffset, this.#bytesWritten));
+    this.#transportOffset = delivered;
+    while (
+      this.#recordsHead < this.#records.length &&
+      this.#records[this.#recordsHead]!.endOffset <= delivered
+    ) {
+      this.#recordsHead++;
+    }
+    this.#compactRecords();
+    this.#addRateSample(delivered);
+  }
+
+  /** Bytes the transport reported delivered (see onTransportDelivered), or undefined if it never did. */
+  get transportDeliveredBytes(): number | undefined {
+    return this.#transportOffset;
   }
 
   /** `acknowledged` once the server has acknowledged on this connection; `sent` until then. */
@@ -191,7 +225,10 @@ export class LatencyTracker {
     return this.#maxLatencyMs;
   }
 
-  /** Acknowledged bytes per second over the last rateWindowMs, in bits per second; 0 without acknowledgements. */
+  /**
+   * Delivered bits per second over the last rateWindowMs: acknowledged bytes, or before (or without)
+   * acknowledgements the bytes the transport reported delivered; 0 when neither is known.
+   */
   get deliveryRateBps(): number {
     const latest = this.#samples[this.#samples.length - 1];
     if (latest === undefined) return 0;
@@ -242,10 +279,17 @@ export class LatencyTracker {
     this.#maxLatencyMs = 0;
     this.#wraps = 0;
     this.#resets = 0;
+    this.#transportOffset = undefined;
   }
 
   #latencyMs(): number {
-    if (this.ackState !== 'acknowledging') return Math.max(0, this.#sendSideLatencyMs());
+    if (this.ackState !== 'acknowledging') {
+      const sendSideMs = Math.max(0, this.#sendSideLatencyMs());
+      if (this.#transportOffset === undefined) return sendSideMs;
+      const undelivered = this.#records[this.#recordsHead];
+      const kernelMs = undelivered ? (this.#clock.nowUs() - undelivered.captureUs) / 1000 : 0;
+      return Math.max(sendSideMs, kernelMs);
+    }
     const oldest = this.#records[this.#recordsHead];
     if (oldest === undefined) return 0;
     const due = this.unacknowledgedBytes >= this.effectiveAckWindowBytes + this.options.ackSlackBytes;

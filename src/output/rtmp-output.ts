@@ -4,16 +4,20 @@ import { TypedEmitter } from '../core/typed-emitter.js';
 import { aacSequenceHeaderTag, avcSequenceHeaderTag, packetTag } from '../flv/tags.js';
 import type { EncodedPacket, StreamConfig } from '../media/packet.js';
 import { RtmpError } from '../rtmp/errors.js';
-import type { RtmpConnectionOptions } from '../rtmp/rtmp-connection-options.js';
+import { rtmpConnectionDefaults, type RtmpConnectionOptions } from '../rtmp/rtmp-connection-options.js';
 import { RtmpConnection, type ServerInfo } from '../rtmp/rtmp-connection.js';
 import { parseRtmpUrl, redactUrl } from '../rtmp/url.js';
 import { ReconnectSchedule, type BackoffOptions, type FailureKind } from './backoff.js';
 import type { DropReason, DropState } from './drop-policy.js';
 import { FailureClassifier } from './failure-class.js';
+import { KernelSendQueue } from './kernel-send-queue.js';
 import { LatencyTracker, type AckState, type LatencyMeasure } from './latency-tracker.js';
 import type { PacketSink } from './packet-sink.js';
 import { ProgressMonitor } from './progress-monitor.js';
 import { StreamMuxer, type KindCounts, type StreamMuxerOptions } from './stream-muxer.js';
+
+// Without acknowledgements, the kernel may hold at least this much (a few TCP segments keep the path busy).
+const KERNEL_QUEUE_FLOOR_BYTES = 32 * 1024;
 
 /** Where an output is in its life: `connecting → live → reconnecting → live … → stopped`. */
 export type OutputState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'stopping' | 'stopped' | 'failed';
@@ -114,8 +118,10 @@ export interface RtmpOutputStats {
   readonly latencyMeasure: LatencyMeasure;
   /** Whether this server acknowledges. */
   readonly ackState: AckState;
-  /** Acknowledged bits per second (0 when the server does not acknowledge). */
+  /** Delivered bits per second: acknowledged, or else as the kernel reports it (Linux); 0 when unknown. */
   readonly deliveryRateBps: number;
+  /** Bytes in the kernel not yet received by the server, when it is what gates sending (Linux, no acknowledgements); else null. */
+  readonly kernelQueueBytes: number | null;
   /** Bytes handed to sockets since start, all connections. */
   readonly bytesSent: number;
   /** Bits per second handed to the socket over the last few seconds. */
@@ -180,6 +186,10 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
   #connection: RtmpConnection | null = null;
   #live = false;
   #pumping = false;
+  #kernelQueue: KernelSendQueue | null = null;
+  #kernelQueueOf: RtmpConnection | null = null;
+  #kernelReading: { connection: RtmpConnection; atUs: number; handedOver: number; inKernel: number } | null =
+    null;
   #monitorTimer: Timer | null = null;
   #runPromise: Promise<void> = Promise.resolve();
   #everLive = false;
@@ -213,7 +223,10 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
       requestKeyframeOnRecovery: resolved.requestKeyframeOnRecovery,
     };
     this.#muxer = new StreamMuxer(clock, muxerOptions);
-    const ackWindowBytes = resolved.connection.windowAckSizeBytes ?? 65536;
+    // The window the connection announces (RTMP §5.4.4): the tracker must expect acknowledgements exactly
+    // that often, or it would wait for a larger gap before counting unacknowledged media as late.
+    const ackWindowBytes =
+      resolved.connection.windowAckSizeBytes ?? rtmpConnectionDefaults().windowAckSizeBytes;
     this.#tracker = new LatencyTracker(clock, { ackWindowBytes });
     this.#muxer.setEndToEndLatencySource(() => (this.#live ? this.#tracker.currentLatencyMs : 0));
     this.#muxer.on('keyframeRequest', () => this.emit('keyframeRequest'));
@@ -292,6 +305,7 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
       latencyMeasure: this.#tracker.measure,
       ackState: this.#tracker.ackState,
       deliveryRateBps: this.#tracker.deliveryRateBps,
+      kernelQueueBytes: this.#kernelQueueBytes(),
       bytesSent: this.#bytesSent(),
       sendBitrateBps: this.#sendBitrateBps(nowUs),
       queuedPackets: this.#muxer.queuedPackets,
@@ -456,7 +470,8 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
     if (this.#pumping || !this.#live || !connection) return;
     this.#pumping = true;
     try {
-      while (connection.writableLength < this.options.sendBufferBytes && !this.#inFlightFull()) {
+      this.#observeKernel(connection);
+      while (connection.writableLength < this.options.sendBufferBytes && !this.#inFlightFull(connection)) {
         const packet = this.#muxer.nextPacket();
         if (!packet) break;
         const body = packetTag(packet);
@@ -475,12 +490,60 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
     );
   }
 
-  /** Acknowledging servers: keep the unacknowledged bytes (kernel buffers, the path) to about inFlightTargetMs. */
-  #inFlightFull(): boolean {
-    if (this.#tracker.ackState !== 'acknowledging') return false;
-    const window = this.#tracker.effectiveAckWindowBytes;
+  /**
+   * Keeps the bytes past our socket buffer (kernel buffers, the path) to about inFlightTargetMs of the
+   * delivery rate, so congestion shows up in the StreamBuffer where video can still be dropped.
+   * Acknowledging servers: unacknowledged bytes, never under two windows (or acknowledgements stop).
+   * Otherwise, where the kernel's queue is visible (Linux), the bytes in it: without this the kernel
+   * soaks up megabytes — measured 10-14 s of media at 665 kbit/s behind node-media-server.
+   */
+  #inFlightFull(connection: RtmpConnection): boolean {
     const byRate = (this.#tracker.deliveryRateBps / 8) * (this.options.inFlightTargetMs / 1000);
-    return this.#tracker.unacknowledgedBytes >= Math.max(2 * window + 16384, byRate);
+    if (this.#tracker.ackState === 'acknowledging') {
+      const window = this.#tracker.effectiveAckWindowBytes;
+      return this.#tracker.unacknowledgedBytes >= Math.max(2 * window + 16384, byRate);
+    }
+    const inKernel = this.#estimatedKernelBytes(connection);
+    return inKernel !== null && inKernel >= Math.max(KERNEL_QUEUE_FLOOR_BYTES, byRate);
+  }
+
+  /**
+   * Bytes in the kernel now: the last reading, plus what was handed over since, minus what the delivery
+   * rate drained since. Readings can be 200 ms apart (listing the socket table is slow), and counting
+   * everything handed over since as still queued would starve a fast path between readings.
+   */
+  #estimatedKernelBytes(connection: RtmpConnection): number | null {
+    const reading = this.#kernelReading;
+    if (reading === null || reading.connection !== connection || !this.#kernelQueue?.visible) return null;
+    const handedOverSince = connection.bytesWritten - connection.writableLength - reading.handedOver;
+    const drainedSince = (this.#tracker.deliveryRateBps / 8) * ((this.#clock.nowUs() - reading.atUs) / 1e6);
+    return Math.max(0, reading.inKernel + handedOverSince - drainedSince);
+  }
+
+  #kernelQueueBytes(): number | null {
+    const connection = this.#connection;
+    if (!this.#live || !connection || this.#tracker.ackState === 'acknowledging') return null;
+    const bytes = this.#estimatedKernelBytes(connection);
+    return bytes === null ? null : Math.round(bytes);
+  }
+
+  /** Non-acknowledging (or not yet acknowledging) servers: what the kernel says the server's TCP got. */
+  #observeKernel(connection: RtmpConnection): void {
+    if (this.#tracker.ackState === 'acknowledging') return;
+    if (this.#kernelQueueOf !== connection) {
+      this.#kernelQueue?.close();
+      this.#kernelQueueOf = connection;
+      this.#kernelQueue = new KernelSendQueue(this.#clock, connection.tcpPorts);
+    }
+    // Bytes handed to the kernel when the read starts: what it reports is at most that (conservative).
+    const handedOver = connection.bytesWritten - connection.writableLength;
+    const atUs = this.#clock.nowUs();
+    this.#kernelQueue?.request((inKernel) => {
+      if (this.#connection !== connection || !this.#live) return;
+      this.#kernelReading = { connection, atUs, handedOver, inKernel };
+      this.#tracker.onTransportDelivered(handedOver - inKernel);
+      this.#pump();
+    });
   }
 
   async #flush(connection: RtmpConnection): Promise<void> {

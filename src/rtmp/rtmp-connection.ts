@@ -123,6 +123,12 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
     return this.#streamId;
   }
 
+  /** The socket's ports (to find it in the kernel's socket table), undefined while it has none. */
+  get tcpPorts(): { readonly localPort: number; readonly remotePort: number } | undefined {
+    const { localPort, remotePort } = this.#socket ?? {};
+    return localPort === undefined || remotePort === undefined ? undefined : { localPort, remotePort };
+  }
+
   /** The URL with the stream key replaced by `****`. */
   get redactedUrl(): string {
     return `${this.#url.tcUrl}/****`;

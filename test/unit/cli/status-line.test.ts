@@ -22,6 +22,7 @@ const output: RtmpOutputStats = {
   latencyMeasure: 'acknowledged',
   ackState: 'acknowledging',
   deliveryRateBps: 2_000_000,
+  kernelQueueBytes: null,
   bytesSent: 5_000_000,
   sendBitrateBps: 2_612_345,
   queuedPackets: 3,

@@ -201,4 +201,57 @@ describe('LatencyTracker', () => {
     expect([t.bytesWritten, t.acknowledgedBytes, t.maxLatencyMs, t.deliveryRateBps]).toEqual([0, 0, 0, 0]);
     expect([t.measure, t.ackState]).toEqual(['sent', 'unknown']);
   });
+
+  describe("without acknowledgements, with the transport's view (the kernel's send queue)", () => {
+    it("reports the age of the oldest media the server's TCP has not received, not only what is unsent", () => {
+      const { clock, t } = tracker({}, 10);
+      send(clock, t, 1000); // captured at 0
+      clock.advance(100);
+      send(clock, t, 1000); // captured at 100
+      clock.advance(400);
+      expect(t.currentLatencyMs).toBe(10); // blind: only the send side
+      t.onTransportDelivered(0);
+      expect(t.measure).toBe('sent');
+      expect(t.currentLatencyMs).toBe(500);
+      t.onTransportDelivered(1000);
+      expect(t.currentLatencyMs).toBe(400);
+      t.onTransportDelivered(2000);
+      expect(t.currentLatencyMs).toBe(10); // all delivered: the send side again
+      expect(t.transportDeliveredBytes).toBe(2000);
+    });
+
+    it('never moves backwards and never beyond what was written', () => {
+      const { clock, t } = tracker();
+      send(clock, t, 3000);
+      t.onTransportDelivered(2000);
+      t.onTransportDelivered(1500);
+      expect(t.transportDeliveredBytes).toBe(2000);
+      t.onTransportDelivered(9000);
+      expect(t.transportDeliveredBytes).toBe(3000);
+    });
+
+    it('gives a delivery rate, until acknowledgements take over', () => {
+      const { clock, t } = tracker();
+      send(clock, t, 1_000_000);
+      t.onTransportDelivered(0);
+      clock.advance(1000);
+      t.onTransportDelivered(125_000);
+      expect(t.deliveryRateBps).toBeCloseTo(1_000_000, -3);
+      t.onAcknowledgement(100_000);
+      expect(t.measure).toBe('acknowledged');
+      t.onTransportDelivered(500_000); // ignored now
+      expect(t.transportDeliveredBytes).toBe(125_000);
+      clock.advance(1000);
+      t.onAcknowledgement(150_000);
+      expect(t.deliveryRateBps).toBeCloseTo(400_000, -3);
+    });
+
+    it('forgets the transport on reset()', () => {
+      const { clock, t } = tracker();
+      send(clock, t, 1000);
+      t.onTransportDelivered(500);
+      t.reset();
+      expect(t.transportDeliveredBytes).toBeUndefined();
+    });
+  });
 });

@@ -1,0 +1,182 @@
+/**
+ * Pure analysis of what a wire tap saw during a congestion scenario (scenarios/congestion.ts): the
+ * receiver-side latency per phase, video frames per second, and how long full frame rate took to come
+ * back after the link recovered. Shared by test/integration/congestion.test.ts and bench/congestion.ts.
+ */
+import type { LatenessSummary } from '../../../src/core/lateness.js';
+import type { AudioGap } from '../media-probe.js';
+import type { MediaArrival } from '../wire-tap.js';
+
+/** What to run: one publisher through one throttle episode to one server. */
+export interface CongestionScenarioArgs {
+  /** The receiving server, behind the wire tap. */
+  server: 'nginx' | 'nms';
+  /** Who publishes: the real `steadycast stream` CLI, or Debian's ffmpeg with the same settings. */
+  publisher: 'steadycast' | 'ffmpeg';
+  /** The throttled rate of the tap's port, kbit/s; null for a clean run. */
+  rateKbit: number | null;
+  /** Clean seconds before the throttle (from the first video frame at the tap). */
+  leadS: number;
+  /** Seconds at `rateKbit`. */
+  throttleS: number;
+  /** Clean seconds after it. */
+  recoverS: number;
+}
+
+/** When the throttle started and ended, ms after the first video frame reached the tap (NaN: none). */
+export interface PhaseMarks {
+  /** Throttle on. */
+  throttleStartMs: number;
+  /** Throttle off (link restored). */
+  throttleEndMs: number;
+}
+
+/** Receiver-side latency percentiles, ms. */
+export interface LatencyStats {
+  /** Media frames counted. */
+  count: number;
+  /** Median. */
+  p50: number;
+  /** 95th percentile. */
+  p95: number;
+  /** Largest. */
+  max: number;
+}
+
+/** Receiver-side latency over the whole run and over the throttled part. */
+export interface LatencyReport {
+  /** Every media frame of the run. */
+  all: LatencyStats;
+  /** Frames that arrived from throttle start to throttle end + 3 s (the backlog drains then). */
+  throttled: LatencyStats;
+  /** Audio frames alone over the same span (audio is never dropped: it shows the real queue). */
+  throttledAudio: LatencyStats;
+}
+
+/** A scenario's result (the JSON line it prints). */
+export interface CongestionResult {
+  /** What ran. */
+  args: CongestionScenarioArgs;
+  /** The publisher's exit code, or 'timeout'. */
+  exitCode: number | string;
+  /** CPU seconds (user + system) of the publisher process; null if unknown. */
+  cpuS: number | null;
+  /** Phase times. */
+  marks: PhaseMarks;
+  /** TCP connections the tap accepted (1 = no reconnect). */
+  tapConnections: number;
+  /** The tap's first parse error, if any. */
+  tapParseError: string | null;
+  /** Receiver-side latency (arrival − RTMP timestamp, relative to the run's smallest offset). */
+  latency: LatencyReport;
+  /** Video frames that reached the tap. */
+  videoFramesAtTap: number;
+  /** Audio frames that reached the tap. */
+  audioFramesAtTap: number;
+  /** Video frames arriving at the tap per second since the first one. */
+  videoFramesPerSecond: number[];
+  /** ms from the link's recovery until full frame rate at the tap (null: never; see frameRateRecoveryMs). */
+  recoveryMs: number | null;
+  /** What the server recorded (probed with ffprobe/ffmpeg). */
+  recording: {
+    videoFrames: number;
+    keyframes: number;
+    audioDurationS: number;
+    audioGaps: AudioGap[];
+    decodeErrors: number;
+    decodeErrorSample: string[];
+  } | null;
+  /** steadycast's own stats file (null for ffmpeg). */
+  steadycast: {
+    reconnectCount: number;
+    videoPacketsDropped: number;
+    audioPacketsDropped: number;
+    maxLatencyMs: number;
+    latencyMeasure: string;
+    ackState: string;
+    latencyMeasures: string[];
+    ackStates: string[];
+    maxDeliveryRateBps: number;
+    currentLatencyMs: number[];
+    captureTickLateness: LatenessSummary | null;
+    audioTickLateness: LatenessSummary | null;
+  } | null;
+  /** The end of the publisher's stderr (bash `times` included). */
+  stderrTail: string;
+  /** `tc -s qdisc` at the end of the throttle ('' for a clean run). */
+  tcStats: string;
+}
+
+/** Frames per second that count as "full frame rate" at 30 fps (allowing for arrival jitter). */
+export const FULL_RATE_FRAMES = 27;
+/** The span after the throttle still counted as throttled: the queued backlog arrives then. */
+export const DRAIN_GRACE_MS = 3000;
+
+/** Nearest-rank percentile, p in 0..100; NaN for an empty list. */
+export function percentileOf(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1] ?? NaN;
+}
+
+function stats(values: readonly number[]): LatencyStats {
+  return {
+    count: values.length,
+    p50: Math.round(percentileOf(values, 50)),
+    p95: Math.round(percentileOf(values, 95)),
+    max: Math.round(values.reduce((a, b) => Math.max(a, b), values.length === 0 ? NaN : -Infinity)),
+  };
+}
+
+/**
+ * Receiver-side latency of each frame: (arrival − RTMP timestamp) minus the smallest such offset of the
+ * run, i.e. how much older than the freshest frame ever was this frame reached the receiver. `media`
+ * holds frames only (no sequence headers), arrival times in ms relative to any origin.
+ */
+export function receiverLatenciesMs(media: readonly MediaArrival[]): number[] {
+  if (media.length === 0) return [];
+  const offsets = media.map((m) => m.arrivalMs - m.timestampMs);
+  const base = offsets.reduce((a, b) => Math.min(a, b));
+  return offsets.map((o) => o - base);
+}
+
+/** Latency over the run, over the throttle (+ DRAIN_GRACE_MS), and audio alone over the throttle. */
+export function latencySummary(media: readonly MediaArrival[], marks: PhaseMarks): LatencyReport {
+  const latencies = receiverLatenciesMs(media);
+  const inThrottle = (m: MediaArrival): boolean =>
+    m.arrivalMs >= marks.throttleStartMs && m.arrivalMs <= marks.throttleEndMs + DRAIN_GRACE_MS;
+  const throttled = latencies.filter((_, i) => inThrottle(media[i]!));
+  const throttledAudio = latencies.filter((_, i) => inThrottle(media[i]!) && media[i]!.type === 8);
+  return { all: stats(latencies), throttled: stats(throttled), throttledAudio: stats(throttledAudio) };
+}
+
+/** Video frames arriving in each whole second since time 0 (arrival times in ms from 0). */
+export function videoFramesPerSecond(media: readonly MediaArrival[]): number[] {
+  const counts: number[] = [];
+  for (const m of media) {
+    if (m.type !== 9 || m.arrivalMs < 0) continue;
+    const second = Math.floor(m.arrivalMs / 1000);
+    while (counts.length <= second) counts.push(0);
+    counts[second]!++;
+  }
+  return counts;
+}
+
+/**
+ * How long after `restoredMs` full frame rate was back at the receiver, ms: the start of the first 1-s
+ * window (sliding by 100 ms from `restoredMs`) from which EVERY later window, up to the last video
+ * arrival, holds at least FULL_RATE_FRAMES video frames. Null when that never happens.
+ */
+export function frameRateRecoveryMs(media: readonly MediaArrival[], restoredMs: number): number | null {
+  const arrivals = media.filter((m) => m.type === 9).map((m) => m.arrivalMs);
+  const last = arrivals[arrivals.length - 1];
+  if (last === undefined || last - restoredMs < 1000) return null;
+  const countIn = (from: number): number => arrivals.filter((a) => a >= from && a < from + 1000).length;
+  let recovered: number | null = null;
+  for (let start = restoredMs; start + 1000 <= last; start += 100) {
+    if (countIn(start) >= FULL_RATE_FRAMES) recovered ??= start;
+    else recovered = null;
+  }
+  return recovered === null ? null : Math.round(recovered - restoredMs);
+}

@@ -1,0 +1,192 @@
+/**
+ * Netns scenario (run by runScenarioInNetns, or compiled by bench:congestion): one publisher (the real
+ * `steadycast stream` CLI, or Debian's ffmpeg with the same settings) → wire tap → a real server
+ * (nginx-rtmp or node-media-server). The TAP's port is shaped with tc, so the tap sees bytes when a
+ * server behind the bottleneck would. Timeline, from the first video frame at the tap:
+ * `leadS` clean, `throttleS` at `rateKbit`, `recoverS` clean again; then the publisher stops by itself.
+ *
+ * Arg: one JSON object (CongestionScenarioArgs). Prints a CongestionResult as the LAST stdout line.
+ * Everything measured here is what the RECEIVING side got (tap and recording), plus the publisher's
+ * own stats file (steadycast) and its CPU seconds (bash `times`, children's user + system).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { LatenessSummary } from '../../../src/core/lateness.js';
+import { readStatsFile } from '../cli.js';
+import { probeMedia } from '../media-probe.js';
+import { setRate, setupLoopback, shapePort, tcStats } from '../netns.js';
+import { startNginxRtmp } from '../nginx-rtmp.js';
+import { startNodeMediaServer } from '../node-media-server.js';
+import { makeTempDir, sleep, spawnTracked, stopProcess } from '../process.js';
+import { isFrame, startWireTap, type MediaArrival } from '../wire-tap.js';
+import {
+  frameRateRecoveryMs,
+  latencySummary,
+  videoFramesPerSecond,
+  type CongestionResult,
+  type CongestionScenarioArgs,
+} from './congestion-analysis.js';
+
+const args = JSON.parse(process.argv[2] ?? '{}') as CongestionScenarioArgs;
+const UNLIMITED_KBIT = 10_000_000;
+const here = dirname(fileURLToPath(import.meta.url));
+// Source tree (test/helpers/scenarios) or compiled tree (dist/test/helpers/scenarios): bin/ is beside both.
+const cliEntry = [
+  join(here, '..', '..', '..', 'bin', 'steadycast.js'),
+  join(here, '..', '..', '..', '..', 'bin', 'steadycast.js'),
+].find((file) => existsSync(file));
+
+setupLoopback();
+const dir = makeTempDir('congestion');
+const server =
+  args.server === 'nginx' ? await startNginxRtmp() : await startNodeMediaServer({ publishGraceMs: 0 });
+const tap = await startWireTap({ targetPort: server.port });
+shapePort(tap.port);
+
+const totalS = args.leadS + args.throttleS + args.recoverS;
+const url = tap.url('live', 'congestion');
+const statsFile = join(dir, 'stats.jsonl');
+const publisherArgs =
+  args.publisher === 'steadycast'
+    ? [
+        process.execPath,
+        cliEntry ?? 'bin/steadycast.js',
+        'stream',
+        url,
+        '--duration',
+        String(totalS),
+        '--stats-file',
+        statsFile,
+        '--quiet',
+      ]
+    : ['ffmpeg', ...ffmpegArgs(url, totalS)];
+// bash's `times` reports the CPU of the publisher (a waited-for child) exactly, whatever its kind.
+const publisher = spawnTracked(
+  'bash',
+  ['-c', '"$@"; rc=$?; times >&2; exit $rc', 'publisher', ...publisherArgs],
+  {
+    env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' },
+  },
+);
+
+const firstVideo = await waitFor(
+  () => tap.connections[0]?.media.find((m) => m.type === 9 && isFrame(m)),
+  30_000,
+);
+const t0 = firstVideo?.arrivalMs ?? performance.now();
+const marks = { throttleStartMs: NaN, throttleEndMs: NaN };
+let tc = '';
+await sleepUntil(t0 + args.leadS * 1000);
+if (args.rateKbit !== null) {
+  marks.throttleStartMs = performance.now() - t0;
+  setRate(tap.port, args.rateKbit);
+  await sleepUntil(t0 + (args.leadS + args.throttleS) * 1000);
+  tc = tcStats();
+  setRate(tap.port, UNLIMITED_KBIT);
+  marks.throttleEndMs = performance.now() - t0;
+}
+const exited = await Promise.race([publisher.exited, sleep((totalS + 90) * 1000).then(() => 'timeout')]);
+if (exited === 'timeout') await stopProcess(publisher, 'SIGINT', 5000);
+
+let recording: string | undefined;
+if (args.server === 'nginx' && 'waitForRecordingsClosed' in server) {
+  recording = (await server.waitForRecordingsClosed(10_000).catch(() => server.recordings()))[0];
+}
+await tap.stop();
+await server.stop();
+recording ??= server.recordings()[0];
+
+const connection = tap.connections[0];
+const media: MediaArrival[] = connection ? connection.media.filter(isFrame) : [];
+const relative = media.map((m) => ({ ...m, arrivalMs: m.arrivalMs - t0 }));
+const report = recording ? await probeMedia(recording) : undefined;
+const stats = args.publisher === 'steadycast' && existsSync(statsFile) ? readStatsFile(statsFile) : [];
+const final = stats[stats.length - 1];
+const output = final ? firstOutput(final) : undefined;
+const stderr = publisher.stderr();
+
+const result: CongestionResult = {
+  args,
+  exitCode: exited,
+  cpuS: childCpuSeconds(stderr),
+  marks,
+  tapConnections: tap.connections.length,
+  tapParseError: connection?.parseError ?? null,
+  latency: latencySummary(relative, marks),
+  videoFramesAtTap: relative.filter((m) => m.type === 9).length,
+  audioFramesAtTap: relative.filter((m) => m.type === 8).length,
+  videoFramesPerSecond: videoFramesPerSecond(relative),
+  recoveryMs: Number.isNaN(marks.throttleEndMs) ? null : frameRateRecoveryMs(relative, marks.throttleEndMs),
+  recording: report
+    ? {
+        videoFrames: report.video?.frameCount ?? 0,
+        keyframes: report.video?.keyframeTimesS.length ?? 0,
+        audioDurationS: report.audio?.durationS ?? 0,
+        audioGaps: report.audio?.gaps ?? [],
+        decodeErrors: report.decodeErrors.length,
+        decodeErrorSample: report.decodeErrors.slice(0, 5),
+      }
+    : null,
+  steadycast: final
+    ? {
+        reconnectCount: Number(final.reconnectCount),
+        videoPacketsDropped: Number(final.videoPacketsDropped),
+        audioPacketsDropped: Number(final.audioPacketsDropped),
+        maxLatencyMs: Number(final.maxLatencyMs),
+        latencyMeasure: String(output?.latencyMeasure),
+        ackState: String(output?.ackState),
+        latencyMeasures: [...new Set(stats.map((s) => String(firstOutput(s)?.latencyMeasure)))],
+        ackStates: [...new Set(stats.map((s) => String(firstOutput(s)?.ackState)))],
+        maxDeliveryRateBps: Math.max(0, ...stats.map((s) => Number(firstOutput(s)?.deliveryRateBps ?? 0))),
+        currentLatencyMs: stats.map((s) => Math.round(Number(s.currentLatencyMs))),
+        captureTickLateness: (final.captureTickLateness ?? null) as LatenessSummary | null,
+        audioTickLateness: (final.audioTickLateness ?? null) as LatenessSummary | null,
+      }
+    : null,
+  stderrTail: stderr.slice(-2000),
+  tcStats: tc,
+};
+console.log(JSON.stringify(result));
+process.exit(0);
+
+/** Debian ffmpeg publishing what `steadycast stream` publishes by default (720p30 2500k CBR, AAC 160k 48 kHz). */
+function ffmpegArgs(to: string, seconds: number): string[] {
+  return ['-nostdin', '-hide_banner', '-loglevel', 'error', '-re'].concat(
+    ['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30'],
+    ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
+    ['-t', String(seconds)],
+    ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency'],
+    ['-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '2500k', '-g', '60'],
+    ['-c:a', 'aac', '-b:a', '160k', '-ar', '48000', '-ac', '2'],
+    ['-f', 'flv', to],
+  );
+}
+
+function firstOutput(line: Record<string, unknown>): Record<string, unknown> | undefined {
+  return (line.outputs as Record<string, unknown>[] | undefined)?.[0];
+}
+
+/** The second line of bash `times` (children's user and system time), in seconds. */
+function childCpuSeconds(stderr: string): number | null {
+  const lines = stderr.trim().split('\n');
+  const children = lines[lines.length - 1] ?? '';
+  const parts = [...children.matchAll(/(\d+)m([\d.]+)s/g)];
+  if (parts.length !== 2) return null;
+  return parts.reduce((sum, p) => sum + Number(p[1]) * 60 + Number(p[2]), 0);
+}
+
+async function waitFor<T>(get: () => T | undefined, timeoutMs: number): Promise<T | undefined> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = get();
+    if (value !== undefined || performance.now() > deadline) return value;
+    await sleep(20);
+  }
+}
+
+async function sleepUntil(atMs: number): Promise<void> {
+  const waitMs = atMs - performance.now();
+  if (waitMs > 0) await sleep(waitMs);
+}

@@ -1,0 +1,133 @@
+/**
+ * Backpressure under real bandwidth limits (issue 4): `steadycast stream` (the built CLI, default
+ * settings: 720p30, 2500k video + 160k audio ≈ 2.66 Mbit/s) → wire tap → nginx-rtmp or node-media-server,
+ * in a private network namespace, the tap's port throttled with tc for 30 s. Every bound is checked on
+ * what the RECEIVING side got: arrival time vs RTMP timestamp at the tap, and the server's recording.
+ * About 3 minutes: a 12 s clean run, then three 45 s throttled runs, one after the other.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { NGINX_RTMP_MODULE } from '../helpers/nginx-rtmp.js';
+import { runScenarioInNetns } from '../helpers/netns.js';
+import { requirementSkipReason } from '../helpers/process.js';
+import type { CongestionResult, CongestionScenarioArgs } from '../helpers/scenarios/congestion-analysis.js';
+
+const SCENARIO = join(import.meta.dirname, '..', 'helpers', 'scenarios', 'congestion.ts');
+const STREAM_KBIT = 2660; // 2500k video + 160k audio
+const MAX_LATENCY_MS = 2000; // the default drop threshold
+const LATENCY_BOUND_MS = MAX_LATENCY_MS + 500;
+const RECOVERY_BOUND_MS = 3000;
+// Tick lateness may grow by this much under throttling; a blocked engine would show hundreds of ms.
+const TICK_LATENESS_SLACK_MS = 10;
+
+const missing = requirementSkipReason({
+  tools: ['nginx', 'ffmpeg', 'ffprobe', 'ss', 'unshare', 'tc', 'ip', 'nft'],
+  files: [NGINX_RTMP_MODULE],
+  root: true,
+});
+
+async function runScenario(args: CongestionScenarioArgs): Promise<CongestionResult> {
+  const totalS = args.leadS + args.throttleS + args.recoverS;
+  const run = await runScenarioInNetns<CongestionResult>(SCENARIO, [JSON.stringify(args)], {
+    timeoutMs: (totalS + 90) * 1000,
+  });
+  if (run.code !== 0 || run.json === undefined) {
+    throw new Error(`scenario failed (${run.code}):\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
+  }
+  const { tcStats: _tc, stderrTail: _stderr, ...summary } = run.json;
+  console.log(`congestion ${args.server} ${args.rateKbit ?? 'clean'} kbit: ${JSON.stringify(summary)}`);
+  return run.json;
+}
+
+function throttled(server: CongestionScenarioArgs['server'], share: number): CongestionScenarioArgs {
+  const rateKbit = Math.round(STREAM_KBIT * share);
+  return { server, publisher: 'steadycast', rateKbit, leadS: 5, throttleS: 30, recoverS: 10 };
+}
+
+/** What every throttled run must show at the receiver, whatever the server. */
+function expectBoundedAndDecodable(r: CongestionResult): void {
+  const why = JSON.stringify({ latency: r.latency, fps: r.videoFramesPerSecond, stderr: r.stderrTail });
+  expect(r.exitCode, why).toBe(0);
+  expect(r.tapParseError).toBeNull();
+  // Latency at the receiver, over the throttle and the 3 s after it.
+  expect(r.latency.throttled.count).toBeGreaterThan(1000);
+  expect(r.latency.throttled.p95, why).toBeLessThanOrEqual(LATENCY_BOUND_MS);
+  // The server's recording: decodes, audio without gaps, all of it there.
+  const totalS = r.args.leadS + r.args.throttleS + r.args.recoverS;
+  expect(r.recording?.decodeErrorSample).toEqual([]);
+  expect(r.recording?.decodeErrors).toBe(0);
+  expect(r.recording?.audioGaps).toEqual([]);
+  expect(Math.abs((r.recording?.audioDurationS ?? 0) - totalS)).toBeLessThan(1);
+  // Congestion really happened and was handled by dropping video, never audio.
+  expect(r.steadycast?.videoPacketsDropped).toBeGreaterThan(0);
+  expect(r.steadycast?.audioPacketsDropped).toBe(0);
+  expect(r.recording?.videoFrames).toBe(r.videoFramesAtTap);
+  // Full frame rate back at the receiver soon after the link recovers.
+  expect(r.recoveryMs, why).not.toBeNull();
+  expect(r.recoveryMs ?? Infinity, why).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
+  // Slow is not dead: one TCP connection all along.
+  expect(r.tapConnections).toBe(1);
+  expect(r.steadycast?.reconnectCount).toBe(0);
+}
+
+describe.skipIf(missing)('congestion: bounded latency through a tc-throttled link', () => {
+  const tickLateness: { run: string; capture: number; audio: number }[] = [];
+  const note = (run: string, r: CongestionResult): void => {
+    tickLateness.push({
+      run,
+      capture: r.steadycast?.captureTickLateness?.p99Ms ?? NaN,
+      audio: r.steadycast?.audioTickLateness?.p99Ms ?? NaN,
+    });
+  };
+
+  it('clean run (baseline): full frame rate, low latency, nothing dropped', async () => {
+    const r = await runScenario({
+      server: 'nginx',
+      publisher: 'steadycast',
+      rateKbit: null,
+      leadS: 12,
+      throttleS: 0,
+      recoverS: 0,
+    });
+    note('clean', r);
+    expect(r.exitCode).toBe(0);
+    expect(r.latency.all.p95).toBeLessThan(500);
+    expect(r.steadycast?.videoPacketsDropped).toBe(0);
+    expect(r.recording?.decodeErrors).toBe(0);
+    expect(r.recording?.audioGaps).toEqual([]);
+  }, 90_000);
+
+  it('link at 60 % for 30 s (nginx-rtmp): receiver p95 ≤ maxLatencyMs + 500, gapless decodable recording, full rate back within 3 s', async () => {
+    const r = await runScenario(throttled('nginx', 0.6));
+    note('60 % nginx', r);
+    expectBoundedAndDecodable(r);
+    expect(r.steadycast?.latencyMeasures).toContain('acknowledged');
+  }, 150_000);
+
+  it('link at 25 % for 30 s (nginx-rtmp): the same, and no disconnect', async () => {
+    const r = await runScenario(throttled('nginx', 0.25));
+    note('25 % nginx', r);
+    expectBoundedAndDecodable(r);
+    expect(r.steadycast?.latencyMeasures).toContain('acknowledged');
+  }, 150_000);
+
+  it('link at 60 % for 30 s against node-media-server (never acknowledges): send-side measure, same bound', async () => {
+    const r = await runScenario(throttled('nms', 0.6));
+    note('60 % node-media-server', r);
+    expectBoundedAndDecodable(r);
+    expect(r.steadycast?.latencyMeasures).toEqual(['sent']);
+    expect(r.steadycast?.ackStates).toContain('non-acknowledging');
+    expect(r.steadycast?.ackStates).not.toContain('acknowledging');
+  }, 150_000);
+
+  it('engines are never blocked: tick lateness p99 under throttling stays that of the clean run', () => {
+    console.log(`tick lateness p99, ms: ${JSON.stringify(tickLateness)}`);
+    const clean = tickLateness.find((t) => t.run === 'clean');
+    const loaded = tickLateness.filter((t) => t.run !== 'clean');
+    if (!clean || loaded.length === 0) throw new Error('the clean or the throttled runs did not finish');
+    for (const t of loaded) {
+      expect(t.capture, t.run).toBeLessThanOrEqual(clean.capture + TICK_LATENESS_SLACK_MS);
+      expect(t.audio, t.run).toBeLessThanOrEqual(clean.audio + TICK_LATENESS_SLACK_MS);
+    }
+  });
+});
