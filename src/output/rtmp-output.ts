@@ -1,148 +1,35 @@
 import { sleep, type Clock, type Timer } from '../core/clock.js';
-import { ConfigError, SteadycastError } from '../core/errors.js';
+import { SteadycastError } from '../core/errors.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import { aacSequenceHeaderTag, avcSequenceHeaderTag, packetTag } from '../flv/tags.js';
+import { aacSequenceHeaderTag, avcSequenceHeaderTag } from '../flv/tags.js';
 import type { EncodedPacket, StreamConfig } from '../media/packet.js';
 import { RtmpError } from '../rtmp/errors.js';
-import { rtmpConnectionDefaults, type RtmpConnectionOptions } from '../rtmp/rtmp-connection-options.js';
+import { rtmpConnectionDefaults } from '../rtmp/rtmp-connection-options.js';
 import { RtmpConnection, type ServerInfo } from '../rtmp/rtmp-connection.js';
-import { parseRtmpUrl, redactUrl } from '../rtmp/url.js';
-import { ReconnectSchedule, type BackoffOptions, type FailureKind } from './backoff.js';
-import type { DropReason, DropState } from './drop-policy.js';
+import { redactUrl } from '../rtmp/url.js';
+import { ReconnectSchedule, type FailureKind } from './backoff.js';
+import type { DropState } from './drop-policy.js';
 import { FailureClassifier } from './failure-class.js';
-import { KernelSendQueue } from './kernel-send-queue.js';
-import { LatencyTracker, type AckState, type LatencyMeasure } from './latency-tracker.js';
+import { LatencyTracker } from './latency-tracker.js';
+import { NetworkSender } from './network-sender.js';
 import type { PacketSink } from './packet-sink.js';
 import { ProgressMonitor } from './progress-monitor.js';
-import { StreamMuxer, type KindCounts, type StreamMuxerOptions } from './stream-muxer.js';
+import {
+  rtmpOutputDefaults,
+  validateRtmpOutputOptions,
+  type OutputState,
+  type RtmpOutputOptions,
+  type RtmpOutputStats,
+} from './rtmp-output-options.js';
+import { StreamMuxer, type StreamMuxerOptions } from './stream-muxer.js';
 
-// Without acknowledgements, the kernel may hold at least this much (a few TCP segments keep the path busy).
-const KERNEL_QUEUE_FLOOR_BYTES = 32 * 1024;
-
-/** Where an output is in its life: `connecting → live → reconnecting → live … → stopped`. */
-export type OutputState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'stopping' | 'stopped' | 'failed';
-
-/** Options of one RTMP destination. */
-export interface RtmpOutputOptions {
-  /** `rtmp[s]://host[:port]/app[/instance]/streamKey`. */
-  url: string;
-  /** Drop threshold: video is dropped above this end-to-end latency, ms; default 2000. */
-  maxLatencyMs: number;
-  /** Queue bound, packets; default 100. */
-  maxPackets: number;
-  /** Ask the encoder for a keyframe as soon as latency is low again after drops; default true. */
-  requestKeyframeOnRecovery: boolean;
-  /** The socket's own buffer is kept under this many bytes; the rest waits where it can be dropped; default 65536. */
-  sendBufferBytes: number;
-  /** Unacknowledged bytes are kept under this much of the delivery rate, ms (acknowledging servers); default 500. */
-  inFlightTargetMs: number;
-  /** No progress at all this long while data is pending means dead, ms; default 15000. */
-  stallTimeoutMs: number;
-  /** Where the server acknowledges, an acknowledgement overdue this long means dead, ms; default 5000. */
-  ackStallTimeoutMs: number;
-  /** Connection attempts before the first successful publish before giving up; default 3. */
-  initialAttempts: number;
-  /**
-   * A publish counts as accepted once the connection has lived this long, ms; default 1000. Some
-   * servers (nginx-rtmp with `deny publish`) answer Publish.Start and then drop the connection.
-   */
-  publishProbationMs: number;
-  /** Restart RTMP timestamps at 0 on each connection (some ingests want it); default false: follow the session clock. */
-  restartTimestampsPerConnection: boolean;
-  /** On stop, how long queued media may take to flush, ms; default 3000. */
-  stopFlushTimeoutMs: number;
-  /** Reconnect schedule (see backoff.ts). */
-  reconnect: Partial<BackoffOptions>;
-  /** Socket-level options (timeouts, TLS trust, Window Acknowledgement Size). */
-  connection: Partial<Omit<RtmpConnectionOptions, 'url'>>;
-}
-
-/** Default RtmpOutput options, without the URL. */
-export function rtmpOutputDefaults(): Omit<RtmpOutputOptions, 'url'> {
-  return {
-    maxLatencyMs: 2000,
-    maxPackets: 100,
-    requestKeyframeOnRecovery: true,
-    sendBufferBytes: 65536,
-    inFlightTargetMs: 500,
-    stallTimeoutMs: 15000,
-    ackStallTimeoutMs: 5000,
-    initialAttempts: 3,
-    publishProbationMs: 1000,
-    restartTimestampsPerConnection: false,
-    stopFlushTimeoutMs: 3000,
-    reconnect: {},
-    connection: {},
-  };
-}
-
-/** Throws a ConfigError naming the first bad option (the URL is checked by parseRtmpUrl). */
-export function validateRtmpOutputOptions(o: RtmpOutputOptions): void {
-  parseRtmpUrl(o.url);
-  const positive = [
-    'maxLatencyMs',
-    'sendBufferBytes',
-    'inFlightTargetMs',
-    'stallTimeoutMs',
-    'ackStallTimeoutMs',
-  ] as const;
-  for (const field of positive) {
-    if (!(o[field] > 0)) throw new ConfigError(field, o[field], 'use a positive number');
-  }
-  if (!Number.isInteger(o.initialAttempts) || o.initialAttempts < 1) {
-    throw new ConfigError('initialAttempts', o.initialAttempts, 'use 1 or more');
-  }
-}
-
-/** A snapshot of one output's counters. */
-export interface RtmpOutputStats {
-  /** Where the output is. */
-  readonly state: OutputState;
-  /** The destination, stream key redacted. */
-  readonly url: string;
-  /** `normal`, or `dropping` while congested. */
-  readonly dropState: DropState;
-  /** Video dropped for congestion while connected (GOP-aware). */
-  readonly videoPacketsDropped: number;
-  /** Audio dropped while connected: 0 by design. */
-  readonly audioPacketsDropped: number;
-  /** Video drops by reason. */
-  readonly videoDropsByReason: Readonly<Record<DropReason, number>>;
-  /** Packets dropped while disconnected, by kind (counted apart from congestion). */
-  readonly packetsDroppedWhileDisconnected: KindCounts;
-  /** Age of the oldest media the server has not received, ms. */
-  readonly currentLatencyMs: number;
-  /** Highest latency seen since start, ms. */
-  readonly maxLatencyMs: number;
-  /** Where the latency comes from: server acknowledgements, or the send side. */
-  readonly latencyMeasure: LatencyMeasure;
-  /** Whether this server acknowledges. */
-  readonly ackState: AckState;
-  /** Delivered bits per second: acknowledged, or else as the kernel reports it (Linux); 0 when unknown. */
-  readonly deliveryRateBps: number;
-  /** Bytes in the kernel not yet received by the server, when it is what gates sending (Linux, no acknowledgements); else null. */
-  readonly kernelQueueBytes: number | null;
-  /** Bytes handed to sockets since start, all connections. */
-  readonly bytesSent: number;
-  /** Bits per second handed to the socket over the last few seconds. */
-  readonly sendBitrateBps: number;
-  /** Packets waiting in the buffer. */
-  readonly queuedPackets: number;
-  /** Time spent dropping, ms. */
-  readonly congestedMs: number;
-  /** Times congestion began. */
-  readonly congestionEvents: number;
-  /** Successful reconnections (the first connection is not one). */
-  readonly reconnectCount: number;
-  /** Connection attempts, all of them. */
-  readonly connectAttempts: number;
-  /** Why the last connection ended, or failed (stream key redacted). */
-  readonly lastDisconnectReason: string | null;
-  /** Time spent not live after first going live, ms (the current outage included). */
-  readonly downtimeMs: number;
-  /** How long the last reconnection took, from the drop to publishing again, ms. */
-  readonly lastReconnectMs: number | null;
-}
+export {
+  rtmpOutputDefaults,
+  validateRtmpOutputOptions,
+  type OutputState,
+  type RtmpOutputOptions,
+  type RtmpOutputStats,
+} from './rtmp-output-options.js';
 
 /** Events of an RtmpOutput. */
 export type RtmpOutputEvents = {
@@ -185,11 +72,7 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
   #state: OutputState = 'idle';
   #connection: RtmpConnection | null = null;
   #live = false;
-  #pumping = false;
-  #kernelQueue: KernelSendQueue | null = null;
-  #kernelQueueOf: RtmpConnection | null = null;
-  #kernelReading: { connection: RtmpConnection; atUs: number; handedOver: number; inKernel: number } | null =
-    null;
+  readonly #sender: NetworkSender;
   #monitorTimer: Timer | null = null;
   #runPromise: Promise<void> = Promise.resolve();
   #everLive = false;
@@ -237,6 +120,16 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
       ackWindowBytes,
     });
     this.#schedule = new ReconnectSchedule(resolved.reconnect);
+    this.#sender = new NetworkSender(
+      clock,
+      this.#muxer,
+      this.#tracker,
+      { sendBufferBytes: resolved.sendBufferBytes, inFlightTargetMs: resolved.inFlightTargetMs },
+      {
+        timestampMs: (dtsUs) => this.#timestampMs(dtsUs),
+        onPumped: (pendingBytes) => this.#progress.pendingChanged(pendingBytes, this.#clock.nowUs() / 1000),
+      },
+    );
   }
 
   /** Where the output is. */
@@ -268,7 +161,7 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
     if (packet.kind === 'video') this.#muxer.writeVideoPacket(packet);
     else this.#muxer.writeAudioPacket(packet);
     this.#observeLatency();
-    this.#pump();
+    this.#sender.pump();
   }
 
   /**
@@ -280,7 +173,7 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
     if (this.#state !== 'stopping') {
       this.#setState('stopping');
       const connection = this.#connection;
-      if (connection && this.#live) await this.#flush(connection);
+      if (connection && this.#live) await this.#sender.flush(this.options.stopFlushTimeoutMs);
       this.#abort.abort(new SteadycastError('ERR_STOPPED', 'stopped'));
       await connection?.close();
     }
@@ -305,7 +198,7 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
       latencyMeasure: this.#tracker.measure,
       ackState: this.#tracker.ackState,
       deliveryRateBps: this.#tracker.deliveryRateBps,
-      kernelQueueBytes: this.#kernelQueueBytes(),
+      kernelQueueBytes: this.#live ? this.#sender.kernelQueueBytes : null,
       bytesSent: this.#bytesSent(),
       sendBitrateBps: this.#sendBitrateBps(nowUs),
       queuedPackets: this.#muxer.queuedPackets,
@@ -375,11 +268,11 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
         }
         resolve(failure);
       });
-      connection.on('drain', () => this.#pump());
+      connection.on('drain', () => this.#sender.pump());
       connection.on('acknowledgement', (sequence) => {
         this.#tracker.onAcknowledgement(sequence);
         this.#progress.acknowledged(sequence, this.#clock.nowUs() / 1000);
-        this.#pump();
+        this.#sender.pump();
       });
       this.#goLive(connection, info);
     });
@@ -410,10 +303,11 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
     if (this.#config.audio)
       connection.writeAudio(headerMs, aacSequenceHeaderTag(this.#config.audio.audioSpecificConfig));
     this.#live = true;
+    this.#sender.attach(connection);
     this.#muxer.setConnected(true);
     this.#setState('live');
     if (info) this.emit('connected', info);
-    this.#pump();
+    this.#sender.pump();
   }
 
   #passProbation(): void {
@@ -439,6 +333,7 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
   #goDown(error: Error): void {
     if (!this.#live) return;
     this.#live = false;
+    this.#sender.detach();
     this.#bytesSentBefore += this.#tracker.bytesWritten;
     this.#tracker.reset();
     this.#muxer.setConnected(false);
@@ -462,99 +357,6 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
     if (this.#state !== 'failed') this.#setState('stopped');
   }
 
-  // ------------------------------------------------------------ send loop
-
-  /** Moves packets from the queue to the socket while the socket and the path can take them. */
-  #pump(): void {
-    const connection = this.#connection;
-    if (this.#pumping || !this.#live || !connection) return;
-    this.#pumping = true;
-    try {
-      this.#observeKernel(connection);
-      while (connection.writableLength < this.options.sendBufferBytes && !this.#inFlightFull(connection)) {
-        const packet = this.#muxer.nextPacket();
-        if (!packet) break;
-        const body = packetTag(packet);
-        const ts = this.#timestampMs(packet.dtsUs);
-        const result =
-          packet.kind === 'video' ? connection.writeVideo(ts, body) : connection.writeAudio(ts, body);
-        this.#tracker.recordSent(result.endOffset, packet.dtsUs);
-        if (!result.ok) break;
-      }
-    } finally {
-      this.#pumping = false;
-    }
-    this.#progress.pendingChanged(
-      connection.writableLength + this.#muxer.queuedPackets,
-      this.#clock.nowUs() / 1000,
-    );
-  }
-
-  /**
-   * Keeps the bytes past our socket buffer (kernel buffers, the path) to about inFlightTargetMs of the
-   * delivery rate, so congestion shows up in the StreamBuffer where video can still be dropped.
-   * Acknowledging servers: unacknowledged bytes, never under two windows (or acknowledgements stop).
-   * Otherwise, where the kernel's queue is visible (Linux), the bytes in it: without this the kernel
-   * soaks up megabytes — measured 10-14 s of media at 665 kbit/s behind node-media-server.
-   */
-  #inFlightFull(connection: RtmpConnection): boolean {
-    const byRate = (this.#tracker.deliveryRateBps / 8) * (this.options.inFlightTargetMs / 1000);
-    if (this.#tracker.ackState === 'acknowledging') {
-      const window = this.#tracker.effectiveAckWindowBytes;
-      return this.#tracker.unacknowledgedBytes >= Math.max(2 * window + 16384, byRate);
-    }
-    const inKernel = this.#estimatedKernelBytes(connection);
-    return inKernel !== null && inKernel >= Math.max(KERNEL_QUEUE_FLOOR_BYTES, byRate);
-  }
-
-  /**
-   * Bytes in the kernel now: the last reading, plus what was handed over since, minus what the delivery
-   * rate drained since. Readings can be 200 ms apart (listing the socket table is slow), and counting
-   * everything handed over since as still queued would starve a fast path between readings.
-   */
-  #estimatedKernelBytes(connection: RtmpConnection): number | null {
-    const reading = this.#kernelReading;
-    if (reading === null || reading.connection !== connection || !this.#kernelQueue?.visible) return null;
-    const handedOverSince = connection.bytesWritten - connection.writableLength - reading.handedOver;
-    const drainedSince = (this.#tracker.deliveryRateBps / 8) * ((this.#clock.nowUs() - reading.atUs) / 1e6);
-    return Math.max(0, reading.inKernel + handedOverSince - drainedSince);
-  }
-
-  #kernelQueueBytes(): number | null {
-    const connection = this.#connection;
-    if (!this.#live || !connection || this.#tracker.ackState === 'acknowledging') return null;
-    const bytes = this.#estimatedKernelBytes(connection);
-    return bytes === null ? null : Math.round(bytes);
-  }
-
-  /** Non-acknowledging (or not yet acknowledging) servers: what the kernel says the server's TCP got. */
-  #observeKernel(connection: RtmpConnection): void {
-    if (this.#tracker.ackState === 'acknowledging') return;
-    if (this.#kernelQueueOf !== connection) {
-      this.#kernelQueue?.close();
-      this.#kernelQueueOf = connection;
-      this.#kernelQueue = new KernelSendQueue(this.#clock, connection.tcpPorts);
-    }
-    // Bytes handed to the kernel when the read starts: what it reports is at most that (conservative).
-    const handedOver = connection.bytesWritten - connection.writableLength;
-    const atUs = this.#clock.nowUs();
-    this.#kernelQueue?.request((inKernel) => {
-      if (this.#connection !== connection || !this.#live) return;
-      this.#kernelReading = { connection, atUs, handedOver, inKernel };
-      this.#tracker.onTransportDelivered(handedOver - inKernel);
-      this.#pump();
-    });
-  }
-
-  async #flush(connection: RtmpConnection): Promise<void> {
-    const deadlineUs = this.#clock.nowUs() + this.options.stopFlushTimeoutMs * 1000;
-    while (this.#live && this.#clock.nowUs() < deadlineUs) {
-      this.#pump();
-      if (this.#muxer.queuedPackets === 0 && connection.writableLength === 0) return;
-      await sleep(this.#clock, 20);
-    }
-  }
-
   // ------------------------------------------------------------ monitoring
 
   #monitorTick(): void {
@@ -576,7 +378,7 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
           }),
         );
       }
-      this.#pump();
+      this.#sender.pump();
     }
     this.#observeLatency();
     this.#rateSamples.push({ atUs: nowUs, bytes: this.#bytesSent() });

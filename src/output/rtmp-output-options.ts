@@ -1,0 +1,132 @@
+import { ConfigError } from '../core/errors.js';
+import type { RtmpConnectionOptions } from '../rtmp/rtmp-connection-options.js';
+import { parseRtmpUrl } from '../rtmp/url.js';
+import type { BackoffOptions } from './backoff.js';
+import type { DropReason, DropState } from './drop-policy.js';
+import type { AckState, LatencyMeasure } from './latency-tracker.js';
+import type { KindCounts } from './stream-muxer.js';
+
+/** Where an output is in its life: `connecting → live → reconnecting → live … → stopped`. */
+export type OutputState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'stopping' | 'stopped' | 'failed';
+
+/** Options of one RTMP destination. */
+export interface RtmpOutputOptions {
+  /** `rtmp[s]://host[:port]/app[/instance]/streamKey`. */
+  url: string;
+  /** Drop threshold: video is dropped above this end-to-end latency, ms; default 2000. */
+  maxLatencyMs: number;
+  /** Queue bound, packets; default 100. */
+  maxPackets: number;
+  /** Ask the encoder for a keyframe as soon as latency is low again after drops; default true. */
+  requestKeyframeOnRecovery: boolean;
+  /** The socket's own buffer is kept under this many bytes; the rest waits where it can be dropped; default 65536. */
+  sendBufferBytes: number;
+  /** Unacknowledged bytes are kept under this much of the delivery rate, ms (acknowledging servers); default 500. */
+  inFlightTargetMs: number;
+  /** No progress at all this long while data is pending means dead, ms; default 15000. */
+  stallTimeoutMs: number;
+  /** Where the server acknowledges, an acknowledgement overdue this long means dead, ms; default 5000. */
+  ackStallTimeoutMs: number;
+  /** Connection attempts before the first successful publish before giving up; default 3. */
+  initialAttempts: number;
+  /**
+   * A publish counts as accepted once the connection has lived this long, ms; default 1000. Some
+   * servers (nginx-rtmp with `deny publish`) answer Publish.Start and then drop the connection.
+   */
+  publishProbationMs: number;
+  /** Restart RTMP timestamps at 0 on each connection (some ingests want it); default false: follow the session clock. */
+  restartTimestampsPerConnection: boolean;
+  /** On stop, how long queued media may take to flush, ms; default 3000. */
+  stopFlushTimeoutMs: number;
+  /** Reconnect schedule (see backoff.ts). */
+  reconnect: Partial<BackoffOptions>;
+  /** Socket-level options (timeouts, TLS trust, Window Acknowledgement Size). */
+  connection: Partial<Omit<RtmpConnectionOptions, 'url'>>;
+}
+
+/** Default RtmpOutput options, without the URL. */
+export function rtmpOutputDefaults(): Omit<RtmpOutputOptions, 'url'> {
+  return {
+    maxLatencyMs: 2000,
+    maxPackets: 100,
+    requestKeyframeOnRecovery: true,
+    sendBufferBytes: 65536,
+    inFlightTargetMs: 500,
+    stallTimeoutMs: 15000,
+    ackStallTimeoutMs: 5000,
+    initialAttempts: 3,
+    publishProbationMs: 1000,
+    restartTimestampsPerConnection: false,
+    stopFlushTimeoutMs: 3000,
+    reconnect: {},
+    connection: {},
+  };
+}
+
+/** Throws a ConfigError naming the first bad option (the URL is checked by parseRtmpUrl). */
+export function validateRtmpOutputOptions(o: RtmpOutputOptions): void {
+  parseRtmpUrl(o.url);
+  const positive = [
+    'maxLatencyMs',
+    'sendBufferBytes',
+    'inFlightTargetMs',
+    'stallTimeoutMs',
+    'ackStallTimeoutMs',
+  ] as const;
+  for (const field of positive) {
+    if (!(o[field] > 0)) throw new ConfigError(field, o[field], 'use a positive number');
+  }
+  if (!Number.isInteger(o.initialAttempts) || o.initialAttempts < 1) {
+    throw new ConfigError('initialAttempts', o.initialAttempts, 'use 1 or more');
+  }
+}
+
+/** A snapshot of one output's counters. */
+export interface RtmpOutputStats {
+  /** Where the output is. */
+  readonly state: OutputState;
+  /** The destination, stream key redacted. */
+  readonly url: string;
+  /** `normal`, or `dropping` while congested. */
+  readonly dropState: DropState;
+  /** Video dropped for congestion while connected (GOP-aware). */
+  readonly videoPacketsDropped: number;
+  /** Audio dropped while connected: 0 by design. */
+  readonly audioPacketsDropped: number;
+  /** Video drops by reason. */
+  readonly videoDropsByReason: Readonly<Record<DropReason, number>>;
+  /** Packets dropped while disconnected, by kind (counted apart from congestion). */
+  readonly packetsDroppedWhileDisconnected: KindCounts;
+  /** Age of the oldest media the server has not received, ms. */
+  readonly currentLatencyMs: number;
+  /** Highest latency seen since start, ms. */
+  readonly maxLatencyMs: number;
+  /** Where the latency comes from: server acknowledgements, or the send side. */
+  readonly latencyMeasure: LatencyMeasure;
+  /** Whether this server acknowledges. */
+  readonly ackState: AckState;
+  /** Delivered bits per second: acknowledged, or else as the kernel reports it (Linux); 0 when unknown. */
+  readonly deliveryRateBps: number;
+  /** Bytes in the kernel not yet received by the server, when it is what gates sending (Linux, no acknowledgements); else null. */
+  readonly kernelQueueBytes: number | null;
+  /** Bytes handed to sockets since start, all connections. */
+  readonly bytesSent: number;
+  /** Bits per second handed to the socket over the last few seconds. */
+  readonly sendBitrateBps: number;
+  /** Packets waiting in the buffer. */
+  readonly queuedPackets: number;
+  /** Time spent dropping, ms. */
+  readonly congestedMs: number;
+  /** Times congestion began. */
+  readonly congestionEvents: number;
+  /** Successful reconnections (the first connection is not one). */
+  readonly reconnectCount: number;
+  /** Connection attempts, all of them. */
+  readonly connectAttempts: number;
+  /** Why the last connection ended, or failed (stream key redacted). */
+  readonly lastDisconnectReason: string | null;
+  /** Time spent not live after first going live, ms (the current outage included). */
+  readonly downtimeMs: number;
+  /** How long the last reconnection took, from the drop to publishing again, ms. */
+  readonly lastReconnectMs: number | null;
+}
