@@ -49,6 +49,26 @@ function firstKeyframe(conn: TapConnection): MediaArrival | undefined {
 }
 
 /** Connections that carried media, in accept order. */
+/** Starts `steadycast stream URL` with a stats file and waits until its first keyframe has passed `viaTap`. */
+async function streamUntilKeyframe(
+  viaTap: WireTap,
+  url: string,
+  durationS: number,
+  statsFile: string,
+): Promise<{ run: Promise<CliRun>; from: number }> {
+  const from = viaTap.connections.length;
+  const run = runCli(
+    ['stream', url, '--duration', String(durationS), '--stats-file', statsFile, '--quiet'],
+    60_000,
+  );
+  await waitFor(
+    'the first keyframe',
+    () => viaTap.connections.slice(from).some((c) => firstKeyframe(c)),
+    20_000,
+  );
+  return { run, from };
+}
+
 function mediaConnections(tap: WireTap): TapConnection[] {
   return tap.connections.filter((c) => c.media.some(isFrame));
 }
@@ -127,16 +147,7 @@ describe.skipIf(missing)('reconnect against a real nginx-rtmp', () => {
 
   it('comes back by itself after the server is killed for 5 s: first keyframe within 1 s of the server returning, clean recordings, timestamps forward', async () => {
     const statsFile = join(dir, 'kill.jsonl');
-    const run = runCli([
-      'stream',
-      tap.url('live', 'crash'),
-      '--duration',
-      '18',
-      '--stats-file',
-      statsFile,
-      '--quiet',
-    ]);
-    await waitFor('the first keyframe', () => tap.connections.some((c) => firstKeyframe(c)), 20_000);
+    const { run } = await streamUntilKeyframe(tap, tap.url('live', 'crash'), 18, statsFile);
     await sleep(4000);
     await tap.suspend();
     await nginx.kill();
@@ -191,21 +202,7 @@ describe.skipIf(missing)('reconnect against a real nginx-rtmp', () => {
 
     it('is back within 1 s of a connection reset', async () => {
       const statsFile = join(dir, 'reset.jsonl');
-      const from = tap.connections.length;
-      const run = runCli([
-        'stream',
-        proxy.url('live', 'reset'),
-        '--duration',
-        '10',
-        '--stats-file',
-        statsFile,
-        '--quiet',
-      ]);
-      await waitFor(
-        'the first keyframe',
-        () => tap.connections.slice(from).some((c) => firstKeyframe(c)),
-        20_000,
-      );
+      const { run, from } = await streamUntilKeyframe(tap, proxy.url('live', 'reset'), 10, statsFile);
       await sleep(4000);
       proxy.reset();
       const resetAtMs = performance.now();
@@ -223,21 +220,7 @@ describe.skipIf(missing)('reconnect against a real nginx-rtmp', () => {
 
     it('detects a black hole within the dead-peer timeout and resumes on a new connection', async () => {
       const statsFile = join(dir, 'blackhole.jsonl');
-      const from = tap.connections.length;
-      const run = runCli([
-        'stream',
-        proxy.url('live', 'hole'),
-        '--duration',
-        '16',
-        '--stats-file',
-        statsFile,
-        '--quiet',
-      ]);
-      await waitFor(
-        'the first keyframe',
-        () => tap.connections.slice(from).some((c) => firstKeyframe(c)),
-        20_000,
-      );
+      const { run, from } = await streamUntilKeyframe(tap, proxy.url('live', 'hole'), 16, statsFile);
       await sleep(3000);
       const accepted = proxy.stats().accepted;
       proxy.blackHole();
@@ -277,11 +260,7 @@ describe.skipIf(missing)('reconnect against a real nginx-rtmp', () => {
     const proxy = await startFaultProxy({ targetPort: holdingTap.port });
     try {
       const statsFile = join(dir, 'held.jsonl');
-      const run = runCli(
-        ['stream', proxy.url('live', 'held'), '--duration', '28', '--stats-file', statsFile, '--quiet'],
-        60_000,
-      );
-      await waitFor('the first keyframe', () => holdingTap.connections.some((c) => firstKeyframe(c)), 20_000);
+      const { run } = await streamUntilKeyframe(holdingTap, proxy.url('live', 'held'), 28, statsFile);
       await sleep(3000);
       proxy.blackHole({ existingOnly: true });
       const holeAtMs = performance.now();
