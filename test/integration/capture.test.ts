@@ -8,7 +8,8 @@ import { sleep } from '../../src/core/clock.js';
 import { MonotonicClock } from '../../src/core/monotonic-clock.js';
 import { Streamer, type StreamStats } from '../../src/streamer.js';
 import { readStatsFile, runCli } from '../helpers/cli.js';
-import { probeMedia, type MediaReport } from '../helpers/media-probe.js';
+import { probeMedia } from '../helpers/media-probe.js';
+import { expectCleanRecording } from '../helpers/recording-checks.js';
 import { startNginxRtmp, NGINX_RTMP_MODULE, type NginxRtmpHandle } from '../helpers/nginx-rtmp.js';
 import { makeTempDir, requirementSkipReason, runCommand } from '../helpers/process.js';
 import { startPulse, type PulseHandle } from '../helpers/pulse.js';
@@ -107,18 +108,6 @@ function closeColour(actual: number, expected: number, tolerance = 24): boolean 
   return [16, 8, 0].every((s) => Math.abs(((actual >> s) & 255) - ((expected >> s) & 255)) <= tolerance);
 }
 
-function expectGapless(report: MediaReport, seconds: number, frames: number): void {
-  expect(report.decodeErrors).toEqual([]);
-  const { video, audio } = report;
-  if (!video || !audio) throw new Error(`the recording ${report.file} lacks a stream`);
-  expect(Math.abs(video.frameCount - frames)).toBeLessThanOrEqual(2);
-  expect(video.dtsMonotonic).toBe(true);
-  expect(audio.dtsMonotonic).toBe(true);
-  expect(audio.sampleRate).toBe(48000);
-  expect(audio.gaps).toEqual([]);
-  expect(Math.abs(audio.durationS - seconds)).toBeLessThan(0.1);
-}
-
 describe.skipIf(missing)('real capture: screen, system audio, files and pushed media', () => {
   let nginx: NginxRtmpHandle;
   let xvfb: XvfbHandle;
@@ -164,7 +153,7 @@ describe.skipIf(missing)('real capture: screen, system audio, files and pushed m
       expect(run.stderr).toContain('streaming to');
       expect(run.code, run.stderr).toBe(0);
       const recording = await recordingOf(nginx, 'screen');
-      expectGapless(await probeMedia(recording), 20, 600);
+      expectCleanRecording(await probeMedia(recording), { frames: 600, seconds: 20 });
 
       const rgb = await rgbFrameAt(recording, 10);
       const inside = pixel(rgb, 1280, RECT.x + RECT.width / 2, RECT.y + RECT.height / 2);
@@ -289,7 +278,7 @@ describe.skipIf(missing)('real capture: screen, system audio, files and pushed m
     ]);
     expect(run.code, run.stderr).toBe(0);
     const recording = await recordingOf(nginx, 'loop');
-    expectGapless(await probeMedia(recording), 10, 300);
+    expectCleanRecording(await probeMedia(recording), { frames: 300, seconds: 10 });
     // The clip's tone plays on after each wrap (at 6 s the second pass is half-way).
     const pcm = await monoPcm(recording);
     expect(
@@ -333,7 +322,7 @@ describe.skipIf(missing)('real capture: screen, system audio, files and pushed m
     await streamer.stop();
     const recording = await recordingOf(nginx, 'push');
     const report = await probeMedia(recording);
-    expectGapless(report, stats.uptimeMs / 1000, stats.framesCaptured);
+    expectCleanRecording(report, { frames: stats.framesCaptured, seconds: stats.uptimeMs / 1000 });
     expect(Math.abs(stats.framesCaptured - 300)).toBeLessThanOrEqual(3);
     // 25 pictures a second into 30 slots: about one slot in six repeats the previous picture.
     expect(stats.framesDuplicated).toBeGreaterThan(35);

@@ -18,6 +18,7 @@ import { readStatsFile, runCli, type CliRun } from '../helpers/cli.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { checkRecordingStart, readFlvTags } from '../helpers/flv-tags.js';
 import { probeMedia } from '../helpers/media-probe.js';
+import { expectCleanRecording } from '../helpers/recording-checks.js';
 import { startNginxRtmp, NGINX_RTMP_MODULE, type NginxRtmpHandle } from '../helpers/nginx-rtmp.js';
 import { makeTempDir, requirementSkipReason, sleep } from '../helpers/process.js';
 import {
@@ -105,12 +106,7 @@ function expectTimestampsForward(connections: readonly TapConnection[]): void {
 async function expectCleanRecordings(files: readonly string[]): Promise<void> {
   for (const file of files) {
     expect(checkRecordingStart(readFlvTags(file)).problems, file).toEqual([]);
-    const report = await probeMedia(file);
-    expect(report.decodeErrors, file).toEqual([]);
-    expect(report.video?.firstPacketIsKeyframe, file).toBe(true);
-    expect(report.video?.dtsMonotonic, file).toBe(true);
-    expect(report.audio?.dtsMonotonic, file).toBe(true);
-    expect(report.audio?.gaps, file).toEqual([]);
+    expectCleanRecording(await probeMedia(file));
   }
 }
 

@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStatsFile, runCli } from '../helpers/cli.js';
 import { checkRecordingStart, readFlvTags } from '../helpers/flv-tags.js';
-import { probeMedia, type MediaReport } from '../helpers/media-probe.js';
+import { probeMedia } from '../helpers/media-probe.js';
+import { expectCleanRecording } from '../helpers/recording-checks.js';
 import { startNginxRtmp, NGINX_RTMP_MODULE, type NginxRtmpHandle } from '../helpers/nginx-rtmp.js';
 import { startNodeMediaServer, type NodeMediaServerHandle } from '../helpers/node-media-server.js';
 import { freePort, makeTempDir, requirementSkipReason } from '../helpers/process.js';
@@ -14,19 +15,6 @@ const missing = requirementSkipReason({
   files: [NGINX_RTMP_MODULE],
 });
 const dir = makeTempDir('stream-test');
-
-/** The checks every clean publish must pass, on what the server recorded. */
-function expectCleanRecording(report: MediaReport, frames: number, seconds: number): void {
-  expect(report.decodeErrors).toEqual([]);
-  const { video, audio } = report;
-  if (!video || !audio) throw new Error(`the recording ${report.file} lacks a stream`);
-  expect(Math.abs(video.frameCount - frames)).toBeLessThanOrEqual(2);
-  expect(video.firstPacketIsKeyframe).toBe(true);
-  expect(video.dtsMonotonic).toBe(true);
-  expect(audio.dtsMonotonic).toBe(true);
-  expect(audio.gaps).toEqual([]);
-  expect(Math.abs(audio.durationS - seconds)).toBeLessThan(0.1);
-}
 
 describe.skipIf(missing)('steadycast stream against real servers', () => {
   let nginx: NginxRtmpHandle;
@@ -51,7 +39,7 @@ describe.skipIf(missing)('steadycast stream against real servers', () => {
     expect(run.code).toBe(0);
     const [recording] = await nginx.waitForRecordingsClosed();
     if (!recording) throw new Error(`nginx recorded nothing:\n${nginx.errorLog()}`);
-    expectCleanRecording(await probeMedia(recording), 600, 20);
+    expectCleanRecording(await probeMedia(recording), { frames: 600, seconds: 20 });
     expect(checkRecordingStart(readFlvTags(recording)).problems).toEqual([]);
     const stats = readStatsFile(statsFile);
     expect(stats.length).toBeGreaterThanOrEqual(19);
@@ -73,7 +61,7 @@ describe.skipIf(missing)('steadycast stream against real servers', () => {
       await nms.stop();
       const [recording] = nms.recordings();
       if (!recording) throw new Error(`node-media-server recorded nothing:\n${nms.log()}`);
-      expectCleanRecording(await probeMedia(recording), 600, 20);
+      expectCleanRecording(await probeMedia(recording), { frames: 600, seconds: 20 });
       expect(checkRecordingStart(readFlvTags(recording)).problems).toEqual([]);
     } finally {
       await nms.stop();
@@ -107,7 +95,7 @@ describe.skipIf(missing)('steadycast stream against real servers', () => {
       const recordings = await nginx.waitForRecordingsClosed();
       const recording = recordings.find((file) => basename(file).startsWith('secure'));
       if (!recording) throw new Error('nginx recorded nothing through the TLS proxy');
-      expectCleanRecording(await probeMedia(recording), 150, 5);
+      expectCleanRecording(await probeMedia(recording), { frames: 150, seconds: 5 });
     }, 30_000);
 
     it('refuses an untrusted certificate with a clear error and exit code 6, without retrying forever', async () => {
