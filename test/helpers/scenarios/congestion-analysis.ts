@@ -77,6 +77,8 @@ export interface CongestionResult {
   videoFramesPerSecond: number[];
   /** ms from the link's recovery until full frame rate at the tap (null: never; see frameRateRecoveryMs). */
   recoveryMs: number | null;
+  /** The longest pauses between video arrivals once the link is back (diagnostics for recoveryMs). */
+  videoPausesAfterRestore: { atMs: number; pauseMs: number }[];
   /** What the server recorded (probed with ffprobe/ffmpeg). */
   recording: {
     videoFrames: number;
@@ -163,20 +165,47 @@ export function videoFramesPerSecond(media: readonly MediaArrival[]): number[] {
   return counts;
 }
 
+/** The largest step between consecutive video timestamps that still means "no frame missing" at 30 fps. */
+export const MAX_FRAME_STEP_MS = 50;
+
 /**
- * How long after `restoredMs` full frame rate was back at the receiver, ms: the start of the first 1-s
- * window (sliding by 100 ms from `restoredMs`) from which EVERY later window, up to the last video
- * arrival, holds at least FULL_RATE_FRAMES video frames. Null when that never happens.
+ * How long after `restoredMs` full frame rate was back at the receiver, ms: the arrival of the first
+ * video frame after `restoredMs` such that
+ * - no video frame is missing from it to the end (consecutive timestamps ≤ MAX_FRAME_STEP_MS apart:
+ *   the publisher dropped nothing more), and
+ * - the 1-s window from its arrival holds at least FULL_RATE_FRAMES frames (they arrive in real time).
+ * Null when that never happens, or less than a second of video followed `restoredMs`. Counting missing
+ * timestamps rather than arrivals per sliding window keeps a momentary stall on a busy machine (frames
+ * late by 150 ms, then all there) from reading as lost frame rate.
  */
 export function frameRateRecoveryMs(media: readonly MediaArrival[], restoredMs: number): number | null {
-  const arrivals = media.filter((m) => m.type === 9).map((m) => m.arrivalMs);
-  const last = arrivals[arrivals.length - 1];
-  if (last === undefined || last - restoredMs < 1000) return null;
-  const countIn = (from: number): number => arrivals.filter((a) => a >= from && a < from + 1000).length;
-  let recovered: number | null = null;
-  for (let start = restoredMs; start + 1000 <= last; start += 100) {
-    if (countIn(start) >= FULL_RATE_FRAMES) recovered ??= start;
-    else recovered = null;
+  const video = media.filter((m) => m.type === 9);
+  const lastArrival = video[video.length - 1]?.arrivalMs;
+  if (lastArrival === undefined || lastArrival - restoredMs < 1000) return null;
+  let firstComplete = 0;
+  for (let i = 1; i < video.length; i++) {
+    if (video[i]!.timestampMs - video[i - 1]!.timestampMs > MAX_FRAME_STEP_MS) firstComplete = i;
   }
-  return recovered === null ? null : Math.round(recovered - restoredMs);
+  for (const frame of video.slice(firstComplete)) {
+    if (frame.arrivalMs < restoredMs) continue;
+    if (frame.arrivalMs + 1000 > lastArrival) return null;
+    const inWindow = video.filter(
+      (v) => v.arrivalMs >= frame.arrivalMs && v.arrivalMs < frame.arrivalMs + 1000,
+    );
+    if (inWindow.length >= FULL_RATE_FRAMES) return Math.round(frame.arrivalMs - restoredMs);
+  }
+  return null;
+}
+
+/** The `count` longest pauses between consecutive video arrivals after `fromMs`, longest first. */
+export function longestVideoPauses(
+  media: readonly MediaArrival[],
+  fromMs: number,
+  count: number,
+): { atMs: number; pauseMs: number }[] {
+  const arrivals = media.filter((m) => m.type === 9 && m.arrivalMs >= fromMs).map((m) => m.arrivalMs);
+  const pauses = arrivals
+    .slice(1)
+    .map((at, i) => ({ atMs: Math.round(at), pauseMs: Math.round(at - arrivals[i]!) }));
+  return pauses.sort((a, b) => b.pauseMs - a.pauseMs).slice(0, count);
 }

@@ -22,8 +22,10 @@ import { startNodeMediaServer } from '../node-media-server.js';
 import { makeTempDir, sleep, spawnTracked, stopProcess } from '../process.js';
 import { isFrame, startWireTap, type MediaArrival } from '../wire-tap.js';
 import {
+  DRAIN_GRACE_MS,
   frameRateRecoveryMs,
   latencySummary,
+  longestVideoPauses,
   videoFramesPerSecond,
   type CongestionResult,
   type CongestionScenarioArgs,
@@ -119,6 +121,9 @@ const result: CongestionResult = {
   audioFramesAtTap: relative.filter((m) => m.type === 8).length,
   videoFramesPerSecond: videoFramesPerSecond(relative),
   recoveryMs: Number.isNaN(marks.throttleEndMs) ? null : frameRateRecoveryMs(relative, marks.throttleEndMs),
+  videoPausesAfterRestore: Number.isNaN(marks.throttleEndMs)
+    ? longestVideoPauses(relative, 0, 3)
+    : longestVideoPauses(relative, marks.throttleEndMs + DRAIN_GRACE_MS, 3),
   recording: report
     ? {
         videoFrames: report.video?.frameCount ?? 0,
