@@ -17,11 +17,11 @@ export const EXIT = {
   unreachable: 3,
   /** Nothing accepted the connection (refused). */
   refused: 4,
-  /** The server rejected the publish (stream key, app, deny rule). */
+  /** The server rejected the publish (stream key, app, deny rule) or never answered it. */
   rejected: 5,
   /** The server's TLS certificate was not trusted. */
   tlsCertificate: 6,
-  /** The connection was lost and could not be restored. */
+  /** The connection failed or was lost (reset, closed by the server, stalled) and could not be restored. */
   connectionLost: 7,
 } as const;
 
@@ -31,12 +31,16 @@ const EXIT_BY_CODE: Record<string, number> = {
   ERR_RTMP_URL: EXIT.usage,
   ERR_RTMP_DNS: EXIT.unreachable,
   ERR_RTMP_CONNECT_TIMEOUT: EXIT.unreachable,
+  ERR_RTMP_UNREACHABLE: EXIT.unreachable,
   ERR_RTMP_CONNECTION_REFUSED: EXIT.refused,
   ERR_RTMP_REJECTED: EXIT.rejected,
+  ERR_RTMP_PUBLISH_TIMEOUT: EXIT.rejected,
   ERR_RTMP_TLS_CERTIFICATE: EXIT.tlsCertificate,
   ERR_RTMP_CONNECTION_RESET: EXIT.connectionLost,
   ERR_RTMP_STALLED: EXIT.connectionLost,
   ERR_RTMP_CLOSED: EXIT.connectionLost,
+  ERR_RTMP_CLOSED_BY_SERVER: EXIT.connectionLost,
+  ERR_RTMP_SOCKET: EXIT.connectionLost,
   ERR_RTMP_HANDSHAKE: EXIT.connectionLost,
   ERR_RTMP_HANDSHAKE_TIMEOUT: EXIT.connectionLost,
   ERR_RTMP_PROTOCOL: EXIT.connectionLost,
@@ -86,10 +90,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The exit code for an error that ended a command. */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof SteadycastError) return EXIT_BY_CODE[error.code] ?? EXIT.failure;
+  if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+    return EXIT.usage;
+  }
+  return EXIT.failure;
+}
+
 function reportFailure(error: unknown, log: (line: string) => void): number {
   if (error instanceof SteadycastError) {
     log(`steadycast: ${error.message}`);
-    return EXIT_BY_CODE[error.code] ?? EXIT.failure;
+    return exitCodeFor(error);
   }
   if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
     log(`steadycast: ${error.message} — run "steadycast --help" for the options`);

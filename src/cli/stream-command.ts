@@ -44,7 +44,13 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
   }
   const url = positionals[0];
   if (!url || positionals.length > 1) {
-    throw new ConfigError('url', positionals.join(' '), 'give one URL, e.g. rtmp://127.0.0.1/live/mykey');
+    // Never echo the arguments: one of them may be the stream key, given apart from the URL by mistake.
+    const got = positionals.length === 0 ? 'none given' : `${positionals.length} arguments`;
+    throw new ConfigError(
+      'url',
+      got,
+      'give one URL with the stream key in it, quoted if it has spaces, e.g. rtmp://127.0.0.1/live/mykey',
+    );
   }
   parseRtmpUrl(url);
   const media = parseMediaOptions(values);

@@ -107,6 +107,15 @@ export function mapSocketError(error: unknown, where: string): RtmpError {
         `could not resolve ${where} now (DNS temporarily unavailable)`,
         options(true),
       );
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EHOSTDOWN':
+    case 'ENETDOWN':
+      return new RtmpConnectionError(
+        'ERR_RTMP_UNREACHABLE',
+        `no route to ${where} (${code}): check the host in the URL and this machine's network`,
+        options(true),
+      );
     case 'ECONNRESET':
     case 'EPIPE':
     case 'ECONNABORTED':

@@ -1,0 +1,77 @@
+/**
+ * The CLI's contract with scripts: one line on stderr naming the problem, a stable exit code per kind
+ * of failure, and never the stream key, even when the command line is wrong.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EXIT, exitCodeFor, main } from '../../../src/cli/main.js';
+import { RtmpConnectionError, mapSocketError } from '../../../src/rtmp/errors.js';
+
+function captureStderr(): { text: () => string } {
+  let text = '';
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    text += String(chunk);
+    return true;
+  });
+  return { text: () => text };
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('steadycast stream with a wrong command line', () => {
+  it.each([
+    ['a URL and an extra argument', ['rtmp://127.0.0.1/live/SECRETKEY', 'extra']],
+    ['the key given apart from the URL', ['rtmp://127.0.0.1/live', 'SECRETKEY']],
+  ])('%s: usage exit, one line, no stream key', async (_, args) => {
+    const stderr = captureStderr();
+    const code = await main(['stream', ...args]);
+    expect(code).toBe(EXIT.usage);
+    expect(stderr.text()).toMatch(/^steadycast: invalid url: "2 arguments" — give one URL/);
+    expect(stderr.text().trim().split('\n')).toHaveLength(1);
+    expect(stderr.text()).not.toContain('SECRETKEY');
+  });
+
+  it('no URL at all: usage exit naming what is missing', async () => {
+    const stderr = captureStderr();
+    expect(await main(['stream'])).toBe(EXIT.usage);
+    expect(stderr.text()).toContain('invalid url: "none given"');
+  });
+
+  it('a malformed URL: usage exit, key hidden', async () => {
+    const stderr = captureStderr();
+    expect(await main(['stream', 'rtmp:/127.0.0.1/live/SECRETKEY'])).toBe(EXIT.usage);
+    expect(stderr.text()).not.toContain('SECRETKEY');
+  });
+});
+
+describe('exit codes by failure', () => {
+  const where = '192.0.2.1:1935';
+  const socketError = (code: string): Error => Object.assign(new Error(`connect ${code}`), { code });
+
+  it.each([
+    ['ENOTFOUND', EXIT.unreachable],
+    ['EHOSTUNREACH', EXIT.unreachable],
+    ['ENETUNREACH', EXIT.unreachable],
+    ['ECONNREFUSED', EXIT.refused],
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', EXIT.tlsCertificate],
+    ['ECONNRESET', EXIT.connectionLost],
+    ['EPIPE', EXIT.connectionLost],
+    ['EPROTO', EXIT.connectionLost],
+  ])('socket error %s → exit %i', (code, exit) => {
+    expect(exitCodeFor(mapSocketError(socketError(code), where))).toBe(exit);
+  });
+
+  it.each([
+    ['ERR_RTMP_CLOSED_BY_SERVER', EXIT.connectionLost],
+    ['ERR_RTMP_PUBLISH_TIMEOUT', EXIT.rejected],
+    ['ERR_RTMP_REJECTED', EXIT.rejected],
+    ['ERR_RTMP_STALLED', EXIT.connectionLost],
+  ])('%s → exit %i', (code, exit) => {
+    expect(exitCodeFor(new RtmpConnectionError(code, 'x', { retryable: true }))).toBe(exit);
+  });
+
+  it('a failure of no known kind → exit 1', () => {
+    expect(exitCodeFor(new Error('boom'))).toBe(EXIT.failure);
+  });
+});
