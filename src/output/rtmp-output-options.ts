@@ -91,7 +91,7 @@ export interface RtmpOutputStats {
   readonly dropState: DropState;
   /** Video dropped for congestion while connected (GOP-aware). */
   readonly videoPacketsDropped: number;
-  /** Audio dropped while connected: 0 by design. */
+  /** Audio dropped while connected (what the muxer's purges removed): 0 by design. */
   readonly audioPacketsDropped: number;
   /** Video drops by reason. */
   readonly videoDropsByReason: Readonly<Record<DropReason, number>>;

@@ -77,7 +77,10 @@ export interface StreamMuxerStats {
   readonly sent: KindCounts;
   /** Video dropped while connected (congestion, broken GOP; purged queued frames included). */
   readonly videoPacketsDropped: number;
-  /** Audio dropped while connected: always 0 (audio is never dropped while connected). */
+  /**
+   * Audio dropped while connected: audio packets any purge removed. The buffer's purges take video
+   * only, so this stays 0; it counts what was actually removed, so a purge that ever took audio shows.
+   */
   readonly audioPacketsDropped: number;
   /** Video drops per reason; `disconnected` counts the video part of packetsDroppedWhileDisconnected. */
   readonly videoDropsByReason: Readonly<Record<DropReason, number>>;
@@ -113,6 +116,7 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
   #keyframeRequests = 0;
   #audioOverBound = 0;
   #videoDropped = 0;
+  #audioDropped = 0;
   readonly #byReason: Record<DropReason, number> = {
     'congestion-latency': 0,
     'congestion-packets': 0,
@@ -184,7 +188,7 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
       packetsFull: cap === 'packets',
       bytesFull: cap === 'bytes',
     });
-    if (decision.purge) this.#countVideoDrops(this.#buffer.purgeBrokenGop().length, 'gop-broken');
+    if (decision.purge) this.#countPurged(this.#buffer.purgeBrokenGop(), 'gop-broken');
     this.#onStateChange(prev, decision.next);
     if (!decision.keep) {
       this.#countVideoDrops(1, decision.reason ?? 'gop-broken');
@@ -260,7 +264,7 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
       written: { ...this.#written },
       sent: { ...this.#sent },
       videoPacketsDropped: this.#videoDropped,
-      audioPacketsDropped: 0,
+      audioPacketsDropped: this.#audioDropped,
       videoDropsByReason: { ...this.#byReason },
       packetsDroppedWhileDisconnected: { ...this.#droppedDisconnected },
       audioPacketsOverBound: this.#audioOverBound,
@@ -277,9 +281,9 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
     const prev = this.#policy.state;
     this.#policy.enterDropping();
     this.#onStateChange(prev, 'dropping');
-    this.#countVideoDrops(this.#buffer.purgeBrokenGop().length, 'gop-broken');
+    this.#countPurged(this.#buffer.purgeBrokenGop(), 'gop-broken');
     if (this.#buffer.hardCapExceeded(packet) !== null) {
-      this.#countVideoDrops(this.#buffer.purgeAllVideo().length, 'gop-broken');
+      this.#countPurged(this.#buffer.purgeAllVideo(), 'gop-broken');
     }
   }
 
@@ -287,6 +291,12 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
     if (!this.#policy.takeKeyframeRequest(latencyMs)) return;
     this.#keyframeRequests++;
     this.emit('keyframeRequest', 'recovery');
+  }
+
+  #countPurged(packets: readonly EncodedPacket[], reason: DropReason): void {
+    const video = packets.filter((p) => p.kind === 'video').length;
+    this.#audioDropped += packets.length - video;
+    this.#countVideoDrops(video, reason);
   }
 
   #countVideoDrops(count: number, reason: DropReason): void {

@@ -239,7 +239,9 @@ function runPattern(seed: number, scenario: Scenario): Outcome {
   expect(s.written.video).toBe(
     s.sent.video + s.videoPacketsDropped + s.packetsDroppedWhileDisconnected.video + s.queued.video,
   );
-  expect(s.written.audio).toBe(s.sent.audio + s.packetsDroppedWhileDisconnected.audio + s.queued.audio);
+  expect(s.written.audio).toBe(
+    s.sent.audio + s.audioPacketsDropped + s.packetsDroppedWhileDisconnected.audio + s.queued.audio,
+  );
   expect(s.audioPacketsDropped).toBe(0);
   if (!scenario.outages) expect(s.packetsDroppedWhileDisconnected).toEqual({ video: 0, audio: 0 });
   sentByUs = { video: 0, audio: 0 };
