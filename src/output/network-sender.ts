@@ -3,6 +3,7 @@ import { packetTag } from '../flv/tags.js';
 import type { RtmpConnection } from '../rtmp/rtmp-connection.js';
 import { KernelSendQueue } from './kernel-send-queue.js';
 import type { LatencyTracker } from './latency-tracker.js';
+import type { MediaKind } from '../media/packet.js';
 import type { StreamMuxer } from './stream-muxer.js';
 
 // Without acknowledgements, the kernel may hold at least this much (a few TCP segments keep the path busy).
@@ -22,6 +23,11 @@ export interface NetworkSenderHooks {
   timestampMs(dtsUs: number): number;
   /** Called after each pass with the bytes still waiting (socket buffer plus queued packets). */
   onPumped(pendingBytes: number): void;
+  /**
+   * Writes what must precede the first packet of `kind` on a connection (metadata, the sequence
+   * header), stamped with that packet's timestamp so no stream's timestamps ever step backwards.
+   */
+  beforeFirstPacket(connection: RtmpConnection, kind: MediaKind, timestampMs: number): void;
 }
 
 /**
@@ -38,6 +44,8 @@ export class NetworkSender {
   readonly #options: NetworkSenderOptions;
   readonly #hooks: NetworkSenderHooks;
   #connection: RtmpConnection | null = null;
+  /** The kinds already started on this connection (their headers are out). */
+  readonly #started = new Set<MediaKind>();
   #pumping = false;
   #kernelQueue: KernelSendQueue | null = null;
   #kernelReading: { atUs: number; handedOver: number; inKernel: number } | null = null;
@@ -59,6 +67,7 @@ export class NetworkSender {
   /** Starts sending on a newly published connection. */
   attach(connection: RtmpConnection): void {
     this.detach();
+    this.#started.clear();
     this.#connection = connection;
   }
 
@@ -90,6 +99,10 @@ export class NetworkSender {
         if (!packet) break;
         const body = packetTag(packet);
         const ts = this.#hooks.timestampMs(packet.dtsUs);
+        if (!this.#started.has(packet.kind)) {
+          this.#started.add(packet.kind);
+          this.#hooks.beforeFirstPacket(connection, packet.kind, ts);
+        }
         const result =
           packet.kind === 'video' ? connection.writeVideo(ts, body) : connection.writeAudio(ts, body);
         this.#tracker.recordSent(result.endOffset, packet.dtsUs);

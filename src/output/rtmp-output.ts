@@ -2,7 +2,7 @@ import { sleep, type Clock, type Timer } from '../core/clock.js';
 import { SteadycastError } from '../core/errors.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { aacSequenceHeaderTag, avcSequenceHeaderTag } from '../flv/tags.js';
-import type { EncodedPacket, StreamConfig } from '../media/packet.js';
+import type { EncodedPacket, MediaKind, StreamConfig } from '../media/packet.js';
 import { RtmpError } from '../rtmp/errors.js';
 import { rtmpConnectionDefaults } from '../rtmp/rtmp-connection-options.js';
 import { RtmpConnection, type ServerInfo } from '../rtmp/rtmp-connection.js';
@@ -81,6 +81,7 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
   #probationTimer: Timer | null = null;
   #probationFailure: Error | null = null;
   #epochMs = 0;
+  #metadataSent = false;
   #bytesSentBefore = 0;
   #lastDrainedOffset = 0;
   #rateSamples: { atUs: number; bytes: number }[] = [];
@@ -127,6 +128,8 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
       { sendBufferBytes: resolved.sendBufferBytes, inFlightTargetMs: resolved.inFlightTargetMs },
       {
         timestampMs: (dtsUs) => this.#timestampMs(dtsUs),
+        beforeFirstPacket: (connection, kind, timestampMs) =>
+          this.#writeHeaders(connection, kind, timestampMs),
         onPumped: (pendingBytes) => this.#progress.pendingChanged(pendingBytes, this.#clock.nowUs() / 1000),
       },
     );
@@ -296,18 +299,30 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
     this.#everLive = true;
     // Resume at the live edge: timestamps follow the session clock (or restart at 0 if asked).
     this.#epochMs = this.options.restartTimestampsPerConnection ? Math.round(nowUs / 1000) : 0;
-    const headerMs = this.#timestampMs(nowUs);
-    connection.writeMetadata(this.#config, headerMs);
-    if (this.#config.video)
-      connection.writeVideo(headerMs, avcSequenceHeaderTag(this.#config.video.avcDecoderConfigurationRecord));
-    if (this.#config.audio)
-      connection.writeAudio(headerMs, aacSequenceHeaderTag(this.#config.audio.audioSpecificConfig));
+    this.#metadataSent = false;
     this.#live = true;
     this.#sender.attach(connection);
     this.#muxer.setConnected(true);
     this.#setState('live');
     if (info) this.emit('connected', info);
     this.#sender.pump();
+  }
+
+  // Metadata goes out first, then each stream's sequence header right before its first packet (video's
+  // is a keyframe), at that packet's timestamp: stamping them "now" at connect would put them after the
+  // first audio, whose capture time is older by the encoder's delay, and step timestamps backwards.
+  #writeHeaders(connection: RtmpConnection, kind: MediaKind, timestampMs: number): void {
+    if (!this.#metadataSent) {
+      this.#metadataSent = true;
+      connection.writeMetadata(this.#config, timestampMs);
+    }
+    if (kind === 'video' && this.#config.video)
+      connection.writeVideo(
+        timestampMs,
+        avcSequenceHeaderTag(this.#config.video.avcDecoderConfigurationRecord),
+      );
+    if (kind === 'audio' && this.#config.audio)
+      connection.writeAudio(timestampMs, aacSequenceHeaderTag(this.#config.audio.audioSpecificConfig));
   }
 
   #passProbation(): void {
