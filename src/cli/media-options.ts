@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { AudioSourceChoice, VideoSourceChoice } from '../capture/source-choice.js';
+import { ConfigError } from '../core/errors.js';
 import { parseBitrate, parsePositive, parseSize } from './parse.js';
 import { parseAudioChoices, parseVideoChoice, toAudioSourceChoices, toVideoSourceChoice } from './sources.js';
 
@@ -10,7 +11,7 @@ export const MEDIA_USAGE = `  --video SOURCE               screen[:DISPLAY_OR_IN
   --loop                       with file sources: start again at the end
   --size WxH --fps N           default 1280x720, 30
   --video-bitrate 2500k --audio-bitrate 160k --keyint 2 (seconds)
-  --encoder libx264 --preset veryfast`;
+  --encoder libx264 --preset veryfast (x264 presets; h264_nvenc, h264_qsv, h264_amf: no --preset)`;
 
 /** The parseArgs spec of those options. */
 export const MEDIA_OPTIONS = {
@@ -23,7 +24,7 @@ export const MEDIA_OPTIONS = {
   'audio-bitrate': { type: 'string', default: '160k' },
   keyint: { type: 'string', default: '2' },
   encoder: { type: 'string', default: 'libx264' },
-  preset: { type: 'string', default: 'veryfast' },
+  preset: { type: 'string' },
 } satisfies NonNullable<ParseArgsConfig['options']>;
 
 /** The values parseArgs gives for MEDIA_OPTIONS. */
@@ -37,7 +38,7 @@ export interface MediaOptionValues {
   'audio-bitrate': string;
   keyint: string;
   encoder: string;
-  preset: string;
+  preset?: string | undefined;
 }
 
 /** Capture and encoding settings, checked, as both commands use them. */
@@ -76,6 +77,19 @@ export function parseMediaOptions(values: MediaOptionValues): MediaSettings {
     audioBitrateBps: parseBitrate('--audio-bitrate', values['audio-bitrate']),
     keyframeIntervalS: parsePositive('--keyint', values.keyint, 'seconds'),
     encoder: values.encoder,
-    preset: values.preset,
+    preset: parsePreset(values.encoder, values.preset),
   };
+}
+
+/** x264's presets name libx264 settings; other encoders are set up for live streaming by themselves. */
+function parsePreset(encoder: string, preset: string | undefined): string {
+  if (preset === undefined) return 'veryfast';
+  if (encoder !== 'libx264') {
+    throw new ConfigError(
+      '--preset',
+      preset,
+      `presets are libx264's; ${encoder} is set up for low-latency streaming without one — drop --preset`,
+    );
+  }
+  return preset;
 }

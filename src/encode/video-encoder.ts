@@ -35,7 +35,10 @@ export interface VideoEncoderOptions {
   bitrateBps: number;
   /** Seconds between keyframes; default 2. */
   keyframeIntervalS: number;
-  /** FFmpeg encoder name: libx264 (default), h264_nvenc, h264_qsv, h264_amf, h264_videotoolbox. */
+  /**
+   * FFmpeg encoder name: libx264 (default), h264_nvenc, h264_qsv, h264_amf, h264_videotoolbox. Each is
+   * set up for live streaming (see encoderSettings); tune any further with `encoderOptions`.
+   */
   encoder: string;
   /** x264 preset (libx264 only); default veryfast. */
   preset: string;
@@ -47,6 +50,22 @@ export interface VideoEncoderOptions {
   encoderOptions: Record<string, string>;
   /** Frames waiting for the encoder before new ones are skipped (counted); default 4. */
   maxPendingFrames: number;
+}
+
+/**
+ * The encoder's private options for live streaming: low latency, no scene-cut keyframes (GOPs stay
+ * fixed), and `requestKeyframe()` giving an IDR — an I-frame that is not IDR lets no decoder join
+ * there, so after a reconnect video would wait a whole GOP. `preset` and `tune` are x264 names and
+ * apply to libx264 only. `encoderOptions` override any of these.
+ */
+export function encoderSettings(options: VideoEncoderOptions): Record<string, string> {
+  const perEncoder: Record<string, Record<string, string>> = {
+    libx264: { preset: options.preset, tune: options.tune, sc_threshold: '0', 'forced-idr': '1' },
+    h264_nvenc: { preset: 'p4', tune: 'll', zerolatency: '1', 'no-scenecut': '1', 'forced-idr': '1' },
+    h264_qsv: { scenario: 'livestreaming', forced_idr: '1' },
+    h264_amf: { usage: 'lowlatency', forced_idr: '1' },
+  };
+  return { ...perEncoder[options.encoder], ...options.encoderOptions };
 }
 
 /** Counters of the VideoEncoder. */
@@ -112,7 +131,24 @@ export function validateVideoEncoderOptions(o: VideoEncoderOptions): void {
   if (!Number.isInteger(o.maxPendingFrames) || o.maxPendingFrames < 1) {
     throw new ConfigError('video.maxPendingFrames', o.maxPendingFrames, 'use 1 or more');
   }
+  if (o.encoder === 'libx264' && !X264_PRESETS.includes(o.preset)) {
+    throw new ConfigError('video.preset', o.preset, `use one of ${X264_PRESETS.join(', ')}`);
+  }
 }
+
+/** x264's presets, fastest first. */
+const X264_PRESETS = [
+  'ultrafast',
+  'superfast',
+  'veryfast',
+  'faster',
+  'fast',
+  'medium',
+  'slow',
+  'slower',
+  'veryslow',
+  'placebo',
+];
 
 const PIXEL_FORMATS: Record<PixelFormat, AVPixelFormat> = {
   i420: AV_PIX_FMT_YUV420P,
@@ -188,16 +224,7 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
     context.maxBFrames = options.bFrames;
     applyBitrate(context, options.bitrateBps);
     context.setFlags(AV_CODEC_FLAG_GLOBAL_HEADER);
-    const settings: Record<string, string> = {};
-    if (options.encoder === 'libx264') {
-      settings.preset = options.preset;
-      settings.tune = options.tune;
-      // Fixed GOPs: a scene cut would add keyframes the ingest did not ask for.
-      settings.sc_threshold = '0';
-      // requestKeyframe() marks a frame as I; make that an IDR so a decoder can start there.
-      settings['forced-idr'] = '1';
-    }
-    Object.assign(settings, options.encoderOptions);
+    const settings = encoderSettings(options);
     for (const [key, value] of Object.entries(settings)) {
       const ret = context.setOption(key, value);
       if (ret < 0) {
