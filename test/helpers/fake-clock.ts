@@ -12,6 +12,8 @@ export class FakeClock implements Clock {
   #nowUs = 0;
   #seq = 0;
   #pending: Pending[] = [];
+  /** When set, each timer fires this many ms after its due time (a loaded event loop's jitter). */
+  timerLatenessMs: (() => number) | null = null;
 
   nowUs(): number {
     return this.#nowUs;
@@ -19,7 +21,7 @@ export class FakeClock implements Clock {
 
   setTimer(callback: () => void, delayMs: number): Timer {
     const entry: Pending = {
-      atUs: this.#nowUs + Math.max(0, delayMs) * 1000,
+      atUs: this.#nowUs + (Math.max(0, delayMs) + (this.timerLatenessMs?.() ?? 0)) * 1000,
       seq: this.#seq++,
       callback,
       cancelled: false,

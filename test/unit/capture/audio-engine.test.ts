@@ -47,6 +47,7 @@ describe('AudioEngine', () => {
     for (let seed = 1; seed <= 50; seed++) {
       const random = mulberry32(seed);
       const clock = new FakeClock();
+      clock.timerLatenessMs = () => random() * 8; // every tick a little late, as on a busy event loop
       const source = new FedSource(clock);
       const { engine, blocks } = startEngine(clock, source);
       const totalMs = 1000 + random() * 9000;

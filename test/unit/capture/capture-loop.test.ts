@@ -54,6 +54,25 @@ describe('CaptureLoop', () => {
     }
   });
 
+  it('timer jitter never accumulates: timers firing up to 0.9 frame late still give every frame at its own deadline', () => {
+    const fps = 30;
+    const intervalMs = 1000 / fps;
+    const random = mulberry32(7);
+    const clock = new FakeClock();
+    clock.timerLatenessMs = () => random() * 0.9 * intervalMs;
+    const { loop, frames } = run(fps, clock);
+    clock.advance(10_000);
+    loop.stop();
+    // A loop that rescheduled relative to "now" would drift ~15 ms per frame and emit about a third fewer.
+    expect(frames.length).toBeGreaterThanOrEqual(300);
+    expect(frames.length).toBeLessThanOrEqual(301);
+    frames.forEach((f, i) => expect(f.ptsUs).toBe(Math.round((i * 1e6) / fps)));
+    expect(loop.stats.framesLagged).toBe(0);
+    const lateness = loop.stats.tickLateness;
+    expect(lateness.maxMs).toBeGreaterThan(0.5 * intervalMs);
+    expect(lateness.maxMs).toBeLessThan(0.9 * intervalMs);
+  });
+
   it('duplicates the last picture when the source has nothing new, and counts it', () => {
     const source = new ScriptedSource();
     const { loop, frames, clock } = run(30, new FakeClock(), source);
