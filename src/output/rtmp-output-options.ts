@@ -17,6 +17,15 @@ export interface RtmpOutputOptions {
   maxLatencyMs: number;
   /** Queue bound, packets; default 100. */
   maxPackets: number;
+  /** Queue bound, bytes; default 4 MiB (at usual bitrates the latency bound acts first; this caps memory). */
+  maxBytes: number;
+  /** Dropping ends once latency is under this, at a keyframe, ms; default (undefined) maxLatencyMs / 2. */
+  lowWatermarkMs: number | undefined;
+  /**
+   * Above this latency (and under maxLatencyMs) only non-reference frames are dropped, ms; Infinity turns
+   * it off; default (undefined) 0.75 × maxLatencyMs.
+   */
+  disposableDropLatencyMs: number | undefined;
   /** Ask the encoder for a keyframe as soon as latency is low again after drops; default true. */
   requestKeyframeOnRecovery: boolean;
   /** The socket's own buffer is kept under this many bytes; the rest waits where it can be dropped; default 65536. */
@@ -49,6 +58,9 @@ export function rtmpOutputDefaults(): Omit<RtmpOutputOptions, 'url'> {
   return {
     maxLatencyMs: 2000,
     maxPackets: 100,
+    maxBytes: 4 * 1024 * 1024,
+    lowWatermarkMs: undefined,
+    disposableDropLatencyMs: undefined,
     requestKeyframeOnRecovery: true,
     sendBufferBytes: 65536,
     inFlightTargetMs: 500,

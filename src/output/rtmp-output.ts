@@ -104,7 +104,12 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
     const muxerOptions: Partial<StreamMuxerOptions> = {
       maxLatencyMs: resolved.maxLatencyMs,
       maxPackets: resolved.maxPackets,
+      maxBytes: resolved.maxBytes,
       requestKeyframeOnRecovery: resolved.requestKeyframeOnRecovery,
+      ...(resolved.lowWatermarkMs === undefined ? {} : { lowWatermarkMs: resolved.lowWatermarkMs }),
+      ...(resolved.disposableDropLatencyMs === undefined
+        ? {}
+        : { disposableDropLatencyMs: resolved.disposableDropLatencyMs }),
     };
     this.#muxer = new StreamMuxer(clock, muxerOptions);
     // The window the connection announces (RTMP §5.4.4): the tracker must expect acknowledgements exactly
