@@ -14,7 +14,14 @@ export { ConfigError, InvalidStateError, MediaError, SteadycastError } from './c
 export { TypedEmitter } from './core/typed-emitter.js';
 export type { LatenessSummary } from './core/lateness.js';
 export type { AudioSource, PixelFormat, RawVideoFrame, VideoSource } from './capture/source.js';
-export { PushAudioSource, PushVideoSource, type PushedAudioFormat } from './capture/push-sources.js';
+export {
+  PushAudioSource,
+  PushVideoSource,
+  pushAudioSourceDefaults,
+  type PushAudioSourceOptions,
+  type PushedAudioFormat,
+  type PushedVideoTiming,
+} from './capture/push-sources.js';
 export { TestPatternSource, readTestPatternCode } from './capture/test-pattern.js';
 export { SilenceSource, ToneSource } from './capture/tone-source.js';
 export { MediaSession, type MediaSessionOptions, type MediaSessionStats } from './session/media-session.js';
@@ -32,6 +39,7 @@ export {
 export { RtmpError, RtmpServerError } from './rtmp/errors.js';
 export { parseRtmpUrl, redactUrl, type RtmpUrl } from './rtmp/url.js';
 export { DeviceError, listDevices, type DeviceList } from './capture/device-inputs.js';
+export type { DeviceHealthStats, DeviceSourceEvents } from './capture/device-read-loop.js';
 export { DeviceVideoSource, type DeviceVideoStats } from './capture/device-video-source.js';
 export {
   DeviceAudioSource,

@@ -1,4 +1,9 @@
-import type { PushAudioSource, PushVideoSource, PushedAudioFormat } from './capture/push-sources.js';
+import type {
+  PushAudioSource,
+  PushVideoSource,
+  PushedAudioFormat,
+  PushedVideoTiming,
+} from './capture/push-sources.js';
 import {
   openSources,
   type AudioSourceChoice,
@@ -97,11 +102,13 @@ export interface StreamStats {
   readonly framesReplaced: number;
   /** Pushed (or captured) audio dropped because it arrived faster than real time, sample frames. */
   readonly framesDroppedOverflow: number;
+  /** Timestamped pushed audio dropped because its time was already queued or played, sample frames. */
+  readonly framesDroppedLate: number;
   /** Frames skipped because the encoder was behind. */
   readonly framesSkippedEncoder: number;
   /** Measured capture rate over the last interval, frames per second. */
   readonly captureFps: number;
-  /** Silence inserted for audio sources that were short, ms. */
+  /** Silence inserted for audio sources that were short, or at a gap between timestamped pushes, ms. */
   readonly silenceInsertedMs: number;
   /** Audio dropped from sources that ran ahead of the clock, ms. */
   readonly audioOverrunDroppedMs: number;
@@ -272,14 +279,25 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     });
   }
 
-  /** Hands a picture to the `push` video source (never blocks; only the newest is kept). */
-  pushVideoFrame(frame: RawVideoFrame): void {
-    if (!this.#pushVideo)
-      throw new InvalidStateError('pushVideoFrame() needs video.source "push" and start()');
-    this.#pushVideo.pushVideoFrame(frame);
+  /** Now on the session clock, microseconds: the time base of the pushes' `timestampUs`. */
+  sessionTimeUs(): number {
+    return this.#clock.nowUs();
   }
 
-  /** Hands PCM to the `push` audio source (any rate and channel count; never blocks). */
+  /**
+   * Hands a picture to the `push` video source; never blocks. It is shown at the first frame deadline
+   * at or after `timing.timestampUs` (default: the next deadline); of several due, the newest wins.
+   */
+  pushVideoFrame(frame: RawVideoFrame, timing: PushedVideoTiming = {}): void {
+    if (!this.#pushVideo)
+      throw new InvalidStateError('pushVideoFrame() needs video.source "push" and start()');
+    this.#pushVideo.pushVideoFrame(frame, timing);
+  }
+
+  /**
+   * Hands PCM to the `push` audio source (any rate and channel count); never blocks. Placed at
+   * `format.timestampUs` on the session clock, or, without it, right after the audio queued before.
+   */
   pushAudioSamples(samples: Float32Array | Int16Array, format: PushedAudioFormat): void {
     if (!this.#pushAudio)
       throw new InvalidStateError('pushAudioSamples() needs an audio source "push" and start()');
@@ -333,9 +351,10 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       framesLagged: session?.capture?.framesLagged ?? 0,
       framesReplaced: this.#framesReplaced(),
       framesDroppedOverflow: this.#framesDroppedOverflow(),
+      framesDroppedLate: this.#pushAudio?.framesDroppedLate ?? 0,
       framesSkippedEncoder: session?.videoEncoder?.framesSkippedBusy ?? 0,
       captureFps: this.#captureFps,
-      silenceInsertedMs: session?.audio?.silenceInsertedMs ?? 0,
+      silenceInsertedMs: (session?.audio?.silenceInsertedMs ?? 0) + (this.#pushAudio?.silenceInsertedMs ?? 0),
       audioOverrunDroppedMs: session?.audio?.audioOverrunDroppedMs ?? 0,
       videoPacketsDropped: sum((s) => s.videoPacketsDropped),
       audioPacketsDropped: sum((s) => s.audioPacketsDropped),

@@ -1,5 +1,13 @@
+import type { Clock } from '../core/clock.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
 import { DeviceError, listDevices, resolveAudioInput, type AudioDeviceKind } from './device-inputs.js';
-import { MediaReader } from './media-reader.js';
+import { DeviceReadLoop, type DeviceHealthStats, type DeviceSourceEvents } from './device-read-loop.js';
+import {
+  MediaReader,
+  type DecodedAudio,
+  type DecodedVideo,
+  type MediaReaderOptions,
+} from './media-reader.js';
 import { PcmFifo } from './pcm-fifo.js';
 import type { AudioSource } from './source.js';
 
@@ -20,7 +28,7 @@ export interface DeviceAudioOptions {
 }
 
 /** Counters of a device audio source. */
-export interface DeviceAudioStats {
+export interface DeviceAudioStats extends DeviceHealthStats {
   /** Sample frames captured (after resampling to the session rate). */
   readonly framesCaptured: number;
   /** Sample frames dropped because nobody read them in time (e.g. before the session started). */
@@ -29,15 +37,16 @@ export interface DeviceAudioStats {
 
 /**
  * A microphone or the system's output. Linux: ALSA through PulseAudio's plugin (`@DEFAULT_SOURCE@`,
- * `@DEFAULT_MONITOR@` or a named source); Windows: dshow; macOS: avfoundation. A background loop
- * keeps one device read in flight on the threadpool, resamples to the session format and queues the
- * PCM; the AudioEngine reads it on its clock (and trims it if the device runs ahead).
+ * `@DEFAULT_MONITOR@` or a named source); Windows: dshow; macOS: avfoundation. A DeviceReadLoop keeps
+ * one device read in flight on the threadpool; this queues the PCM (resampled to the session format)
+ * and the AudioEngine reads it on its clock (and trims it if the device runs ahead). While the device
+ * is gone (`failed`) the engine mixes silence for it; once it is back (`recovered`) it prebuffers again.
  */
-export class DeviceAudioSource implements AudioSource {
+export class DeviceAudioSource extends TypedEmitter<DeviceSourceEvents> implements AudioSource {
   readonly name: string;
   gain = 1;
   muted = false;
-  readonly #reader: MediaReader;
+  readonly #loop: DeviceReadLoop;
   readonly #fifo: PcmFifo;
   readonly #prebufferFrames: number;
   readonly #maxFrames: number;
@@ -45,22 +54,37 @@ export class DeviceAudioSource implements AudioSource {
   #primed = false;
   #captured = 0;
   #overflow = 0;
-  #error: Error | null = null;
-  #closed = false;
-  readonly #loop: Promise<void>;
 
-  private constructor(name: string, reader: MediaReader, options: Required<DeviceAudioOptions>) {
+  private constructor(
+    clock: Clock,
+    name: string,
+    reader: MediaReader,
+    reopen: () => Promise<MediaReader>,
+    options: Required<DeviceAudioOptions>,
+  ) {
+    super();
     this.name = name;
-    this.#reader = reader;
     this.#fifo = new PcmFifo(options.channels);
     this.#channels = options.channels;
     this.#prebufferFrames = Math.round((options.prebufferMs * options.sampleRate) / 1000);
     this.#maxFrames = Math.round((options.maxBufferedMs * options.sampleRate) / 1000);
-    this.#loop = this.#run();
+    this.#loop = new DeviceReadLoop(clock, reader, {
+      name,
+      reopen,
+      onItems: (items) => this.#take(items),
+      onFailed: (error) => this.emit('failed', error),
+      onRecovered: (outageMs) => {
+        // Start over as at the first open: audio held from before the outage is stale, and the new
+        // device's first reads are bursty, so prebuffer again rather than play a burst of old audio.
+        this.#fifo.clear();
+        this.#primed = false;
+        this.emit('recovered', outageMs);
+      },
+    });
   }
 
-  /** Opens the device; rejects with DeviceError naming what is missing. */
-  static async open(options: DeviceAudioOptions): Promise<DeviceAudioSource> {
+  /** Opens the device on `clock` (which times reopening); rejects with DeviceError naming what is missing. */
+  static async open(clock: Clock, options: DeviceAudioOptions): Promise<DeviceAudioSource> {
     const full: Required<DeviceAudioOptions> = {
       sampleRate: 48000,
       channels: 2,
@@ -69,14 +93,15 @@ export class DeviceAudioSource implements AudioSource {
       ...options,
     };
     const input = resolveAudioInput(full.kind, full.device);
-    const reader = await MediaReader.open(input.url, {
+    const readerOptions: MediaReaderOptions = {
       format: input.format,
       options: input.options,
       video: false,
       audio: true,
       sampleRate: full.sampleRate,
       channels: full.channels,
-    }).catch(async (error: unknown) => {
+    };
+    const reader = await MediaReader.open(input.url, readerOptions).catch(async (error: unknown) => {
       const available = (await listDevices().catch(() => null))?.audio.map((d) => d.name) ?? [];
       const names = available.length ? available.join(', ') : 'none found (--list-devices)';
       throw new DeviceError(
@@ -84,17 +109,18 @@ export class DeviceAudioSource implements AudioSource {
         { cause: error },
       );
     });
-    return new DeviceAudioSource(`${full.kind} ${input.label}`, reader, full);
+    const reopen = (): Promise<MediaReader> => MediaReader.open(input.url, readerOptions);
+    return new DeviceAudioSource(clock, `${full.kind} ${input.label}`, reader, reopen, full);
   }
 
   /** Snapshot of the counters. */
   get stats(): DeviceAudioStats {
-    return { framesCaptured: this.#captured, framesDroppedOverflow: this.#overflow };
+    return { framesCaptured: this.#captured, framesDroppedOverflow: this.#overflow, ...this.#loop.stats };
   }
 
-  /** The error that stopped the device loop, if any. */
+  /** The failure the device is down with; null while it works. */
   get error(): Error | null {
-    return this.#error;
+    return this.#loop.error;
   }
 
   get bufferedFrames(): number {
@@ -113,34 +139,25 @@ export class DeviceAudioSource implements AudioSource {
     this.#fifo.take(null, frames);
   }
 
+  /** Stops capturing (and reopening); idempotent. */
   close(): void {
-    this.#closed = true;
+    this.#loop.close();
     this.#fifo.clear();
   }
 
   /** Resolves once the device is closed (after `close()`, when the read in flight has returned). */
   closed(): Promise<void> {
-    return this.#loop;
+    return this.#loop.closed();
   }
 
-  async #run(): Promise<void> {
-    try {
-      while (!this.#closed) {
-        const items = await this.#reader.read();
-        if (items === null) throw new DeviceError(`${this.name} ended`);
-        for (const item of items) {
-          if (item.kind !== 'audio' || this.#closed) continue;
-          this.#fifo.push(item.samples);
-          this.#captured += item.samples.length / this.#channels;
-          const excess = this.#fifo.frames - Math.max(this.#maxFrames, this.#prebufferFrames);
-          // Before the engine reads (and if it ever stops), hold a bounded amount: the newest audio.
-          if (excess > 0 && !this.#primed) this.#overflow += this.#fifo.take(null, excess);
-        }
-      }
-    } catch (error) {
-      if (!this.#closed) this.#error = error instanceof Error ? error : new Error(String(error));
-    } finally {
-      await this.#reader.close();
+  #take(items: readonly (DecodedVideo | DecodedAudio)[]): void {
+    for (const item of items) {
+      if (item.kind !== 'audio') continue;
+      this.#fifo.push(item.samples);
+      this.#captured += item.samples.length / this.#channels;
+      const excess = this.#fifo.frames - Math.max(this.#maxFrames, this.#prebufferFrames);
+      // Before the engine reads (and if it ever stops), hold a bounded amount: the newest audio.
+      if (excess > 0 && !this.#primed) this.#overflow += this.#fifo.take(null, excess);
     }
   }
 }

@@ -1,9 +1,17 @@
+import type { Clock } from '../core/clock.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
 import { DeviceError, resolveScreenInput, type ScreenOptions } from './device-inputs.js';
-import { MediaReader } from './media-reader.js';
+import { DeviceReadLoop, type DeviceHealthStats, type DeviceSourceEvents } from './device-read-loop.js';
+import {
+  MediaReader,
+  type DecodedAudio,
+  type DecodedVideo,
+  type MediaReaderOptions,
+} from './media-reader.js';
 import type { RawVideoFrame, VideoSource } from './source.js';
 
 /** Counters of a device video source. */
-export interface DeviceVideoStats {
+export interface DeviceVideoStats extends DeviceHealthStats {
   /** Pictures read from the device. */
   readonly framesRead: number;
   /** Pictures identical to the previous one (a static screen): not offered as new. */
@@ -13,54 +21,73 @@ export interface DeviceVideoStats {
 }
 
 /**
- * The screen, through node-av's device inputs (x11grab, ddagrab/gdigrab, avfoundation). A background
- * loop keeps exactly one device read in flight — readFrame and decode run on the threadpool, so the
- * JS thread is never held and the encoder keeps the other threads — and keeps only the newest
- * picture. `grab()` hands it over when it is new; an unchanged screen is not new, so the
- * CaptureLoop repeats (and counts) the last picture.
+ * The screen, through node-av's device inputs (x11grab, ddagrab/gdigrab, avfoundation). A
+ * DeviceReadLoop keeps exactly one device read in flight — readFrame and decode run on the
+ * threadpool, so the JS thread is never held and the encoder keeps the other threads — and this
+ * keeps only the newest picture. `grab()` hands it over when it is new; an unchanged screen is not
+ * new, so the CaptureLoop repeats (and counts) the last picture. When the screen goes away
+ * (`failed`), the CaptureLoop repeats the last picture until it is back (`recovered`).
  */
-export class DeviceVideoSource implements VideoSource {
+export class DeviceVideoSource extends TypedEmitter<DeviceSourceEvents> implements VideoSource {
   readonly name: string;
-  readonly #reader: MediaReader;
+  readonly #loop: DeviceReadLoop;
   #latest: RawVideoFrame | null = null;
   #lastData: Buffer | null = null;
   #read = 0;
   #unchanged = 0;
   #replaced = 0;
-  #error: Error | null = null;
-  #closed = false;
-  readonly #loop: Promise<void>;
 
-  private constructor(name: string, reader: MediaReader) {
+  private constructor(clock: Clock, name: string, reader: MediaReader, reopen: () => Promise<MediaReader>) {
+    super();
     this.name = name;
-    this.#reader = reader;
-    this.#loop = this.#run();
+    this.#loop = new DeviceReadLoop(clock, reader, {
+      name,
+      reopen,
+      onItems: (items) => this.#take(items),
+      onFailed: (error) => {
+        // Nothing from a failed device is offered: the CaptureLoop repeats (and counts) the last picture.
+        this.#latest = null;
+        this.emit('failed', error);
+      },
+      onRecovered: (outageMs) => {
+        // The first picture after an outage is new even if the screen looks the same.
+        this.#lastData = null;
+        this.emit('recovered', outageMs);
+      },
+    });
   }
 
-  /** Opens the screen; rejects with DeviceError naming what is missing. */
-  static async open(options: ScreenOptions): Promise<DeviceVideoSource> {
+  /** Opens the screen on `clock` (which times reopening); rejects with DeviceError naming what is missing. */
+  static async open(clock: Clock, options: ScreenOptions): Promise<DeviceVideoSource> {
     const input = resolveScreenInput(options);
-    const reader = await MediaReader.open(input.url, {
+    const readerOptions: MediaReaderOptions = {
       format: input.format,
       options: input.options,
       video: true,
       audio: false,
       sampleRate: 48000,
       channels: 2,
-    }).catch((error: unknown) => {
+    };
+    const reader = await MediaReader.open(input.url, readerOptions).catch((error: unknown) => {
       throw new DeviceError(`cannot capture ${input.label}: ${(error as Error).message}`, { cause: error });
     });
-    return new DeviceVideoSource(`screen ${input.label}`, reader);
+    const reopen = (): Promise<MediaReader> => MediaReader.open(input.url, readerOptions);
+    return new DeviceVideoSource(clock, `screen ${input.label}`, reader, reopen);
   }
 
   /** Snapshot of the counters. */
   get stats(): DeviceVideoStats {
-    return { framesRead: this.#read, framesUnchanged: this.#unchanged, framesReplaced: this.#replaced };
+    return {
+      framesRead: this.#read,
+      framesUnchanged: this.#unchanged,
+      framesReplaced: this.#replaced,
+      ...this.#loop.stats,
+    };
   }
 
-  /** The error that stopped the device loop, if any. */
+  /** The failure the screen is down with; null while it works. */
   get error(): Error | null {
-    return this.#error;
+    return this.#loop.error;
   }
 
   grab(): RawVideoFrame | null {
@@ -69,38 +96,29 @@ export class DeviceVideoSource implements VideoSource {
     return frame;
   }
 
+  /** Stops capturing (and reopening); idempotent. */
   close(): void {
-    this.#closed = true;
     this.#latest = null;
+    this.#loop.close();
   }
 
   /** Resolves once the device is closed (after `close()`, when the read in flight has returned). */
   closed(): Promise<void> {
-    return this.#loop;
+    return this.#loop.closed();
   }
 
-  async #run(): Promise<void> {
-    try {
-      while (!this.#closed) {
-        const items = await this.#reader.read();
-        if (items === null) throw new DeviceError(`${this.name} ended`);
-        for (const item of items) {
-          if (item.kind !== 'video' || this.#closed) continue;
-          this.#read++;
-          // A static screen gives identical pictures: not new (a memcmp costs well under a millisecond).
-          if (this.#lastData?.equals(item.frame.data)) {
-            this.#unchanged++;
-            continue;
-          }
-          this.#lastData = item.frame.data;
-          if (this.#latest) this.#replaced++;
-          this.#latest = item.frame;
-        }
+  #take(items: readonly (DecodedVideo | DecodedAudio)[]): void {
+    for (const item of items) {
+      if (item.kind !== 'video') continue;
+      this.#read++;
+      // A static screen gives identical pictures: not new (a memcmp costs well under a millisecond).
+      if (this.#lastData?.equals(item.frame.data)) {
+        this.#unchanged++;
+        continue;
       }
-    } catch (error) {
-      if (!this.#closed) this.#error = error instanceof Error ? error : new Error(String(error));
-    } finally {
-      await this.#reader.close();
+      this.#lastData = item.frame.data;
+      if (this.#latest) this.#replaced++;
+      this.#latest = item.frame;
     }
   }
 }

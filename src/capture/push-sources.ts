@@ -1,34 +1,95 @@
 import { SoftwareResampleContext } from 'node-av';
 import { AV_CHANNEL_LAYOUT_MONO, AV_CHANNEL_LAYOUT_STEREO, AV_SAMPLE_FMT_FLT } from 'node-av/constants';
+import type { Clock } from '../core/clock.js';
 import { ConfigError, MediaError } from '../core/errors.js';
 import { PcmFifo } from './pcm-fifo.js';
 import { frameByteLength, type AudioSource, type RawVideoFrame, type VideoSource } from './source.js';
 
+/** A pushed timestamp further ahead of the session clock than this is taken for another clock's, ms. */
+export const MAX_TIMESTAMP_AHEAD_MS = 10_000;
+
+/** Pictures held waiting for their timestamps; one more drops the picture due first. */
+export const MAX_HELD_PICTURES = 32;
+
+/** Default `timestampToleranceMs`: jitter below this keeps pushed audio contiguous (OBS's smoothing threshold). */
+export const TIMESTAMP_TOLERANCE_MS = 70;
+
+// Frame deadlines are fractional microseconds; a stamp equal to a frame's rounded pts is due at it.
+const DEADLINE_SLACK_US = 1;
+
+/** When a pushed picture may be shown. */
+export interface PushedVideoTiming {
+  /**
+   * Capture time, microseconds on the session clock (`Streamer.sessionTimeUs()`): the picture is
+   * shown at the first frame deadline at or after it. Default: arrival, i.e. the next deadline.
+   */
+  timestampUs?: number;
+}
+
+/** Throws a ConfigError unless `timestampUs` is a time on `clock` no further ahead than allowed. */
+function checkTimestamp(clock: Clock, timestampUs: number): void {
+  if (typeof timestampUs !== 'number' || !Number.isFinite(timestampUs) || timestampUs < 0) {
+    throw new ConfigError(
+      'timestampUs',
+      timestampUs,
+      'give microseconds on the session clock (Streamer.sessionTimeUs()), or leave it out for arrival time',
+    );
+  }
+  const aheadMs = (timestampUs - clock.nowUs()) / 1000;
+  if (aheadMs > MAX_TIMESTAMP_AHEAD_MS) {
+    throw new ConfigError(
+      'timestampUs',
+      timestampUs,
+      `it is ${Math.round(aheadMs)} ms ahead of the session clock; stamp with Streamer.sessionTimeUs() ` +
+        `(not Date.now() or performance.now()), at most ${MAX_TIMESTAMP_AHEAD_MS} ms ahead`,
+    );
+  }
+}
+
+interface HeldPicture {
+  readonly frame: RawVideoFrame;
+  /** Earliest deadline that may show it, µs on the session clock; -Infinity: the next one. */
+  readonly dueUs: number;
+}
+
 /**
- * Pictures pushed by an app with its own capture. Only the newest picture is held: an app that
- * pushes faster than the session's frame rate replaces pictures (counted), never queues them,
- * and `pushVideoFrame()` never blocks. Conversion to the encoder's size and format happens on
+ * Pictures pushed by an app with its own capture. A picture is due at its timestamp (or, without
+ * one, at the next frame deadline); each deadline takes the most recently pushed picture that is
+ * due and drops the other due ones (counted as replaced), so an app that pushes faster than the
+ * frame rate never queues pictures. Pictures stamped ahead wait, at most `MAX_HELD_PICTURES` of
+ * them. `pushVideoFrame()` never blocks; conversion to the encoder's size and format happens on
  * the encoder's side (node-av's scaler, on the threadpool).
  */
 export class PushVideoSource implements VideoSource {
   readonly name = 'push';
-  #latest: RawVideoFrame | null = null;
+  readonly #clock: Clock;
+  /** Pictures not taken yet, in push order. */
+  #held: HeldPicture[] = [];
+  #lastDeadlineUs = -Infinity;
   #pushed = 0;
   #replaced = 0;
   #closed = false;
+
+  /** @param clock - the session clock, the time base of pushed timestamps */
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
 
   /** Pictures pushed so far. */
   get framesPushed(): number {
     return this.#pushed;
   }
 
-  /** Pictures that were replaced by a newer one before a frame deadline took them. */
+  /**
+   * Pictures no deadline showed: replaced by a newer one that was due by the same deadline, or
+   * dropped because `MAX_HELD_PICTURES` were already waiting.
+   */
   get framesReplaced(): number {
     return this.#replaced;
   }
 
-  /** Hands the next picture to the session; validated, then held until the next deadline. */
-  pushVideoFrame(frame: RawVideoFrame): void {
+  /** Hands a picture to the session; validated, then held until a deadline at or after its timestamp. */
+  pushVideoFrame(frame: RawVideoFrame, timing: PushedVideoTiming = {}): void {
     if (this.#closed) return;
     const expected = frameByteLength(frame.format, frame.width, frame.height);
     if (
@@ -50,20 +111,45 @@ export class PushVideoSource implements VideoSource {
         `a ${frame.width}x${frame.height} ${frame.format} picture needs ${expected} bytes, planes packed`,
       );
     }
-    if (this.#latest) this.#replaced++;
-    this.#latest = frame;
+    const { timestampUs } = timing;
+    if (timestampUs !== undefined) checkTimestamp(this.#clock, timestampUs);
+    const dueUs = timestampUs ?? -Infinity;
     this.#pushed++;
+    // Due by the next deadline: every held picture also due by then can no longer be shown.
+    if (this.#isDue(dueUs, this.#lastDeadlineUs)) this.#dropDue(this.#lastDeadlineUs);
+    if (this.#held.length >= MAX_HELD_PICTURES) {
+      // Full: the picture due first goes (of equals, the oldest push).
+      const first = this.#held.reduce((best, p, i, all) => (p.dueUs < (all[best]?.dueUs ?? 0) ? i : best), 0);
+      this.#held.splice(first, 1);
+      this.#replaced++;
+    }
+    this.#held.push({ frame, dueUs });
   }
 
-  grab(): RawVideoFrame | null {
-    const frame = this.#latest;
-    this.#latest = null;
-    return frame;
+  grab(_frameIndex: number, deadlineUs: number): RawVideoFrame | null {
+    this.#lastDeadlineUs = deadlineUs;
+    const due = this.#held.filter((p) => this.#isDue(p.dueUs, deadlineUs));
+    const taken = due.at(-1);
+    if (!taken) return null;
+    this.#held = this.#held.filter((p) => !this.#isDue(p.dueUs, deadlineUs));
+    this.#replaced += due.length - 1;
+    return taken.frame;
   }
 
   close(): void {
     this.#closed = true;
-    this.#latest = null;
+    this.#held = [];
+  }
+
+  #isDue(dueUs: number, deadlineUs: number): boolean {
+    return dueUs <= deadlineUs + DEADLINE_SLACK_US;
+  }
+
+  /** Drops every held picture due by `deadlineUs`, counting them as replaced. */
+  #dropDue(deadlineUs: number): void {
+    const kept = this.#held.filter((p) => !this.#isDue(p.dueUs, deadlineUs));
+    this.#replaced += this.#held.length - kept.length;
+    this.#held = kept;
   }
 }
 
@@ -73,44 +159,133 @@ export interface PushedAudioFormat {
   sampleRate: number;
   /** Interleaved channels in the pushed PCM. */
   channels: number;
+  /**
+   * Capture time of the first sample, microseconds on the session clock (`Streamer.sessionTimeUs()`):
+   * the samples are placed on the session timeline there. Default: arrival (they continue what is queued).
+   */
+  timestampUs?: number;
+}
+
+/** PushAudioSource options. */
+export interface PushAudioSourceOptions {
+  /** The session's sample rate, Hz; default 48000. */
+  sampleRate: number;
+  /** The session's channel count, 1 or 2; default 2. */
+  channels: number;
+  /** Most audio held, converted or waiting for conversion, ms; default 1000. */
+  maxBufferedMs: number;
+  /** A timestamp this close to where the audio would continue keeps it contiguous, ms; default 70. */
+  timestampToleranceMs: number;
+}
+
+/** Default PushAudioSource options. */
+export function pushAudioSourceDefaults(): PushAudioSourceOptions {
+  return {
+    sampleRate: 48000,
+    channels: 2,
+    maxBufferedMs: 1000,
+    timestampToleranceMs: TIMESTAMP_TOLERANCE_MS,
+  };
+}
+
+/** Throws ConfigError when an option is out of range. */
+export function validatePushAudioSourceOptions(options: PushAudioSourceOptions): void {
+  if (!Number.isInteger(options.sampleRate) || options.sampleRate < 8000 || options.sampleRate > 192000) {
+    throw new ConfigError('audio.sampleRate', options.sampleRate, 'use the session rate, e.g. 48000 Hz');
+  }
+  if (options.channels !== 1 && options.channels !== 2) {
+    throw new ConfigError('audio.channels', options.channels, 'use 1 (mono) or 2 (stereo)');
+  }
+  if (!(options.maxBufferedMs >= 20)) {
+    throw new ConfigError('audio.maxBufferedMs', options.maxBufferedMs, 'hold at least 20 ms');
+  }
+  if (!(options.timestampToleranceMs >= 0 && options.timestampToleranceMs < options.maxBufferedMs)) {
+    throw new ConfigError(
+      'audio.timestampToleranceMs',
+      options.timestampToleranceMs,
+      `use 0 to ${options.maxBufferedMs - 1} ms; ${TIMESTAMP_TOLERANCE_MS} smooths ordinary capture jitter`,
+    );
+  }
+}
+
+/** Pushed PCM waiting for conversion, already at the session's channel count. */
+interface PendingChunk {
+  samples: Float32Array;
+  /** Rate of `samples`, Hz. */
+  readonly rate: number;
 }
 
 /**
  * PCM pushed by an app, at any rate and channel count, Float32 or Int16 interleaved. It is
  * converted to the session format (node-av's resampler, asynchronously, in push order) and held
- * in a FIFO that the AudioEngine reads on its clock. The FIFO is bounded (`maxBufferedMs`): a
- * flood drops the oldest audio, counted in `framesDroppedOverflow`; `pushAudioSamples()` never
- * blocks the app.
+ * in a FIFO that the AudioEngine reads on its clock. `pushAudioSamples()` never blocks or waits.
+ *
+ * Without a timestamp a push continues the audio queued before it. With one it is placed on the
+ * session timeline: within `timestampToleranceMs` of where the audio would continue it stays
+ * contiguous; later, silence fills up to it (`silenceInsertedMs`); earlier, its samples that fall on
+ * time already queued or played are dropped (`framesDroppedLate`).
+ *
+ * At most `maxBufferedMs` is held, converted or not. Beyond that arrival-time audio loses its oldest
+ * samples and timestamped audio its samples beyond the bound (so the rest keeps its place); both are
+ * counted in `framesDroppedOverflow`.
  */
 export class PushAudioSource implements AudioSource {
   readonly name = 'push';
   gain = 1;
   muted = false;
+  readonly #clock: Clock;
   readonly #sampleRate: number;
   readonly #channels: number;
   readonly #fifo: PcmFifo;
   readonly #maxBufferedFrames: number;
-  #resampler: { rate: number; channels: number; context: SoftwareResampleContext } | null = null;
-  #chain: Promise<void> = Promise.resolve();
+  readonly #toleranceUs: number;
+  /** Pushes waiting for conversion, oldest first (with any silence between them, to keep order). */
+  readonly #queue: PendingChunk[] = [];
+  /** Session-rate frames `#queue` will make. */
+  #queuedFrames = 0;
+  /** The push being converted: session-rate frames it will make, and how many of them to throw away. */
+  #inFlight: { frames: number; skipFrames: number } | null = null;
+  #converting = false;
+  #idle: Promise<void> = Promise.resolve();
+  #resampler: { rate: number; context: SoftwareResampleContext } | null = null;
+  /** Session time of the next frame the AudioEngine reads (before it reads: the first stamped push). */
+  #headUs: number | null = null;
+  /** Session time where the audio placed by the latest timestamp ends. */
+  #scheduledEndUs = -Infinity;
   #overflow = 0;
+  #late = 0;
+  #silence = 0;
   #lastError: Error | null = null;
   #closed = false;
 
-  /**
-   * @param sampleRate - the session's rate, Hz
-   * @param channels - the session's channel count
-   * @param maxBufferedMs - most audio held before the oldest is dropped, ms; default 1000
-   */
-  constructor(sampleRate: number, channels: number, maxBufferedMs = 1000) {
-    this.#sampleRate = sampleRate;
-    this.#channels = channels;
-    this.#fifo = new PcmFifo(channels);
-    this.#maxBufferedFrames = Math.round((maxBufferedMs * sampleRate) / 1000);
+  /** @param clock - the session clock, which the AudioEngine reading this source runs on */
+  constructor(clock: Clock, options: Partial<PushAudioSourceOptions> = {}) {
+    const o = { ...pushAudioSourceDefaults(), ...options };
+    validatePushAudioSourceOptions(o);
+    this.#clock = clock;
+    this.#sampleRate = o.sampleRate;
+    this.#channels = o.channels;
+    this.#fifo = new PcmFifo(o.channels);
+    this.#maxBufferedFrames = Math.round((o.maxBufferedMs * o.sampleRate) / 1000);
+    this.#toleranceUs = o.timestampToleranceMs * 1000;
   }
 
-  /** Frames of session-format audio dropped because the app pushed more than the bound holds. */
+  /**
+   * Frames (at the session rate) dropped or refused because more was pushed than `maxBufferedMs`
+   * holds: the oldest for arrival-time audio, those beyond the bound for timestamped audio.
+   */
   get framesDroppedOverflow(): number {
     return this.#overflow;
+  }
+
+  /** Frames (at the session rate) of timestamped audio dropped because their time was already queued or played. */
+  get framesDroppedLate(): number {
+    return this.#late;
+  }
+
+  /** Silence inserted to place timestamped audio at its timestamp after a gap, ms. */
+  get silenceInsertedMs(): number {
+    return (this.#silence * 1000) / this.#sampleRate;
   }
 
   /** The last conversion failure, if any (pushes keep working after it). */
@@ -118,64 +293,197 @@ export class PushAudioSource implements AudioSource {
     return this.#lastError;
   }
 
+  /**
+   * Converted frames the AudioEngine may trim as running ahead of its clock: arrival-time audio.
+   * Audio a timestamp placed is left out — its time is fixed, and the bound caps it.
+   */
   get bufferedFrames(): number {
-    return this.#fifo.frames;
+    const headUs = this.#headUs ?? this.#clock.nowUs();
+    const scheduled = Math.round(((this.#scheduledEndUs - headUs) * this.#sampleRate) / 1e6);
+    return this.#fifo.frames - Math.min(this.#fifo.frames, Math.max(0, scheduled));
+  }
+
+  /** Frames (at the session rate) pushed and not converted yet. */
+  get pendingFrames(): number {
+    return Math.round((this.#inFlight?.frames ?? 0) + this.#queuedFrames);
   }
 
   /** Resolves when every push so far has been converted and queued. */
   flushed(): Promise<void> {
-    return this.#chain;
+    return this.#idle;
   }
 
-  /** Queues interleaved PCM in `format`; returns at once. */
+  /** Queues interleaved PCM in `format`, at its timestamp if it has one; returns at once. */
   pushAudioSamples(samples: Float32Array | Int16Array, format: PushedAudioFormat): void {
     if (this.#closed) return;
-    if (!Number.isInteger(format.channels) || format.channels < 1 || format.channels > 8) {
-      throw new ConfigError('audio.channels', format.channels, 'push 1 to 8 interleaved channels');
+    const { channels, sampleRate, timestampUs } = format;
+    if (!Number.isInteger(channels) || channels < 1 || channels > 8) {
+      throw new ConfigError('audio.channels', channels, 'push 1 to 8 interleaved channels');
     }
-    if (!Number.isInteger(format.sampleRate) || format.sampleRate < 8000 || format.sampleRate > 192000) {
-      throw new ConfigError('audio.sampleRate', format.sampleRate, 'push PCM at 8000 to 192000 Hz');
+    if (!Number.isInteger(sampleRate) || sampleRate < 8000 || sampleRate > 192000) {
+      throw new ConfigError('audio.sampleRate', sampleRate, 'push PCM at 8000 to 192000 Hz');
     }
-    if (samples.length % format.channels !== 0) {
-      throw new ConfigError(
-        'samples.length',
-        samples.length,
-        `push whole frames of ${format.channels} channels`,
+    if (samples.length % channels !== 0) {
+      throw new ConfigError('samples.length', samples.length, `push whole frames of ${channels} channels`);
+    }
+    if (timestampUs !== undefined) checkTimestamp(this.#clock, timestampUs);
+    const frames = samples.length / channels;
+    if (timestampUs === undefined) {
+      // Only the newest `maxBufferedMs` of one huge push could survive: don't convert the rest.
+      const fit = Math.min(frames, Math.floor((this.#maxBufferedFrames * sampleRate) / this.#sampleRate));
+      this.#overflow += Math.round(this.#sessionFrames(frames - fit, sampleRate));
+      this.#append(
+        this.#toSessionChannels(samples.subarray((frames - fit) * channels), channels),
+        sampleRate,
       );
+      this.#dropOldestBeyondBound();
+    } else {
+      this.#place(samples, channels, sampleRate, timestampUs);
     }
-    const mapped = this.#toSessionChannels(samples, format.channels);
-    if (format.sampleRate === this.#sampleRate) {
-      this.#chain = this.#chain.then(() => this.#enqueue(mapped));
-      return;
-    }
-    this.#chain = this.#chain
-      .then(() => this.#resample(mapped, format.sampleRate))
-      .then((converted) => this.#enqueue(converted))
-      .catch((error: unknown) => {
-        this.#lastError = error instanceof Error ? error : new Error(String(error));
-      });
+    this.#startConverting();
   }
 
   read(out: Float32Array, frames: number): number {
+    // The engine reads exactly what its clock says is due, so the next frame plays now.
+    this.#headUs = this.#clock.nowUs();
     return this.#fifo.take(out, frames);
   }
 
   discard(frames: number): void {
-    this.#fifo.take(null, frames);
+    this.#shiftSchedule(this.#fifo.take(null, frames));
   }
 
   close(): void {
     this.#closed = true;
     this.#fifo.clear();
-    this.#resampler?.context.free();
-    this.#resampler = null;
+    this.#queue.length = 0;
+    this.#queuedFrames = 0;
+    // A conversion under way still uses the resampler; the conversion loop frees it when it ends.
+    if (!this.#converting) this.#freeResampler();
   }
 
-  #enqueue(samples: Float32Array): void {
-    if (this.#closed) return;
-    this.#fifo.push(samples);
-    const excess = this.#fifo.frames - this.#maxBufferedFrames;
-    if (excess > 0) this.#overflow += this.#fifo.take(null, excess);
+  /**
+   * Timestamp smoothing after OBS (`obs-source.c`, TS_SMOOTHING_THRESHOLD): compare the stamp with
+   * where the next sample would play; fill a gap with silence, drop what overlaps, and refuse what
+   * would sit beyond the bound rather than shift audio already placed.
+   */
+  #place(samples: Float32Array | Int16Array, channels: number, rate: number, timestampUs: number): void {
+    const frames = samples.length / channels;
+    const offsetUs = timestampUs - this.#writeUs();
+    let silence = 0;
+    let late = 0;
+    if (offsetUs > this.#toleranceUs) silence = Math.round((offsetUs * this.#sampleRate) / 1e6);
+    else if (offsetUs < -this.#toleranceUs) late = Math.min(frames, Math.round((-offsetUs * rate) / 1e6));
+    this.#late += Math.round(this.#sessionFrames(late, rate));
+    let room = Math.max(0, this.#maxBufferedFrames - this.#heldFrames());
+    silence = Math.min(silence, Math.floor(room));
+    room -= silence;
+    const fit = Math.max(0, Math.min(frames - late, Math.floor((room * rate) / this.#sampleRate)));
+    this.#overflow += Math.round(this.#sessionFrames(frames - late - fit, rate));
+    if (silence > 0) {
+      this.#silence += silence;
+      this.#append(new Float32Array(silence * this.#channels), this.#sampleRate);
+    }
+    if (fit > 0) {
+      const kept = samples.subarray(late * channels, (late + fit) * channels);
+      this.#append(this.#toSessionChannels(kept, channels), rate);
+    }
+    this.#scheduledEndUs = this.#writeUs();
+  }
+
+  /** Session time at which the next appended frame will play. */
+  #writeUs(): number {
+    this.#headUs ??= this.#clock.nowUs();
+    return this.#headUs + (this.#heldFrames() * 1e6) / this.#sampleRate;
+  }
+
+  /** Session-rate frames held, converted or not. */
+  #heldFrames(): number {
+    return this.#fifo.frames + (this.#inFlight?.frames ?? 0) + this.#queuedFrames;
+  }
+
+  #sessionFrames(frames: number, rate: number): number {
+    return rate === this.#sampleRate ? frames : (frames * this.#sampleRate) / rate;
+  }
+
+  #append(samples: Float32Array, rate: number): void {
+    if (samples.length === 0) return;
+    if (!this.#converting && this.#queue.length === 0 && rate === this.#sampleRate) {
+      this.#fifo.push(samples);
+      return;
+    }
+    this.#queue.push({ samples, rate });
+    this.#queuedFrames += this.#sessionFrames(samples.length / this.#channels, rate);
+  }
+
+  /** Keeps what is held within the bound by dropping the oldest audio, converted or not. */
+  #dropOldestBeyondBound(): void {
+    let excess = this.#heldFrames() - this.#maxBufferedFrames;
+    if (Math.round(excess) <= 0) return;
+    const fromFifo = this.#fifo.take(null, Math.ceil(excess));
+    this.#overflow += fromFifo;
+    this.#shiftSchedule(fromFifo);
+    excess -= fromFifo;
+    const flight = this.#inFlight;
+    if (excess > 0 && flight) {
+      // Its output is thrown away (counted) when it lands.
+      const n = Math.min(flight.frames, excess);
+      flight.frames -= n;
+      flight.skipFrames += n;
+      this.#shiftSchedule(n);
+      excess -= n;
+    }
+    while (excess > 0) {
+      const chunk = this.#queue[0];
+      if (!chunk) break;
+      const chunkFrames = chunk.samples.length / this.#channels;
+      const cut = Math.min(chunkFrames, Math.ceil((excess * chunk.rate) / this.#sampleRate));
+      const cutFrames = this.#sessionFrames(cut, chunk.rate);
+      if (cut === chunkFrames) this.#queue.shift();
+      else chunk.samples = chunk.samples.subarray(cut * this.#channels);
+      this.#queuedFrames = this.#queue.length === 0 ? 0 : this.#queuedFrames - cutFrames;
+      this.#overflow += Math.round(cutFrames);
+      this.#shiftSchedule(cutFrames);
+      excess -= cutFrames;
+    }
+  }
+
+  /** Audio placed by timestamps moved earlier by `frames` (older audio before it was dropped). */
+  #shiftSchedule(frames: number): void {
+    this.#scheduledEndUs -= (frames * 1e6) / this.#sampleRate;
+  }
+
+  #startConverting(): void {
+    if (this.#converting || this.#queue.length === 0) return;
+    this.#converting = true;
+    this.#idle = this.#convertQueued();
+  }
+
+  /** Converts queued pushes one at a time, in order, until none is left. */
+  async #convertQueued(): Promise<void> {
+    for (let chunk = this.#queue.shift(); chunk && !this.#closed; chunk = this.#queue.shift()) {
+      const frames = this.#sessionFrames(chunk.samples.length / this.#channels, chunk.rate);
+      this.#queuedFrames = this.#queue.length === 0 ? 0 : this.#queuedFrames - frames;
+      const flight = { frames, skipFrames: 0 };
+      this.#inFlight = flight;
+      try {
+        const converted =
+          chunk.rate === this.#sampleRate ? chunk.samples : await this.#resample(chunk.samples, chunk.rate);
+        if (!this.#closed) {
+          const skipped = Math.min(Math.round(flight.skipFrames), converted.length / this.#channels);
+          this.#overflow += skipped;
+          this.#fifo.push(converted.subarray(skipped * this.#channels));
+        }
+      } catch (error) {
+        this.#lastError = error instanceof Error ? error : new Error(String(error));
+      }
+      this.#inFlight = null;
+      // The resampler may hand out a few frames more than estimated (its filter delay).
+      if (!this.#closed) this.#dropOldestBeyondBound();
+    }
+    // No await between the last look at the queue and this: a push now starts a new loop.
+    this.#converting = false;
+    if (this.#closed) this.#freeResampler();
   }
 
   /** Int16 → float and any channel count → the session's, by hand (cheap, synchronous). */
@@ -206,7 +514,7 @@ export class PushAudioSource implements AudioSource {
 
   #resamplerFor(inRate: number): SoftwareResampleContext {
     if (this.#resampler?.rate === inRate) return this.#resampler.context;
-    this.#resampler?.context.free();
+    this.#freeResampler();
     const layout = this.#channels === 1 ? AV_CHANNEL_LAYOUT_MONO : AV_CHANNEL_LAYOUT_STEREO;
     const context = new SoftwareResampleContext();
     const ret = context.allocSetOpts2(
@@ -218,7 +526,12 @@ export class PushAudioSource implements AudioSource {
       inRate,
     );
     if (ret < 0 || context.init() < 0) throw new MediaError('opening the audio resampler', `error ${ret}`);
-    this.#resampler = { rate: inRate, channels: this.#channels, context };
+    this.#resampler = { rate: inRate, context };
     return context;
+  }
+
+  #freeResampler(): void {
+    this.#resampler?.context.free();
+    this.#resampler = null;
   }
 }

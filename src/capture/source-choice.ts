@@ -107,10 +107,10 @@ export async function openSources(
   try {
     let videoSource: VideoSource | null = null;
     if (video === 'test') videoSource = new TestPatternSource(format.width, format.height);
-    else if (video === 'push') videoSource = pushVideo = new PushVideoSource();
+    else if (video === 'push') videoSource = pushVideo = new PushVideoSource(clock);
     else if (video === 'screen' || (typeof video === 'object' && video !== null && 'screen' in video)) {
       const choice: ScreenChoice = video === 'screen' ? { screen: null } : video;
-      const screen = await DeviceVideoSource.open({
+      const screen = await DeviceVideoSource.open(clock, {
         display: choice.screen,
         region: choice.region ?? null,
         drawMouse: choice.drawMouse ?? true,
@@ -130,10 +130,15 @@ export async function openSources(
       if (choice === 'tone') audioSources.push(new ToneSource(format.sampleRate, format.channels));
       else if (choice === 'silence') audioSources.push(new SilenceSource(format.channels));
       else if (choice === 'push')
-        audioSources.push((pushAudio ??= new PushAudioSource(format.sampleRate, format.channels)));
+        audioSources.push(
+          (pushAudio ??= new PushAudioSource(clock, {
+            sampleRate: format.sampleRate,
+            channels: format.channels,
+          })),
+        );
       else if (choice === 'system' || choice === 'mic' || isDeviceChoice(choice)) {
         const spec: AudioDeviceChoice = typeof choice === 'string' ? { device: choice } : choice;
-        const source = await DeviceAudioSource.open({
+        const source = await DeviceAudioSource.open(clock, {
           kind: spec.device,
           device: spec.name ?? null,
           sampleRate: format.sampleRate,

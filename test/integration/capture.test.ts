@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioEngine } from '../../src/capture/audio-engine.js';
-import { CaptureLoop } from '../../src/capture/capture-loop.js';
+import { CaptureLoop, type CapturedFrame } from '../../src/capture/capture-loop.js';
+import { DeviceVideoSource } from '../../src/capture/device-video-source.js';
 import { FileSource } from '../../src/capture/file-source.js';
 import { sleep } from '../../src/core/clock.js';
 import { MonotonicClock } from '../../src/core/monotonic-clock.js';
@@ -12,6 +13,7 @@ import { probeMedia } from '../helpers/media-probe.js';
 import { expectCleanRecording } from '../helpers/recording-checks.js';
 import { startNginxRtmp, NGINX_RTMP_MODULE, type NginxRtmpHandle } from '../helpers/nginx-rtmp.js';
 import { makeTempDir, requirementSkipReason, runCommand } from '../helpers/process.js';
+import type { RawVideoFrame } from '../../src/capture/source.js';
 import { startPulse, type PulseHandle } from '../helpers/pulse.js';
 import { startXvfb, type XvfbHandle } from '../helpers/xvfb.js';
 
@@ -92,6 +94,41 @@ function dominantFrequency(pcm: Float32Array, rate: number): number {
   return best;
 }
 
+/** Seconds from the start of 48 kHz `pcm` to the first 1 ms window after `fromS` louder than `rms`. */
+function toneOnsetS(pcm: Float32Array, fromS: number, rms = 0.08): number {
+  for (let i = Math.round(fromS * 48000); i + 48 <= pcm.length; i += 48) {
+    let sum = 0;
+    for (let j = i; j < i + 48; j++) sum += (pcm[j] ?? 0) ** 2;
+    if (Math.sqrt(sum / 48) > rms) return i / 48000;
+  }
+  return NaN;
+}
+
+/** pts (s) of the first video frame of `file` whose mean luma is above `threshold` (0–255). */
+async function firstBrightFrameS(file: string, threshold = 128): Promise<number> {
+  const run = await runCommand('ffmpeg', [
+    '-v',
+    'error',
+    '-i',
+    file,
+    '-an',
+    '-vf',
+    'signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-',
+    '-f',
+    'null',
+    '-',
+  ]);
+  if (run.code !== 0) throw new Error(run.stderr);
+  let ptsS = NaN;
+  for (const line of run.stdout.split('\n')) {
+    const frame = /pts_time:([\d.]+)/.exec(line);
+    if (frame) ptsS = Number(frame[1]);
+    const luma = /YAVG=([\d.]+)/.exec(line);
+    if (luma && Number(luma[1]) > threshold) return ptsS;
+  }
+  return NaN;
+}
+
 /** The closed recording of stream `name`. */
 async function recordingOf(nginx: NginxRtmpHandle, name: string): Promise<string> {
   const recording = (await nginx.waitForRecordingsClosed()).find((f) => basename(f).startsWith(name));
@@ -102,6 +139,22 @@ async function recordingOf(nginx: NginxRtmpHandle, name: string): Promise<string
 function pixel(rgb: Buffer, width: number, x: number, y: number): number {
   const i = (y * width + x) * 3;
   return ((rgb[i] ?? 0) << 16) | ((rgb[i + 1] ?? 0) << 8) | (rgb[i + 2] ?? 0);
+}
+
+/** The 0xRRGGBB colour at (x, y) of a BGRA (or BGR0) picture. */
+function bgraPixel(frame: RawVideoFrame, x: number, y: number): number {
+  const i = (y * frame.width + x) * 4;
+  return ((frame.data[i + 2] ?? 0) << 16) | ((frame.data[i + 1] ?? 0) << 8) | (frame.data[i] ?? 0);
+}
+
+/** Polls `condition` every 20 ms (real time) until it holds; throws `what` after `timeoutMs`. */
+async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const clock = new MonotonicClock();
+  const startUs = clock.nowUs();
+  while (!condition()) {
+    if (clock.nowUs() - startUs > timeoutMs * 1000) throw new Error(`timed out waiting for ${what}`);
+    await sleep(clock, 20);
+  }
 }
 
 function closeColour(actual: number, expected: number, tolerance = 24): boolean {
@@ -359,6 +412,154 @@ describe.skipIf(missing)('real capture: screen, system audio, files and pushed m
       `flood: calls took ${callMs.toFixed(1)} ms, ${stats.framesReplaced} replaced, ${stats.framesDroppedOverflow} audio frames dropped`,
     );
   }, 30_000);
+
+  it('push with capture timestamps: 25 fps pictures and 44.1 kHz audio pushed 150 ms early play at their timestamps, in sync, across a 300 ms capture gap', async () => {
+    const streamer = new Streamer({
+      outputs: [nginx.url('live', 'stamped')],
+      video: { source: 'push', width: 640, height: 360, fps: 30 },
+      audio: { sources: ['push'] },
+    });
+    await streamer.start();
+    // Session time of the recording's first sample: the engines started uptimeMs ago.
+    const startUs = streamer.sessionTimeUs() - streamer.stats.uptimeMs * 1000;
+    const aheadUs = 150_000;
+    const flash = (s: number): boolean => s >= 5 && s < 5.4; // white pictures and a 1 kHz tone
+    const beep = (s: number): boolean => s >= 8 && s < 8.2; // a 1 kHz tone after the gap
+    const lost = (s: number): boolean => s >= 7 && s < 7.3; // audio the app never captured
+    const width = 320;
+    const height = 180;
+    const dark = Buffer.alloc(width * height * 4, 40);
+    const white = Buffer.alloc(width * height * 4, 230);
+    const chunk = new Int16Array(441 * 2);
+    const clock = new MonotonicClock();
+    let frames = 0;
+    let chunks = 0;
+    while (streamer.sessionTimeUs() - startUs < 10e6) {
+      const untilUs = streamer.sessionTimeUs() - startUs + aheadUs;
+      for (; frames * 40_000 <= untilUs; frames++) {
+        const data = flash(frames * 0.04) ? white : dark;
+        streamer.pushVideoFrame(
+          { format: 'bgra', width, height, data },
+          { timestampUs: startUs + frames * 40_000 },
+        );
+      }
+      for (; chunks * 10_000 <= untilUs; chunks++) {
+        const s = chunks * 0.01;
+        if (lost(s)) continue;
+        for (let i = 0; i < 441; i++) {
+          const on = flash(s) || beep(s);
+          const v = on ? Math.round(8000 * Math.sin((2 * Math.PI * 1000 * (chunks * 441 + i)) / 44100)) : 0;
+          chunk[2 * i] = chunk[2 * i + 1] = v;
+        }
+        streamer.pushAudioSamples(chunk, {
+          sampleRate: 44100,
+          channels: 2,
+          timestampUs: startUs + chunks * 10_000,
+        });
+      }
+      await sleep(clock, 5);
+    }
+    const stats = streamer.stats;
+    await streamer.stop();
+    const recording = await recordingOf(nginx, 'stamped');
+    const report = await probeMedia(recording);
+    expectCleanRecording(report, { frames: stats.framesCaptured, seconds: stats.uptimeMs / 1000 });
+    const audioStartS = report.audio?.startTimeS ?? NaN;
+    const pcm = await monoPcm(recording);
+    const toneS = audioStartS + toneOnsetS(pcm, 4.5);
+    const beepS = audioStartS + toneOnsetS(pcm, 7.5);
+    const flashS = await firstBrightFrameS(recording);
+    console.log(
+      `stamped push: tone ${toneS.toFixed(3)} s, flash ${flashS.toFixed(3)} s, beep ${beepS.toFixed(3)} s; ` +
+        `silence ${stats.silenceInsertedMs.toFixed(1)} ms, late ${stats.framesDroppedLate}, ` +
+        `overrun ${stats.audioOverrunDroppedMs} ms, replaced ${stats.framesReplaced}`,
+    );
+    // Arrival time would put the beep 150 ms early (the gap closed up) and the flash 150 ms early.
+    expect(Math.abs(beepS - toneS - 3)).toBeLessThan(0.015);
+    expect(Math.abs(flashS - toneS)).toBeLessThan(0.06);
+    // The gap is silence: half filled by the engine while nothing was queued, half placed by the stamps.
+    expect(stats.silenceInsertedMs).toBeGreaterThan(250);
+    expect(stats.silenceInsertedMs).toBeLessThan(450);
+    expect(stats.audioOverrunDroppedMs).toBe(0);
+    expect(stats.framesDroppedLate).toBeLessThan(4800);
+  }, 40_000);
+
+  it('screen capture survives its X server restarting: it reports failed, then recovered, and shows the new screen', async () => {
+    // A display of its own, so the shared one (:99) stays up for the other tests.
+    const BEFORE_RGB = 0x20a040;
+    const AFTER_RGB = 0xc03060;
+    let display: XvfbHandle | null = await startXvfb(98, 320, 240);
+    const clock = new MonotonicClock();
+    let source: DeviceVideoSource | null = null;
+    let loop: CaptureLoop | null = null;
+    try {
+      await display.paintRoot(BEFORE_RGB);
+      source = await DeviceVideoSource.open(clock, {
+        display: ':98',
+        region: null,
+        // x11grab notices a lost X connection only through its pointer query: without drawMouse,
+        // FFmpeg's shared-memory path keeps returning the last picture without an error.
+        drawMouse: true,
+        fps: 30,
+      });
+      const screen = source;
+      const events: string[] = [];
+      screen.on('failed', (error) => events.push(`failed: ${error.message}`));
+      screen.on('recovered', () => events.push('recovered'));
+      let lastNew: RawVideoFrame | null = null;
+      loop = new CaptureLoop(
+        clock,
+        screen,
+        (captured: CapturedFrame) => {
+          if (!captured.duplicate) lastNew = captured.frame;
+        },
+        { fps: 30 },
+      );
+      loop.start();
+      await until(
+        () => lastNew !== null && closeColour(bgraPixel(lastNew, 40, 40), BEFORE_RGB),
+        'the first screen',
+      );
+
+      await display.stop();
+      display = null;
+      await until(() => events.length > 0, 'the failure to be reported');
+      expect(events[0]).toMatch(/^failed: screen X display :98/);
+      expect(screen.error).not.toBeNull();
+      const duplicatedBefore = loop.stats.framesDuplicated;
+      const capturedBefore = loop.stats.framesCaptured;
+
+      display = await startXvfb(98, 320, 240);
+      await display.paintRoot(AFTER_RGB);
+      await until(() => events.includes('recovered'), 'the recovery');
+      const readAtRecovery = screen.stats.framesRead;
+      const capture = loop;
+      // The CaptureLoop kept its pace through the outage by repeating (and counting) the last picture.
+      expect(capture.stats.framesCaptured).toBeGreaterThan(capturedBefore);
+      expect(capture.stats.framesDuplicated).toBeGreaterThan(duplicatedBefore);
+      await until(
+        () => lastNew !== null && closeColour(bgraPixel(lastNew, 40, 40), AFTER_RGB),
+        'a picture of the restarted screen',
+      );
+      await until(() => screen.stats.framesRead > readAtRecovery + 10, 'pictures after the recovery');
+      expect(events).toHaveLength(2);
+      expect(events[1]).toBe('recovered');
+      expect(screen.error).toBeNull();
+      const stats = screen.stats;
+      expect(stats).toMatchObject({ failures: 1, reopens: 1 });
+      expect(stats.downtimeMs).toBeGreaterThan(0);
+      expect(stats.lastError).not.toBeNull();
+      console.log(
+        `screen restart: down ${stats.downtimeMs.toFixed(0)} ms (${events[0]}); last error: ${stats.lastError}; ` +
+          `${capture.stats.framesDuplicated} of ${capture.stats.framesCaptured} frames repeated`,
+      );
+    } finally {
+      loop?.stop();
+      source?.close();
+      await source?.closed();
+      await display?.stop();
+    }
+  }, 60_000);
 
   it('--list-devices shows the display and the PulseAudio sources; a missing device is an error naming the available ones', async () => {
     const list = await runCli(['--list-devices']);

@@ -1,10 +1,51 @@
 import { describe, expect, it } from 'vitest';
-import { PushAudioSource, PushVideoSource } from '../../../src/capture/push-sources.js';
+import { AudioEngine, type MixedAudioFrame } from '../../../src/capture/audio-engine.js';
+import { CaptureLoop, type CapturedFrame } from '../../../src/capture/capture-loop.js';
+import {
+  MAX_HELD_PICTURES,
+  PushAudioSource,
+  PushVideoSource,
+  type PushAudioSourceOptions,
+} from '../../../src/capture/push-sources.js';
+import type { RawVideoFrame } from '../../../src/capture/source.js';
 import { ConfigError } from '../../../src/core/errors.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import { mulberry32 } from '../../helpers/prng.js';
+
+/** `frames` stereo frames, both channels `value(i)` for frame i. */
+function stereo(frames: number, value: (i: number) => number): Float32Array {
+  const out = new Float32Array(frames * 2);
+  for (let i = 0; i < frames; i++) out[2 * i] = out[2 * i + 1] = value(i);
+  return out;
+}
+
+/** A PushAudioSource read by a real AudioEngine (48 kHz stereo), both on a fake clock started at 0. */
+function audioSession(options: Partial<PushAudioSourceOptions> = {}) {
+  const clock = new FakeClock();
+  const source = new PushAudioSource(clock, options);
+  const blocks: MixedAudioFrame[] = [];
+  const engine = new AudioEngine(clock, (b) => blocks.push(b));
+  engine.addSource(source);
+  engine.start();
+  /** The left channel of everything mixed so far; index i plays at i/48 ms. */
+  const mixed = (): Float32Array => {
+    const out = new Float32Array(blocks.length * 1024);
+    blocks.forEach((b, n) => {
+      for (let i = 0; i < 1024; i++) out[n * 1024 + i] = b.samples[2 * i] ?? NaN;
+    });
+    return out;
+  };
+  return { clock, source, engine, mixed };
+}
+
+/** Index of the first sample of `pcm` (from `from`) that is `value` (float32), or -1. */
+function firstIndexOf(pcm: Float32Array, value: number, from = 0): number {
+  return pcm.indexOf(Math.fround(value), from);
+}
 
 describe('PushAudioSource', () => {
   it('converts 441-sample Int16 chunks at 44.1 kHz mono to 48 kHz stereo float with the right duration', async () => {
-    const source = new PushAudioSource(48000, 2);
+    const source = new PushAudioSource(new FakeClock());
     const chunk = new Int16Array(441);
     let phase = 0;
     for (let n = 0; n < 100; n++) {
@@ -26,7 +67,7 @@ describe('PushAudioSource', () => {
   });
 
   it('passes float PCM at the session rate through unchanged', async () => {
-    const source = new PushAudioSource(48000, 2);
+    const source = new PushAudioSource(new FakeClock());
     source.pushAudioSamples(new Float32Array([0.1, -0.1, 0.2, -0.2]), { sampleRate: 48000, channels: 2 });
     await source.flushed();
     const out = new Float32Array(4);
@@ -35,7 +76,7 @@ describe('PushAudioSource', () => {
   });
 
   it('bounds a flood by dropping the oldest audio and counting it, without blocking the caller', async () => {
-    const source = new PushAudioSource(48000, 2, 500);
+    const source = new PushAudioSource(new FakeClock(), { maxBufferedMs: 500 });
     for (let n = 0; n < 100; n++)
       source.pushAudioSamples(new Float32Array(2 * 4800), { sampleRate: 48000, channels: 2 });
     await source.flushed();
@@ -43,36 +84,280 @@ describe('PushAudioSource', () => {
     expect(source.framesDroppedOverflow).toBe(480000 - 24000);
   });
 
+  it('bounds a 44.1 kHz flood before resampling: at most one second is held, converted or not, and the newest second comes out', async () => {
+    const source = new PushAudioSource(new FakeClock());
+    // 100 pushes of 100 ms, push k at the constant level (k + 1) / 200.
+    for (let k = 0; k < 100; k++) {
+      source.pushAudioSamples(
+        stereo(4410, () => (k + 1) / 200),
+        { sampleRate: 44100, channels: 2 },
+      );
+      expect(source.bufferedFrames + source.pendingFrames).toBeLessThanOrEqual(48000);
+    }
+    await source.flushed();
+    expect(source.lastError).toBeNull();
+    expect(source.bufferedFrames).toBeGreaterThan(48000 - 64);
+    expect(source.bufferedFrames).toBeLessThanOrEqual(48000);
+    expect(Math.abs(source.framesDroppedOverflow + source.bufferedFrames - 480000)).toBeLessThanOrEqual(64);
+    const out = new Float32Array(2 * 48000);
+    const got = source.read(out, 48000);
+    // The last ten pushes, in order (checked mid-push, clear of the resampler's transitions).
+    for (let j = 0; j < 10; j++) expect(out[2 * (j * 4800 + 2400)]).toBeCloseTo((91 + j) / 200, 3);
+    expect(out[2 * (got - 100)]).toBeCloseTo(100 / 200, 3);
+  });
+
   it('rejects a chunk that is not whole frames, naming the fix', () => {
-    const source = new PushAudioSource(48000, 2);
+    const source = new PushAudioSource(new FakeClock());
     expect(() => source.pushAudioSamples(new Float32Array(3), { sampleRate: 48000, channels: 2 })).toThrow(
       ConfigError,
     );
   });
 });
 
+describe('PushAudioSource with timestamps, read by the AudioEngine', () => {
+  it('plays audio at its timestamp, filling a gap beyond the tolerance with counted silence', () => {
+    const { clock, source, mixed } = audioSession();
+    source.pushAudioSamples(
+      stereo(4800, () => 0.5),
+      { sampleRate: 48000, channels: 2, timestampUs: 0 },
+    );
+    // 200 ms after the first push ends: a gap, not jitter.
+    source.pushAudioSamples(
+      stereo(4800, () => 0.25),
+      {
+        sampleRate: 48000,
+        channels: 2,
+        timestampUs: 300_000,
+      },
+    );
+    clock.advance(600);
+    const pcm = mixed();
+    expect(pcm.subarray(0, 4800).every((v) => v === 0.5)).toBe(true);
+    expect(pcm.subarray(4800, 14400).every((v) => v === 0)).toBe(true);
+    expect(firstIndexOf(pcm, 0.25)).toBe(14400);
+    expect(pcm.subarray(14400, 19200).every((v) => v === 0.25)).toBe(true);
+    expect(source.silenceInsertedMs).toBe(200);
+    expect(source.framesDroppedLate).toBe(0);
+  });
+
+  it('keeps audio contiguous while its timestamps jitter within 70 ms of where it would continue', () => {
+    const { clock, source, mixed } = audioSession();
+    const random = mulberry32(7);
+    const n = (i: number): number => (i + 1) / 1e5;
+    for (let k = 0; k < 100; k++) {
+      // Chunk k is captured over [10k, 10k + 10) ms, arrives 25 ms after it starts, stamped ±40 ms off.
+      clock.advance(k === 0 ? 25 : 10);
+      const timestampUs = Math.max(0, k * 10_000 + (random() * 2 - 1) * 40_000);
+      source.pushAudioSamples(
+        stereo(480, (i) => n(k * 480 + i)),
+        { sampleRate: 48000, channels: 2, timestampUs },
+      );
+    }
+    clock.advance(100);
+    const pcm = mixed();
+    const start = firstIndexOf(pcm, n(0));
+    // Placed where the engine was about to play when it arrived (20 ms), then never a gap or a drop.
+    expect(start).toBe(960);
+    for (let i = 0; i < 48000; i++) expect(pcm[start + i]).toBe(Math.fround(n(i)));
+    expect(source.silenceInsertedMs).toBe(0);
+    expect(source.framesDroppedLate).toBe(0);
+  });
+
+  it('drops the samples of a push whose timestamp falls on audio already queued, and counts them', () => {
+    const { clock, source, mixed } = audioSession();
+    source.pushAudioSamples(
+      stereo(9600, () => 0.5),
+      { sampleRate: 48000, channels: 2, timestampUs: 0 },
+    );
+    // Stamped 100 ms into the 200 ms already queued: its first 100 ms overlap.
+    source.pushAudioSamples(
+      stereo(9600, (i) => (i < 4800 ? -0.5 : 0.25)),
+      { sampleRate: 48000, channels: 2, timestampUs: 100_000 },
+    );
+    clock.advance(400);
+    const pcm = mixed();
+    expect(pcm.subarray(0, 9600).every((v) => v === 0.5)).toBe(true);
+    expect(pcm.subarray(9600, 14400).every((v) => v === 0.25)).toBe(true);
+    expect(pcm.includes(-0.5)).toBe(false);
+    expect(source.framesDroppedLate).toBe(4800);
+  });
+
+  it('drops the samples of a push whose time has already been played, and plays the rest on time', () => {
+    const { clock, source, mixed } = audioSession();
+    clock.advance(300);
+    // 200 ms stamped at 200 ms, arriving at 300 ms: the first 100 ms are too late.
+    source.pushAudioSamples(
+      stereo(9600, (i) => (i < 4800 ? -0.5 : 0.25)),
+      { sampleRate: 48000, channels: 2, timestampUs: 200_000 },
+    );
+    clock.advance(200);
+    const pcm = mixed();
+    expect(firstIndexOf(pcm, 0.25)).toBe(14400);
+    expect(pcm.subarray(14400, 19200).every((v) => v === 0.25)).toBe(true);
+    expect(pcm.includes(-0.5)).toBe(false);
+    expect(source.framesDroppedLate).toBe(4800);
+  });
+
+  it('holds audio stamped 500 ms ahead until then: the engine does not trim it as running ahead', () => {
+    const { clock, source, engine, mixed } = audioSession();
+    source.pushAudioSamples(
+      stereo(4800, () => 0.5),
+      {
+        sampleRate: 48000,
+        channels: 2,
+        timestampUs: 500_000,
+      },
+    );
+    clock.advance(800);
+    const pcm = mixed();
+    expect(firstIndexOf(pcm, 0.5)).toBe(24000);
+    expect(pcm.subarray(24000, 28800).every((v) => v === 0.5)).toBe(true);
+    expect(engine.stats.audioOverrunDroppedMs).toBe(0);
+  });
+
+  it('refuses the part of timestamped audio beyond the one-second bound instead of moving it earlier', () => {
+    const { clock, source, mixed } = audioSession();
+    source.pushAudioSamples(
+      stereo(4800, () => 0.5),
+      {
+        sampleRate: 48000,
+        channels: 2,
+        timestampUs: 950_000,
+      },
+    );
+    clock.advance(1200);
+    const pcm = mixed();
+    expect(firstIndexOf(pcm, 0.5)).toBe(45600);
+    expect(pcm.subarray(45600, 48000).every((v) => v === 0.5)).toBe(true);
+    expect(pcm.subarray(48000).every((v) => v === 0)).toBe(true);
+    expect(source.framesDroppedOverflow).toBe(2400);
+  });
+
+  it('places timestamped 44.1 kHz audio at its timestamp, to within the resampler delay', async () => {
+    const { clock, source, mixed } = audioSession();
+    source.pushAudioSamples(
+      stereo(4410, () => 0.5),
+      {
+        sampleRate: 44100,
+        channels: 2,
+        timestampUs: 200_000,
+      },
+    );
+    await source.flushed();
+    clock.advance(400);
+    const pcm = mixed();
+    const start = pcm.findIndex((v) => v > 0.25);
+    expect(Math.abs(start - 9600)).toBeLessThanOrEqual(48);
+    expect(source.silenceInsertedMs).toBe(200);
+  });
+
+  it('rejects a timestamp that is not a time on the session clock, naming the field and the fix', () => {
+    const clock = new FakeClock();
+    const source = new PushAudioSource(clock);
+    const push = (timestampUs: number) => () =>
+      source.pushAudioSamples(new Float32Array(2), { sampleRate: 48000, channels: 2, timestampUs });
+    for (const bad of [NaN, Infinity, -1]) {
+      expect(push(bad)).toThrow(ConfigError);
+      expect(push(bad)).toThrow(/timestampUs.*sessionTimeUs/);
+    }
+    // Date.now() in microseconds: decades ahead.
+    expect(push(1.7e15)).toThrow(/ahead of the session clock/);
+  });
+});
+
+const picture = (n: number): RawVideoFrame => ({
+  format: 'i420',
+  width: 4,
+  height: 4,
+  data: Buffer.alloc(24, n),
+});
+
+/** A PushVideoSource read by a real 25 fps CaptureLoop (deadlines every 40 ms from 0) on a fake clock. */
+function videoSession() {
+  const clock = new FakeClock();
+  const source = new PushVideoSource(clock);
+  const frames: CapturedFrame[] = [];
+  const loop = new CaptureLoop(clock, source, (f) => frames.push(f), { fps: 25 });
+  loop.start();
+  /** Which picture each deadline showed: `[ms, picture, duplicate]`. */
+  const shown = () => frames.map((f) => [f.ptsUs / 1000, f.frame.data[0], f.duplicate]);
+  return { clock, source, shown };
+}
+
 describe('PushVideoSource', () => {
   it('hands over only the newest picture and counts the ones it replaced', () => {
-    const source = new PushVideoSource();
-    const frame = (v: number) => ({
-      format: 'i420' as const,
-      width: 4,
-      height: 4,
-      data: Buffer.alloc(24, v),
-    });
-    source.pushVideoFrame(frame(1));
-    source.pushVideoFrame(frame(2));
-    source.pushVideoFrame(frame(3));
-    expect(source.grab()?.data[0]).toBe(3);
-    expect(source.grab()).toBeNull();
+    const source = new PushVideoSource(new FakeClock());
+    source.pushVideoFrame(picture(1));
+    source.pushVideoFrame(picture(2));
+    source.pushVideoFrame(picture(3));
+    expect(source.grab(0, 0)?.data[0]).toBe(3);
+    expect(source.grab(1, 33_333)).toBeNull();
     expect(source.framesPushed).toBe(3);
     expect(source.framesReplaced).toBe(2);
   });
 
+  it('holds a picture stamped ahead until the first frame deadline at or after its timestamp', () => {
+    const { clock, source, shown } = videoSession();
+    clock.advance(5);
+    source.pushVideoFrame(picture(1));
+    source.pushVideoFrame(picture(2), { timestampUs: 100_000 });
+    source.pushVideoFrame(picture(3), { timestampUs: 130_000 });
+    source.pushVideoFrame(picture(4), { timestampUs: 240_000 });
+    clock.advance(275);
+    expect(shown()).toEqual([
+      [40, 1, false],
+      [80, 1, true],
+      [120, 2, false],
+      [160, 3, false],
+      [200, 3, true],
+      [240, 4, false],
+      [280, 4, true],
+    ]);
+    expect(source.framesReplaced).toBe(0);
+  });
+
+  it('takes the newest picture due by a deadline, counts the others due as replaced, and keeps later ones', () => {
+    const { clock, source, shown } = videoSession();
+    clock.advance(45);
+    source.pushVideoFrame(picture(1), { timestampUs: 50_000 });
+    source.pushVideoFrame(picture(2), { timestampUs: 60_000 });
+    source.pushVideoFrame(picture(3), { timestampUs: 90_000 });
+    // Stamped in the past: due at once, like a picture without a timestamp.
+    source.pushVideoFrame(picture(4), { timestampUs: 10_000 });
+    clock.advance(80);
+    expect(shown()).toEqual([
+      [80, 4, false],
+      [120, 3, false],
+    ]);
+    expect(source.framesReplaced).toBe(2);
+  });
+
+  it(`holds at most ${MAX_HELD_PICTURES} pictures for their timestamps, dropping the one due first`, () => {
+    const { clock, source, shown } = videoSession();
+    // Picture i is stamped 400 + 2i ms; the eight due first (400–414 ms) make room for the rest.
+    for (let i = 0; i < MAX_HELD_PICTURES + 8; i++)
+      source.pushVideoFrame(picture(i), { timestampUs: 400_000 + i * 2000 });
+    expect(source.framesReplaced).toBe(8);
+    clock.advance(500);
+    // Nothing at 400 ms (picture 0 is gone); then the newest due at 440 ms and at 480 ms.
+    expect(shown()).toEqual([
+      [440, 20, false],
+      [480, 39, false],
+    ]);
+    expect(source.framesReplaced).toBe(8 + 12 + 18);
+  });
+
   it('rejects a picture whose buffer is too small for its size and format', () => {
-    const source = new PushVideoSource();
+    const source = new PushVideoSource(new FakeClock());
     expect(() =>
       source.pushVideoFrame({ format: 'bgra', width: 4, height: 4, data: Buffer.alloc(60) }),
     ).toThrow(/needs 64 bytes/);
+  });
+
+  it('rejects a timestamp that is negative, not finite or far ahead of the session clock', () => {
+    const source = new PushVideoSource(new FakeClock());
+    for (const bad of [-5, NaN, Infinity, 60e6])
+      expect(() => source.pushVideoFrame(picture(1), { timestampUs: bad })).toThrow(/timestampUs/);
+    expect(source.framesPushed).toBe(0);
   });
 });

@@ -43,6 +43,7 @@ const stats: StreamStats = {
   framesLagged: 1,
   framesReplaced: 0,
   framesDroppedOverflow: 0,
+  framesDroppedLate: 0,
   framesSkippedEncoder: 0,
   captureFps: 29.97,
   silenceInsertedMs: 0,
