@@ -10,6 +10,9 @@ import {
   type OpenedSources,
   type VideoSourceChoice,
 } from './capture/source-choice.js';
+import { DeviceAudioSource } from './capture/device-audio-source.js';
+import type { DeviceHealthStats } from './capture/device-read-loop.js';
+import { DeviceVideoSource } from './capture/device-video-source.js';
 import type { RawVideoFrame } from './capture/source.js';
 import type { Clock, Timer } from './core/clock.js';
 import { ConfigError, InvalidStateError } from './core/errors.js';
@@ -18,6 +21,7 @@ import { MonotonicClock } from './core/monotonic-clock.js';
 import { TypedEmitter } from './core/typed-emitter.js';
 import type { VideoEncoderOptions } from './encode/video-encoder.js';
 import type { StreamConfig } from './media/packet.js';
+import type { DropState } from './output/drop-policy.js';
 import { FileRecorder } from './output/file-recorder.js';
 import {
   RtmpOutput,
@@ -134,6 +138,16 @@ export interface StreamStats {
   readonly audioTickLateness: LatenessSummary | null;
   /** Per-output details. */
   readonly outputs: readonly RtmpOutputStats[];
+  /** Capture devices (screen, microphone, system audio): whether each works, and its failures. */
+  readonly devices: readonly DeviceHealth[];
+}
+
+/** One capture device's health in the stats. */
+export interface DeviceHealth extends DeviceHealthStats {
+  /** The device, e.g. `screen :0.0` or `mic @DEFAULT_SOURCE@`. */
+  readonly name: string;
+  /** `ok`, or `down` while it is failed and being reopened. */
+  readonly state: 'ok' | 'down';
 }
 
 /** Events of a Streamer. */
@@ -144,6 +158,15 @@ export type StreamerEvents = {
   stats: [StreamStats];
   /** An output gave up (permanent failure), or an engine failed. */
   error: [Error];
+  /**
+   * A capture device failed (display gone, microphone unplugged); the stream goes on with the last
+   * picture (duplicated, counted) or silence (counted) while it is reopened with backoff.
+   */
+  devicefailed: [name: string, error: Error];
+  /** A failed capture device works again, after `outageMs`. */
+  devicerecovered: [name: string, outageMs: number];
+  /** An output entered or left congestion (`dropping`: video is being dropped); `url` has the key hidden. */
+  dropstate: [url: string, prev: DropState, next: DropState];
 };
 
 /** Default Streamer options (without outputs). */
@@ -203,8 +226,10 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   }
 
   /**
-   * Opens the encoders, starts capture and connects every output. Resolves once the engines run;
-   * connecting goes on in the background (watch `state`). Rejects on bad options or encoder failure.
+   * Opens the sources and encoders and connects every output; capture starts once the first output
+   * has accepted the stream (past its probation), so a run's media all reaches it. Resolves then;
+   * the other outputs go on connecting in the background (watch `state`). Rejects on bad options,
+   * an encoder or device failure, or when every output failed.
    */
   async start(): Promise<void> {
     if (this.#closed) throw new InvalidStateError('this Streamer was stopped; create a new one');
@@ -214,6 +239,10 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     try {
       const sources = await this.#openSources();
       this.#sources = sources;
+      for (const device of this.#captureDevices()) {
+        device.on('failed', (error) => this.emit('devicefailed', device.name, error));
+        device.on('recovered', (outageMs) => this.emit('devicerecovered', device.name, outageMs));
+      }
       this.#pushVideo = sources.pushVideo;
       this.#pushAudio = sources.pushAudio;
       const session = await MediaSession.open(clock, {
@@ -370,6 +399,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       captureTickLateness: session?.capture?.tickLateness ?? null,
       audioTickLateness: session?.audio?.tickLateness ?? null,
       outputs,
+      devices: this.#deviceHealth(),
     };
   }
 
@@ -410,6 +440,21 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     };
   }
 
+  #captureDevices(): (DeviceVideoSource | DeviceAudioSource)[] {
+    return (this.#sources?.devices ?? []).filter(
+      (d): d is DeviceVideoSource | DeviceAudioSource =>
+        d instanceof DeviceVideoSource || d instanceof DeviceAudioSource,
+    );
+  }
+
+  #deviceHealth(): DeviceHealth[] {
+    return this.#captureDevices().map((device) => ({
+      name: device.name,
+      state: device.error ? 'down' : 'ok',
+      ...pickHealth(device.stats),
+    }));
+  }
+
   #framesReplaced(): number {
     let total = this.#pushVideo?.framesReplaced ?? 0;
     for (const device of this.#sources?.devices ?? []) {
@@ -434,6 +479,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     });
     output.on('keyframeRequest', () => session.requestKeyframe());
     output.on('statechange', () => this.#updateState());
+    output.on('dropstatechange', (prev, next) => this.emit('dropstate', output.stats.url, prev, next));
     output.on('error', (error) => {
       if (this.#startedUs) this.emit('error', error);
       this.#updateState();
@@ -466,4 +512,13 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     this.#state = next;
     this.emit('state', prev, next);
   }
+}
+
+function pickHealth(stats: DeviceHealthStats): DeviceHealthStats {
+  return {
+    failures: stats.failures,
+    reopens: stats.reopens,
+    downtimeMs: stats.downtimeMs,
+    lastError: stats.lastError,
+  };
 }

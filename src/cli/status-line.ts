@@ -14,6 +14,7 @@ export function formatStatusLine(s: StreamStats): string {
     `dropped v${s.videoPacketsDropped} a${s.audioPacketsDropped}`,
     `offline-dropped ${s.packetsDroppedWhileDisconnected.video + s.packetsDroppedWhileDisconnected.audio}`,
     `reconnects ${s.reconnectCount}`,
+    ...s.devices.filter((d) => d.state === 'down').map((d) => `${d.name} DOWN`),
   ].join('  ');
 }
 
@@ -31,6 +32,12 @@ export function formatSummary(s: StreamStats): string {
     lines.push(
       `  ${out.url}: ${out.state}, ${out.reconnectCount} reconnects, ${out.connectAttempts} attempts, ` +
         `downtime ${(out.downtimeMs / 1000).toFixed(1)} s${out.lastDisconnectReason ? `, last problem: ${out.lastDisconnectReason}` : ''}`,
+    );
+  }
+  for (const d of s.devices.filter((device) => device.failures > 0)) {
+    lines.push(
+      `  ${d.name}: failed ${d.failures}×, reopened ${d.reopens}×, down ${(d.downtimeMs / 1000).toFixed(1)} s` +
+        `${d.state === 'down' ? ' (still down)' : ''}${d.lastError ? `, last error: ${d.lastError}` : ''}`,
     );
   }
   return lines.join('\n');

@@ -98,9 +98,26 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
   streamer.on('state', (prev, next) => {
     if (!live && !values.quiet) say(`state: ${prev} -> ${next}`);
   });
+  streamer.on('dropstate', (url, _prev, next) => {
+    if (values.quiet) return;
+    const latencyMs = Math.round(streamer.stats.currentLatencyMs);
+    say(
+      next === 'dropping'
+        ? `${url}: congested (latency ${latencyMs} ms): dropping video, GOP-aware; audio continues`
+        : `${url}: congestion over (latency ${latencyMs} ms): video resumes at a keyframe`,
+    );
+  });
   streamer.on('error', (error) => {
     fatal ??= error;
     say(`error: ${error.message}`);
+  });
+  // A capture device that fails is reopened by itself; say so, since the picture freezes meanwhile.
+  // The message names the device: "screen X display :1 failed: …".
+  streamer.on('devicefailed', (_name, error) => {
+    say(`${error.message}; reopening it — the stream goes on with the last picture or silence`);
+  });
+  streamer.on('devicerecovered', (name, outageMs) => {
+    say(`${name} is back after ${(outageMs / 1000).toFixed(1)} s`);
   });
 
   const stopRequested = new AbortController();

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioEngine } from '../../src/capture/audio-engine.js';
@@ -557,6 +557,54 @@ describe.skipIf(missing)('real capture: screen, system audio, files and pushed m
       loop?.stop();
       source?.close();
       await source?.closed();
+      await display?.stop();
+    }
+  }, 60_000);
+
+  it('steadycast stream says when the screen fails and when it is back, keeps 30 fps through the outage, and records both screens', async () => {
+    const BEFORE_RGB = 0x3050d0;
+    const AFTER_RGB = 0xd0b030;
+    let display: XvfbHandle | null = await startXvfb(97, 320, 240);
+    try {
+      await display.paintRoot(BEFORE_RGB);
+      const statsFile = join(dir, 'screen-restart-stats.jsonl');
+      const running = runCli([
+        'stream',
+        nginx.url('live', 'restart'),
+        '--video',
+        'screen::97',
+        '--audio',
+        'silence',
+        '--size',
+        '320x240',
+        '--duration',
+        '10',
+        '--stats-file',
+        statsFile,
+        '--quiet',
+      ]);
+      await until(() => existsSync(statsFile) && readStatsFile(statsFile).length >= 2, 'the stream to run');
+      await display.stop();
+      display = null;
+      await sleep(new MonotonicClock(), 2500);
+      display = await startXvfb(97, 320, 240);
+      await display.paintRoot(AFTER_RGB);
+      const run = await running;
+      console.log(`screen restart through the CLI:\n${run.stderr}`);
+
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/screen X display :97.* failed: .*; reopening it/);
+      expect(run.stderr).toMatch(/screen X display :97.* is back after \d+\.\d s/);
+      const final = readStatsFile(statsFile).at(-1) as unknown as StreamStats;
+      expect(final.devices).toEqual([
+        expect.objectContaining({ state: 'ok', failures: 1, reopens: 1, downtimeMs: expect.any(Number) }),
+      ]);
+      expect(final.framesDuplicated).toBeGreaterThan(30); // the outage, filled by the last picture
+      const recording = await recordingOf(nginx, 'restart');
+      expectCleanRecording(await probeMedia(recording), { frames: 300, seconds: 10 });
+      expect(closeColour(pixel(await rgbFrameAt(recording, 0.5), 320, 40, 40), BEFORE_RGB)).toBe(true);
+      expect(closeColour(pixel(await rgbFrameAt(recording, 9.5), 320, 40, 40), AFTER_RGB)).toBe(true);
+    } finally {
       await display?.stop();
     }
   }, 60_000);

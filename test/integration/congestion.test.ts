@@ -61,6 +61,9 @@ function expectBoundedAndDecodable(r: CongestionResult): void {
   // Congestion really happened and was handled by dropping video, never audio.
   expect(r.steadycast?.videoPacketsDropped).toBeGreaterThan(0);
   expect(r.steadycast?.audioPacketsDropped).toBe(0);
+  // Each congestion episode was announced on the CLI's stderr, as the Streamer's dropstate event.
+  expect(r.steadycast?.congestionEvents).toBeGreaterThan(0);
+  expect(r.steadycast?.congestionNotices).toBe(r.steadycast?.congestionEvents);
   expect(r.recording?.videoFrames).toBe(r.videoFramesAtTap);
   // Full frame rate back at the receiver soon after the link recovers.
   expect(r.recoveryMs, why).not.toBeNull();

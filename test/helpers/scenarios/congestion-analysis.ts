@@ -91,6 +91,9 @@ export interface CongestionResult {
   /** steadycast's own stats file (null for ffmpeg). */
   steadycast: {
     reconnectCount: number;
+    /** Times the output entered `dropping` (its stats), and the CLI's "congested" lines. */
+    congestionEvents: number;
+    congestionNotices: number;
     videoPacketsDropped: number;
     audioPacketsDropped: number;
     maxLatencyMs: number;

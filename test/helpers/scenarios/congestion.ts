@@ -61,7 +61,6 @@ const publisherArgs =
         String(totalS),
         '--stats-file',
         statsFile,
-        '--quiet',
       ]
     : ['ffmpeg', ...ffmpegArgs(url, totalS)];
 // bash's `times` reports the CPU of the publisher (a waited-for child) exactly, whatever its kind.
@@ -137,6 +136,8 @@ const result: CongestionResult = {
   steadycast: final
     ? {
         reconnectCount: Number(final.reconnectCount),
+        congestionEvents: Number(output?.congestionEvents ?? NaN),
+        congestionNotices: (stderr.match(/: congested \(latency \d+ ms\): dropping video/g) ?? []).length,
         videoPacketsDropped: Number(final.videoPacketsDropped),
         audioPacketsDropped: Number(final.audioPacketsDropped),
         maxLatencyMs: Number(final.maxLatencyMs),

@@ -59,6 +59,17 @@ const stats: StreamStats = {
   captureTickLateness: null,
   audioTickLateness: null,
   outputs: [output],
+  devices: [
+    { name: 'screen :0.0', state: 'ok', failures: 0, reopens: 0, downtimeMs: 0, lastError: null },
+    {
+      name: 'mic @DEFAULT_SOURCE@',
+      state: 'down',
+      failures: 2,
+      reopens: 1,
+      downtimeMs: 4321,
+      lastError: 'mic @DEFAULT_SOURCE@ ended',
+    },
+  ],
 };
 
 describe('the live status line', () => {
@@ -73,6 +84,7 @@ describe('the live status line', () => {
       'dropped v12 a0',
       'offline-dropped 7',
       'reconnects 2',
+      'mic @DEFAULT_SOURCE@ DOWN',
     ]) {
       expect(line).toContain(part);
     }
@@ -86,5 +98,9 @@ describe('the live status line', () => {
     expect(summary).toContain(
       'rtmp://host/live/****: live, 2 reconnects, 4 attempts, downtime 1.2 s, last problem: connection to',
     );
+    expect(summary).toContain(
+      'mic @DEFAULT_SOURCE@: failed 2×, reopened 1×, down 4.3 s (still down), last error: mic @DEFAULT_SOURCE@ ended',
+    );
+    expect(summary).not.toContain('screen :0.0');
   });
 });
