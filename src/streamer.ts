@@ -5,14 +5,13 @@ import type {
   PushedVideoTiming,
 } from './capture/push-sources.js';
 import {
+  captureDevices,
   openSources,
   type AudioSourceChoice,
   type OpenedSources,
   type VideoSourceChoice,
 } from './capture/source-choice.js';
-import { DeviceAudioSource } from './capture/device-audio-source.js';
 import type { DeviceHealthStats } from './capture/device-read-loop.js';
-import { DeviceVideoSource } from './capture/device-video-source.js';
 import type { RawVideoFrame } from './capture/source.js';
 import type { Clock, Timer } from './core/clock.js';
 import { ConfigError, InvalidStateError } from './core/errors.js';
@@ -239,7 +238,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     try {
       const sources = await this.#openSources();
       this.#sources = sources;
-      for (const device of this.#captureDevices()) {
+      for (const device of captureDevices(this.#sources)) {
         device.on('failed', (error) => this.emit('devicefailed', device.name, error));
         device.on('recovered', (outageMs) => this.emit('devicerecovered', device.name, outageMs));
       }
@@ -440,15 +439,8 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     };
   }
 
-  #captureDevices(): (DeviceVideoSource | DeviceAudioSource)[] {
-    return (this.#sources?.devices ?? []).filter(
-      (d): d is DeviceVideoSource | DeviceAudioSource =>
-        d instanceof DeviceVideoSource || d instanceof DeviceAudioSource,
-    );
-  }
-
   #deviceHealth(): DeviceHealth[] {
-    return this.#captureDevices().map((device) => ({
+    return captureDevices(this.#sources).map((device) => ({
       name: device.name,
       state: device.error ? 'down' : 'ok',
       ...pickHealth(device.stats),

@@ -59,6 +59,14 @@ export interface OpenedSources {
   readonly devices: readonly (DeviceVideoSource | DeviceAudioSource | FileSource)[];
 }
 
+/** The capture devices among the opened sources (they can fail and be reopened; files cannot). */
+export function captureDevices(sources: OpenedSources | null): (DeviceVideoSource | DeviceAudioSource)[] {
+  return (sources?.devices ?? []).filter(
+    (d): d is DeviceVideoSource | DeviceAudioSource =>
+      d instanceof DeviceVideoSource || d instanceof DeviceAudioSource,
+  );
+}
+
 /** Session geometry the sources are opened for. */
 export interface SourceFormat {
   /** Output width, pixels. */

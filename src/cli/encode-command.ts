@@ -4,7 +4,7 @@ import { ConfigError } from '../core/errors.js';
 import { MonotonicClock } from '../core/monotonic-clock.js';
 import { FileRecorder } from '../output/file-recorder.js';
 import { MediaSession } from '../session/media-session.js';
-import { openSources } from '../capture/source-choice.js';
+import { captureDevices, openSources } from '../capture/source-choice.js';
 import { MEDIA_OPTIONS, MEDIA_USAGE, parseMediaOptions } from './media-options.js';
 import { parsePositive } from './parse.js';
 
@@ -35,6 +35,14 @@ export async function encodeCommand(argv: string[], log: (line: string) => void)
     sampleRate: 48000,
     channels: 2,
   });
+  for (const device of captureDevices(sources)) {
+    device.on('failed', (error) =>
+      log(`${error.message}; reopening it — the recording goes on with the last picture or silence`),
+    );
+    device.on('recovered', (outageMs) =>
+      log(`${device.name} is back after ${(outageMs / 1000).toFixed(1)} s`),
+    );
+  }
   const videoSource = sources.video;
   const session = await MediaSession.open(clock, {
     video: videoSource

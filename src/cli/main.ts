@@ -1,7 +1,7 @@
-import { Log } from 'node-av';
-import { AV_LOG_ERROR } from 'node-av/constants';
 import { SteadycastError } from '../core/errors.js';
+import { MonotonicClock } from '../core/monotonic-clock.js';
 import { ENCODE_USAGE, encodeCommand } from './encode-command.js';
+import { quietFfmpegLog } from './ffmpeg-log.js';
 import { printDeviceList } from './sources.js';
 import { STREAM_USAGE, streamCommand } from './stream-command.js';
 
@@ -64,7 +64,9 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   // FFmpeg's encoders chat on stderr at info level; the CLI prints its own status instead.
-  if (!process.env.STEADYCAST_FFMPEG_LOG) Log.setLevel(AV_LOG_ERROR);
+  if (!process.env.STEADYCAST_FFMPEG_LOG) {
+    quietFfmpegLog(new MonotonicClock(), (line) => void process.stderr.write(line));
+  }
   try {
     switch (command) {
       case 'stream':
