@@ -130,7 +130,11 @@ export class RtmpOutput extends TypedEmitter<RtmpOutputEvents> implements Packet
       clock,
       this.#muxer,
       this.#tracker,
-      { sendBufferBytes: resolved.sendBufferBytes, inFlightTargetMs: resolved.inFlightTargetMs },
+      {
+        sendBufferBytes: resolved.sendBufferBytes,
+        inFlightTargetMs: resolved.inFlightTargetMs,
+        nominalRateBps: (config.video?.bitrateBps ?? 0) + (config.audio?.bitrateBps ?? 0),
+      },
       {
         timestampMs: (dtsUs) => this.#timestampMs(dtsUs),
         beforeFirstPacket: (connection, kind, timestampMs) =>
