@@ -20,6 +20,11 @@ import { MonotonicClock } from './core/monotonic-clock.js';
 import { TypedEmitter } from './core/typed-emitter.js';
 import type { VideoEncoderOptions } from './encode/video-encoder.js';
 import type { StreamConfig } from './media/packet.js';
+import {
+  BitrateController,
+  bitrateControllerDefaults,
+  type BitrateChange,
+} from './output/bitrate-controller.js';
 import type { DropState } from './output/drop-policy.js';
 import { FileRecorder } from './output/file-recorder.js';
 import {
@@ -29,6 +34,9 @@ import {
   type RtmpOutputStats,
 } from './output/rtmp-output.js';
 import { MediaSession, type MediaSessionOptions } from './session/media-session.js';
+
+/** How often adaptive bitrate looks at the outputs, ms. */
+const ABR_INTERVAL_MS = 500;
 
 /** Video settings of a Streamer. */
 export interface StreamerVideoOptions {
@@ -54,6 +62,11 @@ export interface StreamerVideoOptions {
   preset: string;
   /** Extra encoder options (each checked: a typo is an error). */
   encoderOptions: Record<string, string>;
+  /**
+   * Lower the bitrate under sustained congestion and raise it back when the path clears (see
+   * BitrateController), so drops become rare; `bitrateBps` is the most it uses. Default false.
+   */
+  adaptiveBitrate: boolean;
 }
 
 /** Audio settings of a Streamer. */
@@ -137,6 +150,10 @@ export interface StreamStats {
   readonly audioTickLateness: LatenessSummary | null;
   /** Per-output details. */
   readonly outputs: readonly RtmpOutputStats[];
+  /** The video encoder's bitrate now, bits per second (it moves with `video.adaptiveBitrate`). */
+  readonly videoBitrateBps: number;
+  /** The lowest video bitrate used so far, bits per second. */
+  readonly videoBitrateLowestBps: number;
   /** Capture devices (screen, microphone, system audio): whether each works, and its failures. */
   readonly devices: readonly DeviceHealth[];
 }
@@ -166,6 +183,8 @@ export type StreamerEvents = {
   devicerecovered: [name: string, outageMs: number];
   /** An output entered or left congestion (`dropping`: video is being dropped); `url` has the key hidden. */
   dropstate: [url: string, prev: DropState, next: DropState];
+  /** With `video.adaptiveBitrate`: the encoder's bitrate changed, bits per second. */
+  bitrate: [bitrateBps: number, reason: BitrateChange['reason']];
 };
 
 /** Default Streamer options (without outputs). */
@@ -194,6 +213,8 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   #pushAudio: PushAudioSource | null = null;
   #sources: OpenedSources | null = null;
   #statsTimer: Timer | null = null;
+  #abr: BitrateController | null = null;
+  #abrTimer: Timer | null = null;
   #startedUs = 0;
   #lastCaptured = { atUs: 0, frames: 0 };
   #captureFps = 0;
@@ -281,6 +302,34 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     this.#lastCaptured = { atUs: this.#startedUs, frames: 0 };
     this.#session.start();
     this.#statsTimer = clock.setTimer(() => this.#statsTick(), this.#options.statsIntervalMs);
+    const video = this.#session.config.video;
+    if (video && this.#options.video?.adaptiveBitrate) {
+      const audioBps = this.#session.config.audio?.bitrateBps ?? 0;
+      const options = bitrateControllerDefaults(video.bitrateBps, audioBps, this.#options.maxLatencyMs);
+      this.#abr = new BitrateController(clock, options);
+      this.#abrTick();
+    }
+  }
+
+  // Every 500 ms, and at once when an output starts dropping.
+  #abrTick(): void {
+    this.#abrTimer?.cancel();
+    this.#abrTimer = null;
+    if (!this.#abr || this.#closed) return;
+    const reports = this.#outputs
+      .filter((o) => o.state === 'live')
+      .map((o) => o.stats)
+      .map((s) => ({
+        dropping: s.dropState === 'dropping',
+        latencyMs: s.currentLatencyMs,
+        deliveryRateBps: s.deliveryRateBps,
+      }));
+    const change = this.#abr.update(reports);
+    if (change) {
+      this.#session?.setVideoBitrate(change.bitrateBps);
+      this.emit('bitrate', change.bitrateBps, change.reason);
+    }
+    this.#abrTimer = this.#clock.setTimer(() => this.#abrTick(), ABR_INTERVAL_MS);
   }
 
   /** Resolves when some output is live (null), or with the first error once every output failed. */
@@ -356,6 +405,8 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     this.#closed = true;
     this.#statsTimer?.cancel();
     this.#statsTimer = null;
+    this.#abrTimer?.cancel();
+    this.#abrTimer = null;
     if (this.#state !== 'failed') this.#setState('stopping');
     await this.#session?.stop();
     await Promise.all(this.#outputs.map((o) => o.stop()));
@@ -398,6 +449,8 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       captureTickLateness: session?.capture?.tickLateness ?? null,
       audioTickLateness: session?.audio?.tickLateness ?? null,
       outputs,
+      videoBitrateBps: this.#abr?.bitrateBps ?? this.#session?.config.video?.bitrateBps ?? 0,
+      videoBitrateLowestBps: this.#abr?.lowestBitrateBps ?? this.#session?.config.video?.bitrateBps ?? 0,
       devices: this.#deviceHealth(),
     };
   }
@@ -421,7 +474,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   #videoSetup(sources: OpenedSources): MediaSessionOptions['video'] {
     const video = this.#options.video;
     if (!video || !sources.video) return null;
-    const { source: _source, ...encoder }: Partial<StreamerVideoOptions> = video;
+    const { source: _source, adaptiveBitrate: _abr, ...encoder }: Partial<StreamerVideoOptions> = video;
     const width = video.width ?? 1280;
     const height = video.height ?? 720;
     return {
@@ -471,7 +524,10 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     });
     output.on('keyframeRequest', () => session.requestKeyframe());
     output.on('statechange', () => this.#updateState());
-    output.on('dropstatechange', (prev, next) => this.emit('dropstate', output.stats.url, prev, next));
+    output.on('dropstatechange', (prev, next) => {
+      this.emit('dropstate', output.stats.url, prev, next);
+      if (next === 'dropping') this.#abrTick();
+    });
     output.on('error', (error) => {
       if (this.#startedUs) this.emit('error', error);
       this.#updateState();

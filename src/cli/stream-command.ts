@@ -16,6 +16,7 @@ export const STREAM_USAGE = `steadycast stream <url> [options]
 ${MEDIA_USAGE}
   --list-devices               list the screens and audio devices this machine offers, and exit
   --max-latency MS             drop threshold (default 2000)
+  --adaptive-bitrate           lower the video bitrate under sustained congestion, raise it back after
   --duration SECONDS           stop by itself after this long (default: until Ctrl-C)
   --stats-file PATH            one JSON object per second, and a final one with "final": true
   --record PATH                also record locally (.flv/.mp4/.mkv); never drops
@@ -31,6 +32,7 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
       ...MEDIA_OPTIONS,
       'list-devices': { type: 'boolean', default: false },
       'max-latency': { type: 'string', default: '2000' },
+      'adaptive-bitrate': { type: 'boolean', default: false },
       duration: { type: 'string' },
       'stats-file': { type: 'string' },
       record: { type: 'string' },
@@ -78,6 +80,7 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
             keyframeIntervalS: media.keyframeIntervalS,
             encoder: media.encoder,
             preset: media.preset,
+            adaptiveBitrate: values['adaptive-bitrate'],
           },
     audio: media.audio.length === 0 ? null : { sources: media.audio, bitrateBps: media.audioBitrateBps },
   });
@@ -112,6 +115,14 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
     say(`error: ${error.message}`);
   });
   // A capture device that fails is reopened by itself; say so, since the picture freezes meanwhile.
+  let bitrateChanges = 0;
+  streamer.on('bitrate', (bitrateBps, reason) => {
+    bitrateChanges++;
+    if (values.quiet) return;
+    const kbit = Math.round(bitrateBps / 1000);
+    if (reason === 'congested') say(`video bitrate lowered to ${kbit} kbit/s (congested)`);
+    else if (bitrateBps >= media.videoBitrateBps) say(`video bitrate back to ${kbit} kbit/s`);
+  });
   // The message names the device: "screen X display :1 failed: …".
   streamer.on('devicefailed', (_name, error) => {
     say(`${error.message}; reopening it — the stream goes on with the last picture or silence`);
@@ -147,6 +158,12 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
   const final = streamer.stats;
   if (statsFile) appendFileSync(statsFile, `${JSON.stringify({ ...final, final: true })}\n`);
   say(formatSummary(final));
+  if (bitrateChanges > 0) {
+    say(
+      `  adaptive bitrate: ${bitrateChanges} changes, lowest ${Math.round(final.videoBitrateLowestBps / 1000)} kbit/s, ` +
+        `at the end ${Math.round(final.videoBitrateBps / 1000)} kbit/s`,
+    );
+  }
   if (fatal) throw fatal;
   return 0;
 }

@@ -122,11 +122,39 @@ describe.skipIf(missing)('congestion: bounded latency through a tc-throttled lin
     expect(r.recording?.decodeErrors).toBe(0);
   }, 90_000);
 
+  let fixed60: CongestionResult | undefined;
+
   it('link at 60 % for 30 s (nginx-rtmp): receiver p95 ≤ maxLatencyMs + 500, gapless decodable recording, full rate back within 3 s', async () => {
     const r = await runScenario(throttled('nginx', 0.6));
+    fixed60 = r;
     note('60 % nginx', r);
     expectBoundedAndDecodable(r);
     expect(r.steadycast?.latencyMeasures).toContain('acknowledged');
+  }, 150_000);
+
+  it('--adaptive-bitrate at 60 % (nginx-rtmp): the bitrate follows the link, so more frames arrive, in fewer drop episodes, at the same bounds', async () => {
+    const r = await runScenario({ ...throttled('nginx', 0.6), adaptiveBitrate: true });
+    note('60 % nginx, adaptive', r);
+    const why = JSON.stringify({ kbps: r.steadycast?.videoBitrateKbps, fps: r.videoFramesPerSecond });
+    expect(r.exitCode).toBe(0);
+    expect(r.latency.throttled.p95, why).toBeLessThanOrEqual(LATENCY_BOUND_MS);
+    expect(r.recording?.decodeErrors).toBe(0);
+    expect(r.recording?.audioGaps).toEqual([]);
+    expect(r.steadycast?.audioPacketsDropped).toBe(0);
+    expect(r.recording?.videoFrames).toBe(r.videoFramesAtTap);
+    expect(r.recoveryMs ?? Infinity, why).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
+    expect(r.tapConnections).toBe(1);
+    // It went down to what the link carries (video's share of 1596 kbit/s), and back up after.
+    const kbps = r.steadycast?.videoBitrateKbps.filter((k) => k > 0) ?? [];
+    const lowest = Math.min(...kbps);
+    expect(lowest, why).toBeLessThanOrEqual(1596 * 0.8);
+    expect(kbps.at(-1) ?? 0, why).toBeGreaterThan(lowest);
+    // Side by side with the fixed-bitrate run of this file (same link, same machine, minutes apart).
+    if (!fixed60) throw new Error('the fixed-bitrate 60 % run did not finish');
+    expect(r.videoFramesAtTap, why).toBeGreaterThanOrEqual(1.15 * fixed60.videoFramesAtTap);
+    expect(r.steadycast?.congestionEvents ?? Infinity).toBeLessThan(
+      fixed60.steadycast?.congestionEvents ?? 0,
+    );
   }, 150_000);
 
   it('link at 25 % for 30 s (nginx-rtmp): the same, and no disconnect', async () => {

@@ -21,6 +21,8 @@ export interface CongestionScenarioArgs {
   throttleS: number;
   /** Clean seconds after it. */
   recoverS: number;
+  /** steadycast only: run with `--adaptive-bitrate`. */
+  adaptiveBitrate?: boolean;
 }
 
 /** When the throttle started and ended, ms after the first video frame reached the tap (NaN: none). */
@@ -103,6 +105,8 @@ export interface CongestionResult {
     ackStates: string[];
     maxDeliveryRateBps: number;
     currentLatencyMs: number[];
+    /** The video encoder's bitrate at each stats line, kbit/s. */
+    videoBitrateKbps: number[];
     captureTickLateness: LatenessSummary | null;
     audioTickLateness: LatenessSummary | null;
   } | null;

@@ -61,6 +61,7 @@ const publisherArgs =
         String(totalS),
         '--stats-file',
         statsFile,
+        ...(args.adaptiveBitrate ? ['--adaptive-bitrate'] : []),
       ]
     : ['ffmpeg', ...ffmpegArgs(url, totalS)];
 // bash's `times` reports the CPU of the publisher (a waited-for child) exactly, whatever its kind.
@@ -147,6 +148,7 @@ const result: CongestionResult = {
         ackStates: [...new Set(stats.map((s) => String(firstOutput(s)?.ackState)))],
         maxDeliveryRateBps: Math.max(0, ...stats.map((s) => Number(firstOutput(s)?.deliveryRateBps ?? 0))),
         currentLatencyMs: stats.map((s) => Math.round(Number(s.currentLatencyMs))),
+        videoBitrateKbps: stats.map((s) => Math.round(Number(s.videoBitrateBps) / 1000)),
         captureTickLateness: (final.captureTickLateness ?? null) as LatenessSummary | null,
         audioTickLateness: (final.audioTickLateness ?? null) as LatenessSummary | null,
       }

@@ -59,6 +59,8 @@ const stats: StreamStats = {
   captureTickLateness: null,
   audioTickLateness: null,
   outputs: [output],
+  videoBitrateBps: 2_500_000,
+  videoBitrateLowestBps: 2_500_000,
   devices: [
     { name: 'screen :0.0', state: 'ok', failures: 0, reopens: 0, downtimeMs: 0, lastError: null },
     {

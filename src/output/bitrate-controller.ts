@@ -1,0 +1,171 @@
+import type { Clock } from '../core/clock.js';
+import { ConfigError } from '../core/errors.js';
+
+/** Options of a BitrateController. */
+export interface BitrateControllerOptions {
+  /** The configured video bitrate: where it starts and the most it goes back up to, bits per second. */
+  maxBitrateBps: number;
+  /** The least it goes down to, bits per second; default max(maxBitrateBps / 10, 200 kbit/s). */
+  minBitrateBps: number;
+  /** Audio's share of the path, bits per second: taken off the delivery rate. */
+  audioBitrateBps: number;
+  /** A path whose latency is above this counts as congested, ms; default 1000 (maxLatencyMs / 2). */
+  congestedLatencyMs: number;
+  /**
+   * Every path's latency must be under this for the bitrate to go up, ms; in between it holds (a
+   * queue is building: probing higher would only overshoot). Default 500 (maxLatencyMs / 4).
+   */
+  clearLatencyMs: number;
+  /** When lowering, video gets this share of the measured delivery rate (minus audio); default 0.8. */
+  headroom: number;
+  /** At least this long between two decreases: the encoder's rate control needs about 1 s, ms; default 2000. */
+  decreaseIntervalMs: number;
+  /** The paths must be clear this long before each increase, ms; default 4000. */
+  increaseIntervalMs: number;
+  /** Each increase adds this share of maxBitrateBps; default 0.1. */
+  increaseStep: number;
+}
+
+/** Defaults for a stream of `maxBitrateBps` with drops above `maxLatencyMs`. */
+export function bitrateControllerDefaults(
+  maxBitrateBps: number,
+  audioBitrateBps: number,
+  maxLatencyMs = 2000,
+): BitrateControllerOptions {
+  return {
+    maxBitrateBps,
+    minBitrateBps: Math.min(maxBitrateBps, Math.max(maxBitrateBps / 10, 200_000)),
+    audioBitrateBps,
+    congestedLatencyMs: maxLatencyMs / 2,
+    clearLatencyMs: maxLatencyMs / 4,
+    headroom: 0.8,
+    decreaseIntervalMs: 2000,
+    increaseIntervalMs: 4000,
+    increaseStep: 0.1,
+  };
+}
+
+/** Throws a ConfigError naming the first bad option. */
+export function validateBitrateControllerOptions(o: BitrateControllerOptions): void {
+  if (!(o.minBitrateBps >= 50_000 && o.minBitrateBps <= o.maxBitrateBps)) {
+    throw new ConfigError(
+      'minBitrateBps',
+      o.minBitrateBps,
+      `use 50k up to the video bitrate (${o.maxBitrateBps})`,
+    );
+  }
+  if (!(o.headroom > 0 && o.headroom <= 1))
+    throw new ConfigError('headroom', o.headroom, 'use a share in (0, 1]');
+  if (!(o.increaseStep > 0 && o.increaseStep <= 1)) {
+    throw new ConfigError('increaseStep', o.increaseStep, 'use a share in (0, 1]');
+  }
+  if (!(o.clearLatencyMs > 0 && o.clearLatencyMs <= o.congestedLatencyMs)) {
+    throw new ConfigError(
+      'clearLatencyMs',
+      o.clearLatencyMs,
+      `use (0, congestedLatencyMs (${o.congestedLatencyMs})]`,
+    );
+  }
+  for (const field of ['congestedLatencyMs', 'decreaseIntervalMs', 'increaseIntervalMs'] as const) {
+    if (!(o[field] > 0)) throw new ConfigError(field, o[field], 'use a positive number of milliseconds');
+  }
+}
+
+/** What one live output reports to the controller. */
+export interface PathReport {
+  /** The output's drop policy is dropping video. */
+  readonly dropping: boolean;
+  /** Its current end-to-end latency, ms. */
+  readonly latencyMs: number;
+  /** What its path delivered lately, bits per second (0: not known). */
+  readonly deliveryRateBps: number;
+}
+
+/** A bitrate change and why. */
+export interface BitrateChange {
+  readonly bitrateBps: number;
+  readonly reason: 'congested' | 'clear';
+}
+
+/**
+ * Adaptive video bitrate for sustained congestion: drops bound the latency, this makes them rare.
+ * When any output is congested (dropping, or latency over `congestedLatencyMs`) the bitrate goes down
+ * to `headroom` × what that path delivered (minus audio), and by at least 1 − headroom, at most every
+ * `decreaseIntervalMs`; after `increaseIntervalMs` with every output's latency under `clearLatencyMs`
+ * it goes back up by `increaseStep` of the configured bitrate at a time (additive increase,
+ * multiplicative decrease); in between it holds. One encoder feeds every output, so
+ * the slowest path sets the rate. Pure: the caller feeds reports and applies the changes.
+ */
+export class BitrateController {
+  /** The resolved, validated options. */
+  readonly options: Readonly<BitrateControllerOptions>;
+  readonly #clock: Clock;
+  #bitrateBps: number;
+  #lastDecreaseUs = -Infinity;
+  #clearSinceUs: number | null = null;
+  #lowestBps: number;
+  #decreases = 0;
+
+  constructor(clock: Clock, options: BitrateControllerOptions) {
+    validateBitrateControllerOptions(options);
+    this.options = Object.freeze({ ...options });
+    this.#clock = clock;
+    this.#bitrateBps = options.maxBitrateBps;
+    this.#lowestBps = options.maxBitrateBps;
+  }
+
+  /** The video bitrate it asks for now, bits per second. */
+  get bitrateBps(): number {
+    return this.#bitrateBps;
+  }
+
+  /** The lowest bitrate it asked for so far, bits per second. */
+  get lowestBitrateBps(): number {
+    return this.#lowestBps;
+  }
+
+  /** How many times it lowered the bitrate. */
+  get decreases(): number {
+    return this.#decreases;
+  }
+
+  /** Takes the live outputs' reports; returns a change to apply, or null. No outputs: no change. */
+  update(paths: readonly PathReport[]): BitrateChange | null {
+    if (paths.length === 0) return null;
+    const o = this.options;
+    const nowUs = this.#clock.nowUs();
+    const congested = paths.filter((p) => p.dropping || p.latencyMs > o.congestedLatencyMs);
+    if (congested.length > 0) {
+      this.#clearSinceUs = null;
+      if (nowUs - this.#lastDecreaseUs < o.decreaseIntervalMs * 1000) return null;
+      const rates = congested.map((p) => p.deliveryRateBps).filter((r) => r > 0);
+      const videoShare =
+        rates.length > 0
+          ? Math.min(...rates) * o.headroom - o.audioBitrateBps
+          : this.#bitrateBps * o.headroom;
+      const next = Math.round(Math.max(o.minBitrateBps, Math.min(videoShare, this.#bitrateBps * o.headroom)));
+      if (next >= this.#bitrateBps) return null;
+      this.#lastDecreaseUs = nowUs;
+      this.#decreases++;
+      this.#lowestBps = Math.min(this.#lowestBps, next);
+      return this.#set(next, 'congested');
+    }
+    if (paths.some((p) => p.latencyMs >= o.clearLatencyMs)) {
+      this.#clearSinceUs = null;
+      return null;
+    }
+    this.#clearSinceUs ??= nowUs;
+    if (this.#bitrateBps >= o.maxBitrateBps) return null;
+    if (nowUs - this.#clearSinceUs < o.increaseIntervalMs * 1000) return null;
+    this.#clearSinceUs = nowUs;
+    return this.#set(
+      Math.min(o.maxBitrateBps, Math.round(this.#bitrateBps + o.increaseStep * o.maxBitrateBps)),
+      'clear',
+    );
+  }
+
+  #set(bitrateBps: number, reason: BitrateChange['reason']): BitrateChange {
+    this.#bitrateBps = bitrateBps;
+    return { bitrateBps, reason };
+  }
+}
