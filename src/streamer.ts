@@ -215,6 +215,8 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   #statsTimer: Timer | null = null;
   #abr: BitrateController | null = null;
   #abrTimer: Timer | null = null;
+  #videoBitrateBps: number | null = null;
+  #videoBitrateLowestBps: number | null = null;
   #startedUs = 0;
   #lastCaptured = { atUs: 0, frames: 0 };
   #captureFps = 0;
@@ -326,7 +328,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       }));
     const change = this.#abr.update(reports);
     if (change) {
-      this.#session?.setVideoBitrate(change.bitrateBps);
+      this.#applyVideoBitrate(change.bitrateBps);
       this.emit('bitrate', change.bitrateBps, change.reason);
     }
     this.#abrTimer = this.#clock.setTimer(() => this.#abrTick(), ABR_INTERVAL_MS);
@@ -388,7 +390,14 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
 
   /** Changes the video bitrate on the running encoder, bits per second. */
   setVideoBitrate(bitrateBps: number): void {
+    // With adaptive bitrate this is the new ceiling; the controller says what to use under it now.
+    this.#applyVideoBitrate(this.#abr ? this.#abr.setMaxBitrate(bitrateBps) : bitrateBps);
+  }
+
+  #applyVideoBitrate(bitrateBps: number): void {
     this.#session?.setVideoBitrate(bitrateBps);
+    this.#videoBitrateBps = bitrateBps;
+    this.#videoBitrateLowestBps = Math.min(this.#videoBitrateLowestBps ?? Infinity, bitrateBps);
   }
 
   /** Resolves when every output has stopped or failed (e.g. a permanent error). */
@@ -449,8 +458,11 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       captureTickLateness: session?.capture?.tickLateness ?? null,
       audioTickLateness: session?.audio?.tickLateness ?? null,
       outputs,
-      videoBitrateBps: this.#abr?.bitrateBps ?? this.#session?.config.video?.bitrateBps ?? 0,
-      videoBitrateLowestBps: this.#abr?.lowestBitrateBps ?? this.#session?.config.video?.bitrateBps ?? 0,
+      videoBitrateBps: this.#videoBitrateBps ?? this.#session?.config.video?.bitrateBps ?? 0,
+      videoBitrateLowestBps: Math.min(
+        this.#videoBitrateLowestBps ?? Infinity,
+        this.#session?.config.video?.bitrateBps ?? 0,
+      ),
       devices: this.#deviceHealth(),
     };
   }

@@ -98,7 +98,7 @@ export interface BitrateChange {
  */
 export class BitrateController {
   /** The resolved, validated options. */
-  readonly options: Readonly<BitrateControllerOptions>;
+  options: Readonly<BitrateControllerOptions>;
   readonly #clock: Clock;
   #bitrateBps: number;
   #lastDecreaseUs = -Infinity;
@@ -127,6 +127,21 @@ export class BitrateController {
   /** How many times it lowered the bitrate. */
   get decreases(): number {
     return this.#decreases;
+  }
+
+  /**
+   * A new configured bitrate (the app changed its quality): the ceiling moves, and the bitrate
+   * with it where it was at the old ceiling or is above the new one. Returns the bitrate to use now.
+   */
+  setMaxBitrate(maxBitrateBps: number): number {
+    const o = this.options;
+    const next = { ...o, maxBitrateBps, minBitrateBps: Math.min(o.minBitrateBps, maxBitrateBps) };
+    validateBitrateControllerOptions(next);
+    const atCeiling = this.#bitrateBps >= o.maxBitrateBps;
+    this.options = Object.freeze(next);
+    if (atCeiling || this.#bitrateBps > maxBitrateBps) this.#bitrateBps = maxBitrateBps;
+    this.#lowestBps = Math.min(this.#lowestBps, this.#bitrateBps);
+    return this.#bitrateBps;
   }
 
   /** Takes the live outputs' reports; returns a change to apply, or null. No outputs: no change. */

@@ -101,6 +101,16 @@ describe('BitrateController', () => {
     expect(change?.bitrateBps).toBe(640_000);
   });
 
+  it('a new configured bitrate moves the ceiling, and the bitrate with it when it was there or above', () => {
+    const { clock, abr } = controller();
+    expect(abr.setMaxBitrate(4_000_000)).toBe(4_000_000); // at the old ceiling: follows
+    abr.update([congested(1_596_000)]);
+    expect(abr.setMaxBitrate(3_000_000)).toBe(1_116_800); // under it: stays where the path allows
+    expect(abr.setMaxBitrate(1_000_000)).toBe(1_000_000); // above the new one: capped
+    clock.advance(10_000);
+    expect(abr.update([clear])).toBeNull(); // already at the new ceiling
+  });
+
   it('changes nothing without live outputs', () => {
     const { abr } = controller();
     expect(abr.update([])).toBeNull();
