@@ -34,6 +34,9 @@ export function validateDeviceRetryOptions(options: DeviceRetryOptions): void {
   }
 }
 
+/** A device that fails again within this long of coming back continues the previous backoff, ms. */
+const STABLE_AFTER_RECOVERY_MS = 10_000;
+
 /** Wait before reopen attempt number `attempt` (0-based) of one outage, ms. */
 export function deviceReopenDelayMs(attempt: number, options: DeviceRetryOptions): number {
   return Math.min(options.baseMs * 2 ** Math.max(0, attempt), options.maxMs);
@@ -99,6 +102,11 @@ export class DeviceReadLoop<T = DecodedVideo | DecodedAudio> {
   #downSinceUs = 0;
   #downtimeUs = 0;
   #lastError: string | null = null;
+  /** Reopen attempts so far in this outage (kept across a reopen that fails at its first read). */
+  #attempt = 0;
+  /** Reopened, but no read has worked yet: the outage is not over. */
+  #confirming = false;
+  #recoveredAtUs = -Infinity;
 
   /** Starts reading `reader` at once. */
   constructor(clock: Clock, reader: DeviceReader<T>, options: DeviceReadLoopOptions<T>) {
@@ -122,7 +130,7 @@ export class DeviceReadLoop<T = DecodedVideo | DecodedAudio> {
 
   /** Snapshot of the counters. */
   get stats(): DeviceHealthStats {
-    const currentUs = this.#state === 'down' ? this.#clock.nowUs() - this.#downSinceUs : 0;
+    const currentUs = this.#inOutage ? this.#clock.nowUs() - this.#downSinceUs : 0;
     return {
       failures: this.#failures,
       reopens: this.#reopens,
@@ -134,14 +142,19 @@ export class DeviceReadLoop<T = DecodedVideo | DecodedAudio> {
   /** Stops reading (or retrying); the reader is closed once the read in flight returns. Idempotent. */
   close(): void {
     if (this.#state === 'closed') return;
-    if (this.#state === 'down') this.#downtimeUs += this.#clock.nowUs() - this.#downSinceUs;
+    if (this.#inOutage) this.#downtimeUs += this.#clock.nowUs() - this.#downSinceUs;
     this.#state = 'closed';
+    this.#confirming = false;
     this.#stop.abort();
   }
 
   /** Resolves once the loop has ended and its reader is closed (after `close()`). Never rejects. */
   closed(): Promise<void> {
     return this.#done;
+  }
+
+  get #inOutage(): boolean {
+    return this.#state === 'down' || (this.#state === 'reading' && this.#confirming);
   }
 
   async #run(first: DeviceReader<T>): Promise<void> {
@@ -154,6 +167,7 @@ export class DeviceReadLoop<T = DecodedVideo | DecodedAudio> {
           if (items === null) {
             throw new DeviceError(`${this.#options.name} ended`, { retryable: true });
           }
+          if (this.#confirming) this.#recover();
           if (items.length > 0) this.#options.onItems(items);
         }
       } catch (error) {
@@ -169,6 +183,15 @@ export class DeviceReadLoop<T = DecodedVideo | DecodedAudio> {
       cause instanceof DeviceError
         ? cause
         : new DeviceError(`${this.#options.name} failed: ${messageOf(cause)}`, { cause, retryable: true });
+    if (this.#confirming) {
+      // Reopened, then failed before any read worked: the same outage goes on, backing off further.
+      this.#confirming = false;
+      this.#state = 'down';
+      this.#lastError = error.message;
+      return;
+    }
+    // A device that fails again soon after it came back keeps backing off instead of flapping at baseMs.
+    if (this.#clock.nowUs() - this.#recoveredAtUs >= STABLE_AFTER_RECOVERY_MS * 1000) this.#attempt = 0;
     this.#state = 'down';
     this.#error = error;
     this.#failures++;
@@ -177,11 +200,11 @@ export class DeviceReadLoop<T = DecodedVideo | DecodedAudio> {
     report(() => this.#options.onFailed(error));
   }
 
-  /** The reopened reader, or null once the loop is closed. */
+  /** The reopened reader (the outage ends at its first good read), or null once the loop is closed. */
   async #reopen(): Promise<DeviceReader<T> | null> {
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
       try {
-        await sleep(this.#clock, deviceReopenDelayMs(attempt, this.retry), this.#stop.signal);
+        await sleep(this.#clock, deviceReopenDelayMs(this.#attempt++, this.retry), this.#stop.signal);
       } catch {
         return null; // closed during the wait
       }
@@ -197,14 +220,21 @@ export class DeviceReadLoop<T = DecodedVideo | DecodedAudio> {
         await closeQuietly(reader);
         return null;
       }
-      const outageUs = this.#clock.nowUs() - this.#downSinceUs;
-      this.#downtimeUs += outageUs;
       this.#state = 'reading';
-      this.#error = null;
-      this.#reopens++;
-      report(() => this.#options.onRecovered(outageUs / 1000));
+      this.#confirming = true;
       return reader;
     }
+  }
+
+  #recover(): void {
+    this.#confirming = false;
+    const nowUs = this.#clock.nowUs();
+    const outageUs = nowUs - this.#downSinceUs;
+    this.#downtimeUs += outageUs;
+    this.#recoveredAtUs = nowUs;
+    this.#error = null;
+    this.#reopens++;
+    report(() => this.#options.onRecovered(outageUs / 1000));
   }
 }
 

@@ -144,8 +144,12 @@ describe('DeviceReadLoop', () => {
     expect(h.first.closed).toBe(true);
     h.setPresent(true);
     await h.run(500);
-    expect(h.events).toEqual(['failed', 'recovered after 500 ms']);
     expect(h.current().reading).toBe(true);
+    // Reopened, but the outage ends only once a read works.
+    expect(h.events).toEqual(['failed']);
+    h.current().deliver([9]);
+    await flush();
+    expect(h.events).toEqual(['failed', 'recovered after 500 ms', 'items 9']);
   });
 
   it('tries to reopen at 500 ms, then doubling to a 5 s cap, and records the last reopen error', async () => {
@@ -183,33 +187,74 @@ describe('DeviceReadLoop', () => {
     await flush();
     await h.run(1600); // attempts at 500 and 1500 fail
     h.setPresent(true);
-    await h.run(2000); // the attempt at 3500 succeeds
+    await h.run(2000); // the attempt at 3500 opens the device
     expect(h.attemptsAtMs).toEqual([500, 1500, 3500]);
-    expect(h.events).toEqual(['items 1', 'failed', 'recovered after 3500 ms']);
-    expect(h.loop.state).toBe('reading');
-    expect(h.loop.error).toBeNull();
+    expect(h.events).toEqual(['items 1', 'failed']);
+    expect(h.loop.error).not.toBeNull(); // not back until a read works
     const second = h.current();
     expect(second).not.toBe(h.first);
     expect(second.reading).toBe(true);
     second.deliver([2, 3]);
     await flush();
+    expect(h.events).toEqual(['items 1', 'failed', 'recovered after 3600 ms', 'items 2,3']);
+    expect(h.loop.state).toBe('reading');
+    expect(h.loop.error).toBeNull();
     expect(h.items).toEqual([1, 2, 3]);
     expect(h.loop.stats).toEqual({
       failures: 1,
       reopens: 1,
-      downtimeMs: 3500,
+      downtimeMs: 3600,
       lastError: 'still missing (attempt 2)',
     });
 
-    // A second outage starts the schedule over and adds to the downtime.
+    // A second outage, long after: the schedule starts over and the downtime adds up.
+    await h.run(10_000);
+    second.deliver([4]);
+    await flush();
     second.fail(new Error('unplugged again'));
     await flush();
     await h.run(500);
-    expect(h.attemptsAtMs.at(-1)).toBe(4100);
-    expect(h.events.slice(-2)).toEqual(['failed', 'recovered after 500 ms']);
-    expect(h.loop.stats).toMatchObject({ failures: 2, reopens: 2, downtimeMs: 4000 });
+    expect(h.attemptsAtMs.at(-1)).toBe(14_100);
+    h.current().deliver([5]);
+    await flush();
+    expect(h.events.slice(-3)).toEqual(['failed', 'recovered after 500 ms', 'items 5']);
+    expect(h.loop.stats).toMatchObject({ failures: 2, reopens: 2, downtimeMs: 4100 });
     expect(second.closed).toBe(true);
     expect(h.misuse()).toEqual([]);
+  });
+
+  it('a device that opens but fails at its first read is one outage that keeps backing off, not a flap', async () => {
+    const h = harness();
+    await flush();
+    h.first.fail(new Error('gone'));
+    await flush();
+    h.setPresent(true);
+    for (let i = 0; i < 4; i++) {
+      await h.run(6000);
+      h.current().fail(new Error('fails at once'));
+      await flush();
+    }
+    expect(h.events).toEqual(['failed']);
+    // Reopened at 500, and failing at 6000, 12000, 18000: the waits grow (1000, 2000, 4000 ms).
+    expect(h.attemptsAtMs.slice(0, 4)).toEqual([500, 7000, 14_000, 22_000]);
+    expect(h.loop.stats).toMatchObject({ failures: 1, reopens: 0 });
+    expect(h.loop.stats.lastError).toMatch(/fails at once$/);
+  });
+
+  it('a device that fails again right after coming back continues the backoff', async () => {
+    const h = harness();
+    await flush();
+    h.first.fail(new Error('gone'));
+    await flush();
+    h.setPresent(true);
+    await h.run(500); // reopened at 500
+    h.current().deliver([1]);
+    await flush();
+    h.current().fail(new Error('flaky'));
+    await flush();
+    await h.run(2000);
+    expect(h.attemptsAtMs).toEqual([500, 1500]); // 1000 ms, not 500, after the second failure
+    expect(h.events).toEqual(['failed', 'recovered after 500 ms', 'items 1', 'failed']);
   });
 
   it('close() during the backoff stops the retries, resolves closed() and reports nothing more', async () => {
