@@ -5,10 +5,17 @@ import { ConfigError, MediaError } from '../core/errors.js';
 import { PcmFifo } from './pcm-fifo.js';
 import { frameByteLength, type AudioSource, type RawVideoFrame, type VideoSource } from './source.js';
 
-/** A pushed timestamp further ahead of the session clock than this is taken for another clock's, ms. */
-export const MAX_TIMESTAMP_AHEAD_MS = 10_000;
+/**
+ * How far ahead of the session clock a pushed timestamp may be, ms: what the push sources can hold
+ * (1 s of audio, MAX_HELD_PICTURES pictures) with room to spare. Further ahead is taken for a stamp
+ * from another clock (Date.now(), performance.now()) and refused.
+ */
+export const MAX_TIMESTAMP_AHEAD_MS = 500;
 
-/** Pictures held waiting for their timestamps; one more drops the picture due first. */
+/** Bytes of pictures held waiting for their timestamps (32 1080p BGRA pictures would be 265 MB). */
+export const MAX_HELD_BYTES = 128 * 1024 * 1024;
+
+/** Pictures held waiting for their timestamps; more are refused (counted as replaced). */
 export const MAX_HELD_PICTURES = 32;
 
 /** Default `timestampToleranceMs`: jitter below this keeps pushed audio contiguous (OBS's smoothing threshold). */
@@ -82,7 +89,7 @@ export class PushVideoSource implements VideoSource {
 
   /**
    * Pictures no deadline showed: replaced by a newer one that was due by the same deadline, or
-   * dropped because `MAX_HELD_PICTURES` were already waiting.
+   * refused because `MAX_HELD_PICTURES` (or MAX_HELD_BYTES) were already waiting.
    */
   get framesReplaced(): number {
     return this.#replaced;
@@ -117,11 +124,12 @@ export class PushVideoSource implements VideoSource {
     this.#pushed++;
     // Due by the next deadline: every held picture also due by then can no longer be shown.
     if (this.#isDue(dueUs, this.#lastDeadlineUs)) this.#dropDue(this.#lastDeadlineUs);
-    if (this.#held.length >= MAX_HELD_PICTURES) {
-      // Full: the picture due first goes (of equals, the oldest push).
-      const first = this.#held.reduce((best, p, i, all) => (p.dueUs < (all[best]?.dueUs ?? 0) ? i : best), 0);
-      this.#held.splice(first, 1);
+    // Full: the new picture is refused. Dropping the one due first instead would starve the stream:
+    // a steady flow of pictures stamped too far ahead would evict each one just before its deadline.
+    const heldBytes = this.#held.reduce((sum, p) => sum + p.frame.data.length, 0);
+    if (this.#held.length >= MAX_HELD_PICTURES || heldBytes + frame.data.length > MAX_HELD_BYTES) {
       this.#replaced++;
+      return;
     }
     this.#held.push({ frame, dueUs });
   }
@@ -250,6 +258,8 @@ export class PushAudioSource implements AudioSource {
   #resampler: { rate: number; context: SoftwareResampleContext } | null = null;
   /** Session time of the next frame the AudioEngine reads (before it reads: the first stamped push). */
   #headUs: number | null = null;
+  /** Whether the AudioEngine has read yet. */
+  #read = false;
   /** Session time where the audio placed by the latest timestamp ends. */
   #scheduledEndUs = -Infinity;
   #overflow = 0;
@@ -344,8 +354,17 @@ export class PushAudioSource implements AudioSource {
   }
 
   read(out: Float32Array, frames: number): number {
+    const nowUs = this.#clock.nowUs();
+    // This read covers the `frames` up to now. Stamped audio pushed before the engine started reading
+    // was placed from the time of the first push: the part before this read's start is late.
+    const readStartUs = nowUs - (frames * 1e6) / this.#sampleRate;
+    if (!this.#read && this.#headUs !== null && readStartUs > this.#headUs) {
+      const stale = Math.round(((readStartUs - this.#headUs) * this.#sampleRate) / 1e6);
+      this.#late += this.#fifo.take(null, stale);
+    }
+    this.#read = true;
     // The engine reads exactly what its clock says is due, so the next frame plays now.
-    this.#headUs = this.#clock.nowUs();
+    this.#headUs = nowUs;
     return this.#fifo.take(out, frames);
   }
 

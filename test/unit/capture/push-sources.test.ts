@@ -3,6 +3,7 @@ import { AudioEngine, type MixedAudioFrame } from '../../../src/capture/audio-en
 import { CaptureLoop, type CapturedFrame } from '../../../src/capture/capture-loop.js';
 import {
   MAX_HELD_PICTURES,
+  MAX_TIMESTAMP_AHEAD_MS,
   PushAudioSource,
   PushVideoSource,
   type PushAudioSourceOptions,
@@ -217,20 +218,56 @@ describe('PushAudioSource with timestamps, read by the AudioEngine', () => {
 
   it('refuses the part of timestamped audio beyond the one-second bound instead of moving it earlier', () => {
     const { clock, source, mixed } = audioSession();
+    // One second of audio stamped 450 ms ahead would end at 1.45 s: the last 450 ms do not fit.
     source.pushAudioSamples(
-      stereo(4800, () => 0.5),
+      stereo(48000, () => 0.5),
       {
         sampleRate: 48000,
         channels: 2,
-        timestampUs: 950_000,
+        timestampUs: 450_000,
       },
     );
-    clock.advance(1200);
+    clock.advance(1500);
     const pcm = mixed();
-    expect(firstIndexOf(pcm, 0.5)).toBe(45600);
-    expect(pcm.subarray(45600, 48000).every((v) => v === 0.5)).toBe(true);
+    expect(firstIndexOf(pcm, 0.5)).toBe(21600);
+    expect(pcm.subarray(21600, 48000).every((v) => v === 0.5)).toBe(true);
     expect(pcm.subarray(48000).every((v) => v === 0)).toBe(true);
-    expect(source.framesDroppedOverflow).toBe(2400);
+    expect(source.framesDroppedOverflow).toBe(21600);
+  });
+
+  it('refuses a timestamp more than MAX_TIMESTAMP_AHEAD_MS ahead: it cannot be held, so it is a mistake', () => {
+    const { source } = audioSession();
+    const push = (timestampUs: number) => () =>
+      source.pushAudioSamples(
+        stereo(480, () => 0.5),
+        { sampleRate: 48000, channels: 2, timestampUs },
+      );
+    expect(push(MAX_TIMESTAMP_AHEAD_MS * 1000)).not.toThrow();
+    expect(push(MAX_TIMESTAMP_AHEAD_MS * 1000 + 1000)).toThrow(/ahead of the session clock/);
+  });
+
+  it('drops stamped audio pushed before the engine started, as far as its time has passed', () => {
+    const clock = new FakeClock();
+    const source = new PushAudioSource(clock);
+    // 0-50 ms at 0.25, 50-100 ms at 0.5, all pushed at 0 (say, while the stream connects).
+    for (let k = 0; k < 10; k++) {
+      source.pushAudioSamples(
+        stereo(480, () => (k < 5 ? 0.25 : 0.5)),
+        { sampleRate: 48000, channels: 2, timestampUs: k * 10_000 },
+      );
+    }
+    clock.advance(50);
+    // The engine starts at 50 ms: the first 50 ms are in the past and must not play late.
+    const blocks: MixedAudioFrame[] = [];
+    const engine = new AudioEngine(clock, (b) => blocks.push(b));
+    engine.addSource(source);
+    engine.start();
+    clock.advance(100);
+    engine.stop();
+    expect(source.framesDroppedLate).toBe(2400);
+    const left = blocks.flatMap((b) => Array.from({ length: 1024 }, (_, i) => b.samples[2 * i]));
+    expect(left.slice(0, 2400).every((v) => v === 0.5)).toBe(true);
+    expect(left.includes(0.25)).toBe(false);
   });
 
   it('places timestamped 44.1 kHz audio at its timestamp, to within the resampler delay', async () => {
@@ -332,19 +369,20 @@ describe('PushVideoSource', () => {
     expect(source.framesReplaced).toBe(2);
   });
 
-  it(`holds at most ${MAX_HELD_PICTURES} pictures for their timestamps, dropping the one due first`, () => {
+  it(`holds at most ${MAX_HELD_PICTURES} pictures for their timestamps, refusing more`, () => {
     const { clock, source, shown } = videoSession();
-    // Picture i is stamped 400 + 2i ms; the eight due first (400–414 ms) make room for the rest.
+    // Picture i is stamped 400 + 2i ms; the last eight do not fit and are refused.
     for (let i = 0; i < MAX_HELD_PICTURES + 8; i++)
       source.pushVideoFrame(picture(i), { timestampUs: 400_000 + i * 2000 });
     expect(source.framesReplaced).toBe(8);
     clock.advance(500);
-    // Nothing at 400 ms (picture 0 is gone); then the newest due at 440 ms and at 480 ms.
+    // The newest due at 400 ms (picture 0), at 440 ms (picture 20), then at 480 ms (picture 31).
     expect(shown()).toEqual([
+      [400, 0, false],
       [440, 20, false],
-      [480, 39, false],
+      [480, 31, false],
     ]);
-    expect(source.framesReplaced).toBe(8 + 12 + 18);
+    expect(source.framesReplaced).toBe(8 + 19 + 10);
   });
 
   it('rejects a picture whose buffer is too small for its size and format', () => {
