@@ -264,6 +264,9 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       for (const device of captureDevices(this.#sources)) {
         device.on('failed', (error) => this.emit('devicefailed', device.name, error));
         device.on('recovered', (outageMs) => this.emit('devicerecovered', device.name, outageMs));
+        // One that failed while the others were still opening: say so now, so a recovery pairs with it.
+        const { error } = device;
+        if (error) queueMicrotask(() => this.emit('devicefailed', device.name, error));
       }
       this.#pushVideo = sources.pushVideo;
       this.#pushAudio = sources.pushAudio;
@@ -307,7 +310,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     const video = this.#session.config.video;
     if (video && this.#options.video?.adaptiveBitrate) {
       const audioBps = this.#session.config.audio?.bitrateBps ?? 0;
-      const options = bitrateControllerDefaults(video.bitrateBps, audioBps, this.#options.maxLatencyMs);
+      const options = bitrateControllerDefaults(video.bitrateBps, audioBps);
       this.#abr = new BitrateController(clock, options);
       this.#abrTick();
     }
@@ -320,11 +323,12 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     if (!this.#abr || this.#closed) return;
     const reports = this.#outputs
       .filter((o) => o.state === 'live')
-      .map((o) => o.stats)
-      .map((s) => ({
-        dropping: s.dropState === 'dropping',
-        latencyMs: s.currentLatencyMs,
-        deliveryRateBps: s.deliveryRateBps,
+      .map((o) => ({ stats: o.stats, maxLatencyMs: o.options.maxLatencyMs }))
+      .map(({ stats, maxLatencyMs }) => ({
+        dropping: stats.dropState === 'dropping',
+        latencyMs: stats.currentLatencyMs,
+        maxLatencyMs,
+        deliveryRateBps: stats.deliveryRateBps,
       }));
     const change = this.#abr.update(reports);
     if (change) {
@@ -391,6 +395,9 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   /** Changes the video bitrate on the running encoder, bits per second. */
   setVideoBitrate(bitrateBps: number): void {
     // With adaptive bitrate this is the new ceiling; the controller says what to use under it now.
+    if (!(bitrateBps >= 50_000 && bitrateBps <= 100_000_000)) {
+      throw new ConfigError('video.bitrateBps', bitrateBps, 'use 50k to 100M bits per second');
+    }
     this.#applyVideoBitrate(this.#abr ? this.#abr.setMaxBitrate(bitrateBps) : bitrateBps);
   }
 

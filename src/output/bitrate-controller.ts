@@ -9,13 +9,13 @@ export interface BitrateControllerOptions {
   minBitrateBps: number;
   /** Audio's share of the path, bits per second: taken off the delivery rate. */
   audioBitrateBps: number;
-  /** A path whose latency is above this counts as congested, ms; default 1000 (maxLatencyMs / 2). */
-  congestedLatencyMs: number;
+  /** A path whose latency is above this share of its own maxLatencyMs counts as congested; default 0.5. */
+  congestedShare: number;
   /**
-   * Every path's latency must be under this for the bitrate to go up, ms; in between it holds (a
-   * queue is building: probing higher would only overshoot). Default 500 (maxLatencyMs / 4).
+   * Every path's latency must be under this share of its maxLatencyMs for the bitrate to go up; in
+   * between it holds (a queue is building: probing higher would only overshoot). Default 0.25.
    */
-  clearLatencyMs: number;
+  clearShare: number;
   /** When lowering, video gets this share of the measured delivery rate (minus audio); default 0.8. */
   headroom: number;
   /** At least this long between two decreases: the encoder's rate control needs about 1 s, ms; default 2000. */
@@ -26,18 +26,17 @@ export interface BitrateControllerOptions {
   increaseStep: number;
 }
 
-/** Defaults for a stream of `maxBitrateBps` with drops above `maxLatencyMs`. */
+/** Defaults for a stream of `maxBitrateBps` video and `audioBitrateBps` audio. */
 export function bitrateControllerDefaults(
   maxBitrateBps: number,
   audioBitrateBps: number,
-  maxLatencyMs = 2000,
 ): BitrateControllerOptions {
   return {
     maxBitrateBps,
     minBitrateBps: Math.min(maxBitrateBps, Math.max(maxBitrateBps / 10, 200_000)),
     audioBitrateBps,
-    congestedLatencyMs: maxLatencyMs / 2,
-    clearLatencyMs: maxLatencyMs / 4,
+    congestedShare: 0.5,
+    clearShare: 0.25,
     headroom: 0.8,
     decreaseIntervalMs: 2000,
     increaseIntervalMs: 4000,
@@ -59,14 +58,14 @@ export function validateBitrateControllerOptions(o: BitrateControllerOptions): v
   if (!(o.increaseStep > 0 && o.increaseStep <= 1)) {
     throw new ConfigError('increaseStep', o.increaseStep, 'use a share in (0, 1]');
   }
-  if (!(o.clearLatencyMs > 0 && o.clearLatencyMs <= o.congestedLatencyMs)) {
+  if (!(o.congestedShare > 0 && o.clearShare > 0 && o.clearShare <= o.congestedShare)) {
     throw new ConfigError(
-      'clearLatencyMs',
-      o.clearLatencyMs,
-      `use (0, congestedLatencyMs (${o.congestedLatencyMs})]`,
+      'clearShare/congestedShare',
+      `${o.clearShare}/${o.congestedShare}`,
+      'use shares of maxLatencyMs with 0 < clearShare ≤ congestedShare',
     );
   }
-  for (const field of ['congestedLatencyMs', 'decreaseIntervalMs', 'increaseIntervalMs'] as const) {
+  for (const field of ['decreaseIntervalMs', 'increaseIntervalMs'] as const) {
     if (!(o[field] > 0)) throw new ConfigError(field, o[field], 'use a positive number of milliseconds');
   }
 }
@@ -77,6 +76,8 @@ export interface PathReport {
   readonly dropping: boolean;
   /** Its current end-to-end latency, ms. */
   readonly latencyMs: number;
+  /** Its drop threshold, ms: the thresholds here are shares of it. */
+  readonly maxLatencyMs: number;
   /** What its path delivered lately, bits per second (0: not known). */
   readonly deliveryRateBps: number;
 }
@@ -89,11 +90,12 @@ export interface BitrateChange {
 
 /**
  * Adaptive video bitrate for sustained congestion: drops bound the latency, this makes them rare.
- * When any output is congested (dropping, or latency over `congestedLatencyMs`) the bitrate goes down
- * to `headroom` × what that path delivered (minus audio), and by at least 1 − headroom, at most every
- * `decreaseIntervalMs`; after `increaseIntervalMs` with every output's latency under `clearLatencyMs`
- * it goes back up by `increaseStep` of the configured bitrate at a time (additive increase,
- * multiplicative decrease); in between it holds. One encoder feeds every output, so
+ * When any output is congested (latency over `congestedShare` of its maxLatencyMs, or dropping while
+ * over `clearShare`) the bitrate goes down to `headroom` × what that path delivered (minus audio), and
+ * by at least 1 − headroom, at most every `decreaseIntervalMs`, and within one episode only while the
+ * latency is not falling; after `increaseIntervalMs` with every output under `clearShare` it goes back
+ * up by `increaseStep` of the configured bitrate at a time (additive increase, multiplicative
+ * decrease); in between it holds. One encoder feeds every output, so
  * the slowest path sets the rate. Pure: the caller feeds reports and applies the changes.
  */
 export class BitrateController {
@@ -103,6 +105,8 @@ export class BitrateController {
   #bitrateBps: number;
   #lastDecreaseUs = -Infinity;
   #clearSinceUs: number | null = null;
+  #congested = false;
+  #previousWorst = 0;
   #lowestBps: number;
   #decreases = 0;
 
@@ -149,10 +153,22 @@ export class BitrateController {
     if (paths.length === 0) return null;
     const o = this.options;
     const nowUs = this.#clock.nowUs();
-    const congested = paths.filter((p) => p.dropping || p.latencyMs > o.congestedLatencyMs);
+    const share = (p: PathReport): number => p.latencyMs / Math.max(1, p.maxLatencyMs);
+    // Dropping goes on until a keyframe after the latency fell: once under the clear share it is over.
+    const congested = paths.filter(
+      (p) => share(p) > o.congestedShare || (p.dropping && share(p) >= o.clearShare),
+    );
+    const worst = Math.max(...paths.map(share));
+    const previousWorst = this.#previousWorst;
+    this.#previousWorst = worst;
     if (congested.length > 0) {
       this.#clearSinceUs = null;
+      const episodeStart = !this.#congested;
+      this.#congested = true;
       if (nowUs - this.#lastDecreaseUs < o.decreaseIntervalMs * 1000) return null;
+      // Within an episode, cut again only while latency is not falling: a falling queue means the
+      // last cut already fits the path, and it drains by itself.
+      if (!episodeStart && worst < previousWorst) return null;
       const rates = congested.map((p) => p.deliveryRateBps).filter((r) => r > 0);
       const videoShare =
         rates.length > 0
@@ -165,7 +181,8 @@ export class BitrateController {
       this.#lowestBps = Math.min(this.#lowestBps, next);
       return this.#set(next, 'congested');
     }
-    if (paths.some((p) => p.latencyMs >= o.clearLatencyMs)) {
+    this.#congested = false;
+    if (worst >= o.clearShare) {
       this.#clearSinceUs = null;
       return null;
     }

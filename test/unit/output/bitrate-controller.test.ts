@@ -7,10 +7,11 @@ import {
 } from '../../../src/output/bitrate-controller.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
-const clear: PathReport = { dropping: false, latencyMs: 80, deliveryRateBps: 2_660_000 };
+const clear: PathReport = { dropping: false, latencyMs: 80, maxLatencyMs: 2000, deliveryRateBps: 2_660_000 };
 const congested = (deliveryRateBps: number): PathReport => ({
   dropping: true,
   latencyMs: 1500,
+  maxLatencyMs: 2000,
   deliveryRateBps,
 });
 
@@ -37,9 +38,7 @@ describe('BitrateController', () => {
 
   it('a congested path without a measured rate still cuts by the headroom (multiplicative decrease)', () => {
     const { abr } = controller();
-    expect(abr.update([{ dropping: false, latencyMs: 1200, deliveryRateBps: 0 }])?.bitrateBps).toBe(
-      2_000_000,
-    );
+    expect(abr.update([{ ...clear, latencyMs: 1200, deliveryRateBps: 0 }])?.bitrateBps).toBe(2_000_000);
   });
 
   it('waits decreaseIntervalMs between decreases, so the encoder can follow', () => {
@@ -93,6 +92,36 @@ describe('BitrateController', () => {
       expect(abr.update([{ ...clear, latencyMs: 700 }])).toBeNull();
     }
     expect(abr.bitrateBps).toBe(1_116_800);
+  });
+
+  it('does not cut again while the latency falls: the last cut already fits the path', () => {
+    const { clock, abr } = controller();
+    abr.update([congested(1_596_000)]);
+    for (const latencyMs of [1400, 1300, 1200, 1100]) {
+      clock.advance(2000);
+      expect(abr.update([{ ...congested(1_596_000), latencyMs }])).toBeNull();
+    }
+    clock.advance(2000);
+    expect(abr.update([{ ...congested(1_000_000), latencyMs: 1150 }])?.bitrateBps).toBe(640_000);
+  });
+
+  it('stops cutting once latency is under the clear share, though the drop policy still drops', () => {
+    const { clock, abr } = controller();
+    abr.update([congested(1_596_000)]);
+    clock.advance(2000);
+    expect(abr.update([{ ...congested(1_596_000), latencyMs: 300 }])).toBeNull();
+  });
+
+  it('judges each output against its own maxLatencyMs', () => {
+    const { clock, abr } = controller();
+    // 1500 ms is congested for a 2000 ms output but clear-ish for an 8000 ms one.
+    expect(abr.update([{ ...clear, latencyMs: 1500, maxLatencyMs: 8000 }])).toBeNull();
+    abr.update([congested(1_596_000)]);
+    for (let t = 0; t < 8000; t += 500) {
+      clock.advance(500);
+      abr.update([{ ...clear, latencyMs: 1500, maxLatencyMs: 8000 }]);
+    }
+    expect(abr.bitrateBps).toBeGreaterThan(1_116_800); // 1500 ms is under a quarter of 8000: it went up
   });
 
   it('follows the slowest of several outputs; any congested one counts', () => {
