@@ -5,6 +5,9 @@ import type { Clock } from '../core/clock.js';
 /** The same FFmpeg message is printed at most once in this long, ms. */
 export const REPEAT_WINDOW_MS = 60_000;
 
+/** Distinct messages remembered before the expired ones are forgotten. */
+const MAX_REMEMBERED = 256;
+
 /**
  * Decides which FFmpeg log lines reach the terminal: each distinct message (pointer addresses aside)
  * at most once per REPEAT_WINDOW_MS. A device being reopened every few seconds would otherwise print
@@ -25,6 +28,12 @@ export class RepeatFilter {
     const last = this.#lastShownUs.get(key);
     if (last !== undefined && nowUs - last < REPEAT_WINDOW_MS * 1000) return false;
     this.#lastShownUs.set(key, nowUs);
+    // Messages with changing numbers (timestamps, sizes) are all distinct: forget the expired ones.
+    if (this.#lastShownUs.size > MAX_REMEMBERED) {
+      for (const [k, at] of this.#lastShownUs) {
+        if (nowUs - at >= REPEAT_WINDOW_MS * 1000) this.#lastShownUs.delete(k);
+      }
+    }
     return true;
   }
 }
