@@ -18,7 +18,7 @@ import { ConfigError, InvalidStateError } from './core/errors.js';
 import type { LatenessSummary } from './core/lateness.js';
 import { MonotonicClock } from './core/monotonic-clock.js';
 import { TypedEmitter } from './core/typed-emitter.js';
-import type { VideoEncoderOptions } from './encode/video-encoder.js';
+import { checkVideoBitrate, type VideoEncoderOptions } from './encode/video-encoder.js';
 import type { StreamConfig } from './media/packet.js';
 import {
   BitrateController,
@@ -323,13 +323,15 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     if (!this.#abr || this.#closed) return;
     const reports = this.#outputs
       .filter((o) => o.state === 'live')
-      .map((o) => ({ stats: o.stats, maxLatencyMs: o.options.maxLatencyMs }))
-      .map(({ stats, maxLatencyMs }) => ({
-        dropping: stats.dropState === 'dropping',
-        latencyMs: stats.currentLatencyMs,
-        maxLatencyMs,
-        deliveryRateBps: stats.deliveryRateBps,
-      }));
+      .map((o) => {
+        const stats = o.stats;
+        return {
+          dropping: stats.dropState === 'dropping',
+          latencyMs: stats.currentLatencyMs,
+          maxLatencyMs: o.options.maxLatencyMs,
+          deliveryRateBps: stats.deliveryRateBps,
+        };
+      });
     const change = this.#abr.update(reports);
     if (change) {
       this.#applyVideoBitrate(change.bitrateBps);
@@ -395,9 +397,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   /** Changes the video bitrate on the running encoder, bits per second. */
   setVideoBitrate(bitrateBps: number): void {
     // With adaptive bitrate this is the new ceiling; the controller says what to use under it now.
-    if (!(bitrateBps >= 50_000 && bitrateBps <= 100_000_000)) {
-      throw new ConfigError('video.bitrateBps', bitrateBps, 'use 50k to 100M bits per second');
-    }
+    checkVideoBitrate(bitrateBps); // before the controller moves its ceiling
     this.#applyVideoBitrate(this.#abr ? this.#abr.setMaxBitrate(bitrateBps) : bitrateBps);
   }
 

@@ -7,6 +7,7 @@ import { MediaSession } from '../session/media-session.js';
 import { captureDevices, openSources } from '../capture/source-choice.js';
 import { MEDIA_OPTIONS, MEDIA_USAGE, parseMediaOptions } from './media-options.js';
 import { parsePositive } from './parse.js';
+import { formatDeviceBack, formatDeviceFailed } from './status-line.js';
 
 /** Usage of `steadycast encode`. */
 export const ENCODE_USAGE = `steadycast encode <file.flv|.mp4|.mkv> [options]
@@ -36,12 +37,8 @@ export async function encodeCommand(argv: string[], log: (line: string) => void)
     channels: 2,
   });
   for (const device of captureDevices(sources)) {
-    device.on('failed', (error) =>
-      log(`${error.message}; reopening it — the recording goes on with the last picture or silence`),
-    );
-    device.on('recovered', (outageMs) =>
-      log(`${device.name} is back after ${(outageMs / 1000).toFixed(1)} s`),
-    );
+    device.on('failed', (error) => log(formatDeviceFailed(error, 'recording')));
+    device.on('recovered', (outageMs) => log(formatDeviceBack(device.name, outageMs)));
   }
   const videoSource = sources.video;
   const session = await MediaSession.open(clock, {

@@ -42,3 +42,13 @@ export function formatSummary(s: StreamStats): string {
   }
   return lines.join('\n');
 }
+
+/** The line said when a capture device fails: its error names it. `goesOn`: what continues meanwhile. */
+export function formatDeviceFailed(error: Error, goesOn: 'stream' | 'recording'): string {
+  return `${error.message}; reopening it — the ${goesOn} goes on with the last picture or silence`;
+}
+
+/** The line said when a failed capture device works again. */
+export function formatDeviceBack(name: string, outageMs: number): string {
+  return `${name} is back after ${(outageMs / 1000).toFixed(1)} s`;
+}

@@ -8,7 +8,7 @@ import { Streamer, type StreamStats } from '../streamer.js';
 import { MEDIA_OPTIONS, MEDIA_USAGE, parseMediaOptions } from './media-options.js';
 import { parsePositive } from './parse.js';
 import { printDeviceList } from './sources.js';
-import { formatStatusLine, formatSummary } from './status-line.js';
+import { formatDeviceBack, formatDeviceFailed, formatStatusLine, formatSummary } from './status-line.js';
 
 /** Usage of `steadycast stream`. */
 export const STREAM_USAGE = `steadycast stream <url> [options]
@@ -123,13 +123,8 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
     if (reason === 'congested') say(`video bitrate lowered to ${kbit} kbit/s (congested)`);
     else if (bitrateBps >= media.videoBitrateBps) say(`video bitrate back to ${kbit} kbit/s`);
   });
-  // The message names the device: "screen X display :1 failed: …".
-  streamer.on('devicefailed', (_name, error) => {
-    say(`${error.message}; reopening it — the stream goes on with the last picture or silence`);
-  });
-  streamer.on('devicerecovered', (name, outageMs) => {
-    say(`${name} is back after ${(outageMs / 1000).toFixed(1)} s`);
-  });
+  streamer.on('devicefailed', (_name, error) => say(formatDeviceFailed(error, 'stream')));
+  streamer.on('devicerecovered', (name, outageMs) => say(formatDeviceBack(name, outageMs)));
 
   const stopRequested = new AbortController();
   let interrupts = 0;

@@ -136,6 +136,13 @@ export function validateVideoEncoderOptions(o: VideoEncoderOptions): void {
   }
 }
 
+/** Throws a ConfigError unless `bitrateBps` is a bitrate the encoder can be switched to at run time. */
+export function checkVideoBitrate(bitrateBps: number): void {
+  if (!(bitrateBps >= 50_000 && bitrateBps <= 100_000_000)) {
+    throw new ConfigError('video.bitrateBps', bitrateBps, 'use 50k to 100M bits per second');
+  }
+}
+
 /** x264's presets, fastest first. */
 const X264_PRESETS = [
   'ultrafast',
@@ -294,9 +301,7 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
 
   /** Changes the target bitrate; applied from the next frame on (x264 reconfigures in place). */
   setBitrate(bitrateBps: number): void {
-    if (!(bitrateBps >= 50_000 && bitrateBps <= 100_000_000)) {
-      throw new ConfigError('video.bitrateBps', bitrateBps, 'use 50k to 100M bits per second');
-    }
+    checkVideoBitrate(bitrateBps);
     this.#pendingBitrate = bitrateBps;
   }
 
