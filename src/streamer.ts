@@ -34,6 +34,7 @@ import {
   type RtmpOutputStats,
 } from './output/rtmp-output.js';
 import { MediaSession, type MediaSessionOptions } from './session/media-session.js';
+import { MEDIA_DEFAULTS } from './media/defaults.js';
 
 /** How often adaptive bitrate looks at the outputs, ms. */
 const ABR_INTERVAL_MS = 500;
@@ -189,7 +190,13 @@ export type StreamerEvents = {
 
 /** Default Streamer options (without outputs). */
 export function streamerDefaults(): Omit<StreamerOptions, 'outputs' | 'clock'> {
-  return { video: {}, audio: {}, maxLatencyMs: 2000, recordPath: null, statsIntervalMs: 1000 };
+  return {
+    video: {},
+    audio: {},
+    maxLatencyMs: MEDIA_DEFAULTS.maxLatencyMs,
+    recordPath: null,
+    statsIntervalMs: 1000,
+  };
 }
 
 /**
@@ -481,11 +488,11 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       video ? (video.source ?? 'test') : null,
       audio ? (audio.sources ?? ['tone']) : null,
       {
-        width: video?.width ?? 1280,
-        height: video?.height ?? 720,
-        fps: video?.fps ?? 30,
-        sampleRate: 48000,
-        channels: 2,
+        width: video?.width ?? MEDIA_DEFAULTS.video.width,
+        height: video?.height ?? MEDIA_DEFAULTS.video.height,
+        fps: video?.fps ?? MEDIA_DEFAULTS.video.fps,
+        sampleRate: MEDIA_DEFAULTS.audio.sampleRate,
+        channels: MEDIA_DEFAULTS.audio.channels,
       },
     );
   }
@@ -494,8 +501,8 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     const video = this.#options.video;
     if (!video || !sources.video) return null;
     const { source: _source, adaptiveBitrate: _abr, ...encoder }: Partial<StreamerVideoOptions> = video;
-    const width = video.width ?? 1280;
-    const height = video.height ?? 720;
+    const width = video.width ?? MEDIA_DEFAULTS.video.width;
+    const height = video.height ?? MEDIA_DEFAULTS.video.height;
     return {
       source: sources.video,
       encoder: { ...(encoder as Partial<VideoEncoderOptions>), width, height },

@@ -2,6 +2,7 @@ import type { Clock, Timer } from '../core/clock.js';
 import { ConfigError, InvalidStateError } from '../core/errors.js';
 import { LatenessRecorder, type LatenessSummary } from '../core/lateness.js';
 import type { AudioSource } from './source.js';
+import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
 /** One block of mixed PCM for the audio encoder. */
 export interface MixedAudioFrame {
@@ -43,7 +44,8 @@ export interface AudioEngineStats {
 
 /** Default AudioEngine options. */
 export function audioEngineDefaults(): AudioEngineOptions {
-  return { sampleRate: 48000, channels: 2, frameSize: 1024, tickMs: 10, maxSourceAheadMs: 200 };
+  const { sampleRate, channels } = MEDIA_DEFAULTS.audio;
+  return { sampleRate, channels, frameSize: 1024, tickMs: 10, maxSourceAheadMs: 200 };
 }
 
 /** Throws ConfigError when an option is out of range. */

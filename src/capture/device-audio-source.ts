@@ -10,6 +10,7 @@ import {
 } from './media-reader.js';
 import { PcmFifo } from './pcm-fifo.js';
 import type { AudioSource } from './source.js';
+import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
 /** Options of a device audio source. */
 export interface DeviceAudioOptions {
@@ -86,8 +87,8 @@ export class DeviceAudioSource extends TypedEmitter<DeviceSourceEvents> implemen
   /** Opens the device on `clock` (which times reopening); rejects with DeviceError naming what is missing. */
   static async open(clock: Clock, options: DeviceAudioOptions): Promise<DeviceAudioSource> {
     const full: Required<DeviceAudioOptions> = {
-      sampleRate: 48000,
-      channels: 2,
+      sampleRate: MEDIA_DEFAULTS.audio.sampleRate,
+      channels: MEDIA_DEFAULTS.audio.channels,
       prebufferMs: 60,
       maxBufferedMs: 150,
       ...options,

@@ -9,6 +9,7 @@ import {
   type MediaReaderOptions,
 } from './media-reader.js';
 import type { RawVideoFrame, VideoSource } from './source.js';
+import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
 /** Counters of a device video source. */
 export interface DeviceVideoStats extends DeviceHealthStats {
@@ -65,8 +66,8 @@ export class DeviceVideoSource extends TypedEmitter<DeviceSourceEvents> implemen
       options: input.options,
       video: true,
       audio: false,
-      sampleRate: 48000,
-      channels: 2,
+      sampleRate: MEDIA_DEFAULTS.audio.sampleRate,
+      channels: MEDIA_DEFAULTS.audio.channels,
     };
     const reader = await MediaReader.open(input.url, readerOptions).catch((error: unknown) => {
       throw new DeviceError(`cannot capture ${input.label}: ${(error as Error).message}`, { cause: error });

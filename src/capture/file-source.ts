@@ -4,6 +4,7 @@ import { MediaReader } from './media-reader.js';
 import { PcmFifo } from './pcm-fifo.js';
 import { PlaybackTimeline } from './playback-timeline.js';
 import type { AudioSource, RawVideoFrame, VideoSource } from './source.js';
+import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
 /** Options of a file source. */
 export interface FileSourceOptions {
@@ -110,8 +111,8 @@ export class FileSource {
       loop: false,
       video: true,
       audio: true,
-      sampleRate: 48000,
-      channels: 2,
+      sampleRate: MEDIA_DEFAULTS.audio.sampleRate,
+      channels: MEDIA_DEFAULTS.audio.channels,
       leadMs: 100,
       ...options,
     };

@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.js';
 import { ConfigError, MediaError } from '../core/errors.js';
 import { PcmFifo } from './pcm-fifo.js';
 import { frameByteLength, type AudioSource, type RawVideoFrame, type VideoSource } from './source.js';
+import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
 /**
  * How far ahead of the session clock a pushed timestamp may be, ms: what the push sources can hold
@@ -189,8 +190,8 @@ export interface PushAudioSourceOptions {
 /** Default PushAudioSource options. */
 export function pushAudioSourceDefaults(): PushAudioSourceOptions {
   return {
-    sampleRate: 48000,
-    channels: 2,
+    sampleRate: MEDIA_DEFAULTS.audio.sampleRate,
+    channels: MEDIA_DEFAULTS.audio.channels,
     maxBufferedMs: 1000,
     timestampToleranceMs: TIMESTAMP_TOLERANCE_MS,
   };

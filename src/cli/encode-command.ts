@@ -8,6 +8,7 @@ import { captureDevices, openSources } from '../capture/source-choice.js';
 import { MEDIA_OPTIONS, MEDIA_USAGE, parseMediaOptions } from './media-options.js';
 import { parsePositive } from './parse.js';
 import { formatDeviceBack, formatDeviceFailed } from './status-line.js';
+import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
 /** Usage of `steadycast encode`. */
 export const ENCODE_USAGE = `steadycast encode <file.flv|.mp4|.mkv> [options]
@@ -33,8 +34,8 @@ export async function encodeCommand(argv: string[], log: (line: string) => void)
     width,
     height,
     fps,
-    sampleRate: 48000,
-    channels: 2,
+    sampleRate: MEDIA_DEFAULTS.audio.sampleRate,
+    channels: MEDIA_DEFAULTS.audio.channels,
   });
   for (const device of captureDevices(sources)) {
     device.on('failed', (error) => log(formatDeviceFailed(error, 'recording')));

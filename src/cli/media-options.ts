@@ -3,27 +3,31 @@ import type { AudioSourceChoice, VideoSourceChoice } from '../capture/source-cho
 import { ConfigError } from '../core/errors.js';
 import { parseBitrate, parsePositive, parseSize } from './parse.js';
 import { parseAudioChoices, parseVideoChoice, toAudioSourceChoices, toVideoSourceChoice } from './sources.js';
+import { MEDIA_DEFAULTS } from '../media/defaults.js';
+
+const V = MEDIA_DEFAULTS.video;
+const kbit = (bps: number): string => `${bps / 1000}k`;
 
 /** Usage lines of the capture and encoding options `stream` and `encode` share. */
 export const MEDIA_USAGE = `  --video SOURCE               screen[:DISPLAY_OR_INDEX] | file:PATH | test | none (default test)
   --audio SOURCE               system[:NAME] | mic[:NAME] | file[:PATH] | tone | silence | none
                                (default tone; repeat to mix, e.g. --audio system --audio mic)
   --loop                       with file sources: start again at the end
-  --size WxH --fps N           default 1280x720, 30
-  --video-bitrate 2500k --audio-bitrate 160k --keyint 2 (seconds)
-  --encoder libx264 --preset veryfast (x264 presets; h264_nvenc, h264_qsv, h264_amf: no --preset)`;
+  --size WxH --fps N           default ${V.width}x${V.height}, ${V.fps}
+  --video-bitrate ${kbit(V.bitrateBps)} --audio-bitrate ${kbit(MEDIA_DEFAULTS.audio.bitrateBps)} --keyint ${V.keyframeIntervalS} (seconds)
+  --encoder ${V.encoder} --preset ${V.preset} (x264 presets; h264_nvenc, h264_qsv, h264_amf: no --preset)`;
 
 /** The parseArgs spec of those options. */
 export const MEDIA_OPTIONS = {
   video: { type: 'string', default: 'test' },
   audio: { type: 'string', multiple: true, default: ['tone'] },
   loop: { type: 'boolean', default: false },
-  size: { type: 'string', default: '1280x720' },
-  fps: { type: 'string', default: '30' },
-  'video-bitrate': { type: 'string', default: '2500k' },
-  'audio-bitrate': { type: 'string', default: '160k' },
-  keyint: { type: 'string', default: '2' },
-  encoder: { type: 'string', default: 'libx264' },
+  size: { type: 'string', default: `${V.width}x${V.height}` },
+  fps: { type: 'string', default: String(V.fps) },
+  'video-bitrate': { type: 'string', default: kbit(V.bitrateBps) },
+  'audio-bitrate': { type: 'string', default: kbit(MEDIA_DEFAULTS.audio.bitrateBps) },
+  keyint: { type: 'string', default: String(V.keyframeIntervalS) },
+  encoder: { type: 'string', default: V.encoder },
   preset: { type: 'string' },
 } satisfies NonNullable<ParseArgsConfig['options']>;
 
@@ -83,7 +87,7 @@ export function parseMediaOptions(values: MediaOptionValues): MediaSettings {
 
 /** x264's presets name libx264 settings; other encoders are set up for live streaming by themselves. */
 function parsePreset(encoder: string, preset: string | undefined): string {
-  if (preset === undefined) return 'veryfast';
+  if (preset === undefined) return V.preset;
   if (encoder !== 'libx264') {
     throw new ConfigError(
       '--preset',

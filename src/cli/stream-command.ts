@@ -9,13 +9,14 @@ import { MEDIA_OPTIONS, MEDIA_USAGE, parseMediaOptions } from './media-options.j
 import { parsePositive } from './parse.js';
 import { printDeviceList } from './sources.js';
 import { formatDeviceBack, formatDeviceFailed, formatStatusLine, formatSummary } from './status-line.js';
+import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
 /** Usage of `steadycast stream`. */
 export const STREAM_USAGE = `steadycast stream <url> [options]
   Publishes to rtmp[s]://host[:port]/app/streamKey with bounded latency and automatic reconnect.
 ${MEDIA_USAGE}
   --list-devices               list the screens and audio devices this machine offers, and exit
-  --max-latency MS             drop threshold (default 2000)
+  --max-latency MS             drop threshold (default ${MEDIA_DEFAULTS.maxLatencyMs})
   --adaptive-bitrate           lower the video bitrate under sustained congestion, raise it back after
   --duration SECONDS           stop by itself after this long (default: until Ctrl-C)
   --stats-file PATH            one JSON object per second, and a final one with "final": true
@@ -31,7 +32,7 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
     options: {
       ...MEDIA_OPTIONS,
       'list-devices': { type: 'boolean', default: false },
-      'max-latency': { type: 'string', default: '2000' },
+      'max-latency': { type: 'string', default: String(MEDIA_DEFAULTS.maxLatencyMs) },
       'adaptive-bitrate': { type: 'boolean', default: false },
       duration: { type: 'string' },
       'stats-file': { type: 'string' },

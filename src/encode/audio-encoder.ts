@@ -11,6 +11,7 @@ import { ConfigError, MediaError } from '../core/errors.js';
 import { SerialWorker } from '../core/serial-worker.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import type { AudioConfig, EncodedPacket } from '../media/packet.js';
+import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
 const AVERROR_EAGAIN = -11;
 const AVERROR_EOF = -541478725;
@@ -45,7 +46,7 @@ export type AudioEncoderEvents = {
 
 /** Default AudioEncoder options: AAC-LC 48 kHz stereo 160 kbit/s. */
 export function audioEncoderDefaults(): AudioEncoderOptions {
-  return { sampleRate: 48000, channels: 2, bitrateBps: 160_000, encoder: 'aac' };
+  return { ...MEDIA_DEFAULTS.audio, encoder: 'aac' };
 }
 
 /** Throws ConfigError when an option is out of range. */

@@ -18,6 +18,7 @@ import { SerialWorker } from '../core/serial-worker.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import type { EncodedPacket, VideoConfig } from '../media/packet.js';
 import { annexBToAvcc } from './annexb.js';
+import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
 const AVERROR_EAGAIN = -11;
 const AVERROR_EOF = -541478725;
@@ -91,13 +92,7 @@ export type VideoEncoderEvents = {
 /** Default VideoEncoder options (720p30, x264 veryfast zerolatency, CBR 2500 kbit/s, GOP 2 s). */
 export function videoEncoderDefaults(): VideoEncoderOptions {
   return {
-    width: 1280,
-    height: 720,
-    fps: 30,
-    bitrateBps: 2_500_000,
-    keyframeIntervalS: 2,
-    encoder: 'libx264',
-    preset: 'veryfast',
+    ...MEDIA_DEFAULTS.video,
     tune: 'zerolatency',
     bFrames: 0,
     encoderOptions: {},

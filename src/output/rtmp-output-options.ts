@@ -5,6 +5,7 @@ import type { BackoffOptions } from './backoff.js';
 import type { DropReason, DropState } from './drop-policy.js';
 import type { AckState, LatencyMeasure } from './latency-tracker.js';
 import type { KindCounts } from './stream-muxer.js';
+import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
 /** Where an output is in its life: `connecting → live → reconnecting → live … → stopped`. */
 export type OutputState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'stopping' | 'stopped' | 'failed';
@@ -56,7 +57,7 @@ export interface RtmpOutputOptions {
 /** Default RtmpOutput options, without the URL. */
 export function rtmpOutputDefaults(): Omit<RtmpOutputOptions, 'url'> {
   return {
-    maxLatencyMs: 2000,
+    maxLatencyMs: MEDIA_DEFAULTS.maxLatencyMs,
     maxPackets: 100,
     maxBytes: 4 * 1024 * 1024,
     lowWatermarkMs: undefined,
