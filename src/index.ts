@@ -13,7 +13,8 @@ export { MonotonicClock } from './core/monotonic-clock.js';
 export { ConfigError, InvalidStateError, MediaError, SteadycastError } from './core/errors.js';
 export { TypedEmitter } from './core/typed-emitter.js';
 export type { LatenessSummary } from './core/lateness.js';
-export type { AudioSource, PixelFormat, RawVideoFrame, VideoSource } from './capture/source.js';
+export type { AudioSource, VideoSource } from './capture/source.js';
+export type { CapturedFrame, MixedAudioFrame, PixelFormat, RawVideoFrame } from './media/frames.js';
 export {
   PushAudioSource,
   PushVideoSource,

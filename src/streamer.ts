@@ -12,7 +12,7 @@ import {
   type VideoSourceChoice,
 } from './capture/source-choice.js';
 import type { DeviceHealthStats } from './capture/device-read-loop.js';
-import type { RawVideoFrame } from './capture/source.js';
+import type { RawVideoFrame } from './media/frames.js';
 import type { Clock, Timer } from './core/clock.js';
 import { ConfigError, InvalidStateError } from './core/errors.js';
 import type { LatenessSummary } from './core/lateness.js';

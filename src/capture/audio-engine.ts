@@ -1,18 +1,9 @@
 import type { Clock, Timer } from '../core/clock.js';
 import { ConfigError, InvalidStateError } from '../core/errors.js';
 import { LatenessRecorder, type LatenessSummary } from '../core/lateness.js';
+import type { MixedAudioFrame } from '../media/frames.js';
 import type { AudioSource } from './source.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
-
-/** One block of mixed PCM for the audio encoder. */
-export interface MixedAudioFrame {
-  /** Interleaved float samples, `frameSize × channels` long. */
-  readonly samples: Float32Array;
-  /** Index of the block's first sample since the engine started. */
-  readonly sampleIndex: number;
-  /** Presentation time of the first sample, microseconds on the session clock. */
-  readonly ptsUs: number;
-}
 
 /** AudioEngine options. */
 export interface AudioEngineOptions {

@@ -1,19 +1,8 @@
 import type { Clock, Timer } from '../core/clock.js';
 import { ConfigError, InvalidStateError } from '../core/errors.js';
 import { LatenessRecorder, type LatenessSummary } from '../core/lateness.js';
-import type { RawVideoFrame, VideoSource } from './source.js';
-
-/** One picture the CaptureLoop hands to the encoder. */
-export interface CapturedFrame {
-  /** The picture (the previous one again when `duplicate`). */
-  readonly frame: RawVideoFrame;
-  /** Frame index since the loop started; its deadline is `startUs + index·interval`. */
-  readonly index: number;
-  /** Presentation time, microseconds on the session clock: the frame's own deadline. */
-  readonly ptsUs: number;
-  /** True when the source had nothing new and the last picture is repeated. */
-  readonly duplicate: boolean;
-}
+import type { CapturedFrame, RawVideoFrame } from '../media/frames.js';
+import type { VideoSource } from './source.js';
 
 /** CaptureLoop options. */
 export interface CaptureLoopOptions {

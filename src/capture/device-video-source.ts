@@ -8,7 +8,8 @@ import {
   type DecodedVideo,
   type MediaReaderOptions,
 } from './media-reader.js';
-import type { RawVideoFrame, VideoSource } from './source.js';
+import type { RawVideoFrame } from '../media/frames.js';
+import type { VideoSource } from './source.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
 /** Counters of a device video source. */

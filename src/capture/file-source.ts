@@ -3,7 +3,8 @@ import { MediaError } from '../core/errors.js';
 import { MediaReader } from './media-reader.js';
 import { PcmFifo } from './pcm-fifo.js';
 import { PlaybackTimeline } from './playback-timeline.js';
-import type { AudioSource, RawVideoFrame, VideoSource } from './source.js';
+import type { RawVideoFrame } from '../media/frames.js';
+import type { AudioSource, VideoSource } from './source.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
 /** Options of a file source. */

@@ -28,7 +28,7 @@ import {
   type AVPixelFormat,
 } from 'node-av/constants';
 import { MediaError } from '../core/errors.js';
-import type { PixelFormat, RawVideoFrame } from './source.js';
+import type { PixelFormat, RawVideoFrame } from '../media/frames.js';
 
 /** What to open and how to decode it. */
 export interface MediaReaderOptions {

@@ -3,7 +3,8 @@ import { AV_CHANNEL_LAYOUT_MONO, AV_CHANNEL_LAYOUT_STEREO, AV_SAMPLE_FMT_FLT } f
 import type { Clock } from '../core/clock.js';
 import { ConfigError, MediaError } from '../core/errors.js';
 import { PcmFifo } from './pcm-fifo.js';
-import { frameByteLength, type AudioSource, type RawVideoFrame, type VideoSource } from './source.js';
+import { frameByteLength, type RawVideoFrame } from '../media/frames.js';
+import type { AudioSource, VideoSource } from './source.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
 /**

@@ -1,17 +1,4 @@
-/** Raw pixel layouts a video source may deliver. */
-export type PixelFormat = 'i420' | 'nv12' | 'bgra';
-
-/** One uncompressed picture, planes packed one after another without padding. */
-export interface RawVideoFrame {
-  /** Pixel layout of `data`. */
-  readonly format: PixelFormat;
-  /** Width in pixels. */
-  readonly width: number;
-  /** Height in pixels. */
-  readonly height: number;
-  /** The planes, packed (I420: Y, U, V; NV12: Y, UV; BGRA: one plane). */
-  readonly data: Buffer;
-}
+import type { RawVideoFrame } from '../media/frames.js';
 
 /** Something that supplies pictures to the CaptureLoop (test pattern, screen, app pushes, file). */
 export interface VideoSource {
@@ -45,11 +32,4 @@ export interface AudioSource {
   discard(frames: number): void;
   /** Releases the source's resources; idempotent. */
   close(): void;
-}
-
-/** Bytes of one packed picture of `format` at `width`×`height`. */
-export function frameByteLength(format: PixelFormat, width: number, height: number): number {
-  if (format === 'bgra') return width * height * 4;
-  const chroma = Math.ceil(width / 2) * Math.ceil(height / 2);
-  return width * height + 2 * chroma;
 }

@@ -1,4 +1,5 @@
-import type { RawVideoFrame, VideoSource } from './source.js';
+import type { RawVideoFrame } from '../media/frames.js';
+import type { VideoSource } from './source.js';
 
 /** Side of one bit block of the frame-number code, in luma pixels. */
 export const CODE_BLOCK_PX = 16;

@@ -6,7 +6,7 @@ import {
   AV_SAMPLE_FMT_FLTP,
   type FFEncoderCodec,
 } from 'node-av/constants';
-import type { MixedAudioFrame } from '../capture/audio-engine.js';
+import type { MixedAudioFrame } from '../media/frames.js';
 import { ConfigError, MediaError } from '../core/errors.js';
 import { SerialWorker } from '../core/serial-worker.js';
 import { TypedEmitter } from '../core/typed-emitter.js';

@@ -10,8 +10,7 @@ import {
   type AVPixelFormat,
   type FFEncoderCodec,
 } from 'node-av/constants';
-import type { CapturedFrame } from '../capture/capture-loop.js';
-import type { PixelFormat, RawVideoFrame } from '../capture/source.js';
+import type { CapturedFrame, PixelFormat, RawVideoFrame } from '../media/frames.js';
 import type { Clock } from '../core/clock.js';
 import { ConfigError, MediaError } from '../core/errors.js';
 import { SerialWorker } from '../core/serial-worker.js';

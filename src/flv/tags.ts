@@ -1,5 +1,5 @@
 import type { EncodedPacket, StreamConfig } from '../media/packet.js';
-import { Amf0EcmaArray, type Amf0Object } from '../rtmp/amf0.js';
+import { Amf0EcmaArray, type Amf0Object } from '../amf0/amf0.js';
 
 // FLV tag bodies (Adobe FLV specification v10.1, Annex E.4.2/E.4.3): what goes in the payload of
 // an RTMP audio (8) or video (9) message. No FLV file header, no tag header, no PreviousTagSize.

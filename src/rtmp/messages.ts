@@ -1,4 +1,11 @@
-import { Amf0EcmaArray, decodeAmf0, encodeAmf0, type Amf0Object, type Amf0Value } from './amf0.js';
+import {
+  Amf0EcmaArray,
+  Amf0Error,
+  decodeAmf0,
+  encodeAmf0,
+  type Amf0Object,
+  type Amf0Value,
+} from '../amf0/amf0.js';
 import type { RtmpMessage } from './chunk-writer.js';
 import { ChunkStreamId, MessageType, UserControlEvent } from './constants.js';
 import { RtmpProtocolError } from './errors.js';
@@ -125,7 +132,7 @@ export function commandMessage(
 export function parseCommand(message: RtmpMessage): RtmpCommand {
   const body =
     message.messageTypeId === MessageType.COMMAND_AMF3 ? message.payload.subarray(1) : message.payload;
-  const [name, transactionId, commandObject, ...args] = decodeAmf0(body);
+  const [name, transactionId, commandObject, ...args] = decodeAmf0OrFail(body);
   if (typeof name !== 'string') throw new RtmpProtocolError('command without a name');
   return {
     name,
@@ -133,6 +140,16 @@ export function parseCommand(message: RtmpMessage): RtmpCommand {
     commandObject: commandObject ?? null,
     args,
   };
+}
+
+/** AMF0 from the peer that does not decode is a broken RTMP message (`ERR_RTMP_PROTOCOL`). */
+function decodeAmf0OrFail(body: Buffer): Amf0Value[] {
+  try {
+    return decodeAmf0(body);
+  } catch (error) {
+    if (error instanceof Amf0Error) throw new RtmpProtocolError(error.message, { cause: error });
+    throw error;
+  }
 }
 
 /** The `connect` command object fields we send (RTMP §7.2.1.1). */

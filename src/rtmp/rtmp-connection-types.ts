@@ -1,4 +1,4 @@
-import type { Amf0Object } from './amf0.js';
+import type { Amf0Object } from '../amf0/amf0.js';
 import type { RtmpError } from './errors.js';
 import type { HandshakeInfo } from './handshake.js';
 import type { RtmpStatus } from './messages.js';

@@ -5,7 +5,7 @@ import { InvalidStateError } from '../core/errors.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { onMetaData } from '../flv/tags.js';
 import type { StreamConfig } from '../media/packet.js';
-import type { Amf0Object } from './amf0.js';
+import type { Amf0Object } from '../amf0/amf0.js';
 import type {
   RtmpConnectionEvents,
   RtmpConnectionState,

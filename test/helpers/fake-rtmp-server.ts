@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Amf0Object, Amf0Value } from '../../src/rtmp/amf0.js';
+import type { Amf0Object, Amf0Value } from '../../src/amf0/amf0.js';
 import { ChunkReader } from '../../src/rtmp/chunk-reader.js';
 import { ChunkWriter, type RtmpMessage } from '../../src/rtmp/chunk-writer.js';
 import { MessageType, UserControlEvent } from '../../src/rtmp/constants.js';

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioEngine } from '../../src/capture/audio-engine.js';
-import { CaptureLoop, type CapturedFrame } from '../../src/capture/capture-loop.js';
+import { CaptureLoop } from '../../src/capture/capture-loop.js';
 import { DeviceVideoSource } from '../../src/capture/device-video-source.js';
 import { FileSource } from '../../src/capture/file-source.js';
 import { sleep } from '../../src/core/clock.js';
@@ -13,7 +13,7 @@ import { probeMedia } from '../helpers/media-probe.js';
 import { expectCleanRecording } from '../helpers/recording-checks.js';
 import { startNginxRtmp, NGINX_RTMP_MODULE, type NginxRtmpHandle } from '../helpers/nginx-rtmp.js';
 import { makeTempDir, requirementSkipReason, runCommand } from '../helpers/process.js';
-import type { RawVideoFrame } from '../../src/capture/source.js';
+import type { CapturedFrame, RawVideoFrame } from '../../src/media/frames.js';
 import { startPulse, type PulseHandle } from '../helpers/pulse.js';
 import { startXvfb, type XvfbHandle } from '../helpers/xvfb.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AudioEngine, audioEngineDefaults, type MixedAudioFrame } from '../../../src/capture/audio-engine.js';
+import { AudioEngine, audioEngineDefaults } from '../../../src/capture/audio-engine.js';
+import type { MixedAudioFrame } from '../../../src/media/frames.js';
 import { PcmFifo } from '../../../src/capture/pcm-fifo.js';
 import type { AudioSource } from '../../../src/capture/source.js';
 import { ToneSource } from '../../../src/capture/tone-source.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CaptureLoop, type CapturedFrame } from '../../../src/capture/capture-loop.js';
-import type { RawVideoFrame, VideoSource } from '../../../src/capture/source.js';
+import { CaptureLoop } from '../../../src/capture/capture-loop.js';
+import type { VideoSource } from '../../../src/capture/source.js';
+import type { CapturedFrame, RawVideoFrame } from '../../../src/media/frames.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { mulberry32 } from '../../helpers/prng.js';
 

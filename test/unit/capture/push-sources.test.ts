@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AudioEngine, type MixedAudioFrame } from '../../../src/capture/audio-engine.js';
-import { CaptureLoop, type CapturedFrame } from '../../../src/capture/capture-loop.js';
+import { AudioEngine } from '../../../src/capture/audio-engine.js';
+import { CaptureLoop } from '../../../src/capture/capture-loop.js';
 import {
   MAX_HELD_PICTURES,
   MAX_TIMESTAMP_AHEAD_MS,
@@ -8,7 +8,7 @@ import {
   PushVideoSource,
   type PushAudioSourceOptions,
 } from '../../../src/capture/push-sources.js';
-import type { RawVideoFrame } from '../../../src/capture/source.js';
+import type { CapturedFrame, MixedAudioFrame, RawVideoFrame } from '../../../src/media/frames.js';
 import { ConfigError } from '../../../src/core/errors.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { mulberry32 } from '../../helpers/prng.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { frameByteLength } from '../../../src/capture/source.js';
+import { frameByteLength } from '../../../src/media/frames.js';
 import { readTestPatternCode, TestPatternSource } from '../../../src/capture/test-pattern.js';
 
 describe('TestPatternSource', () => {

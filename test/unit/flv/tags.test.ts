@@ -9,7 +9,7 @@ import {
   packetTimestampMs,
 } from '../../../src/flv/tags.js';
 import type { EncodedPacket, StreamConfig } from '../../../src/media/packet.js';
-import { Amf0EcmaArray } from '../../../src/rtmp/amf0.js';
+import { Amf0EcmaArray } from '../../../src/amf0/amf0.js';
 
 const packet = (over: Partial<EncodedPacket>): EncodedPacket => ({
   kind: 'video',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Amf0EcmaArray, decodeAmf0, encodeAmf0 } from '../../../src/rtmp/amf0.js';
+import { Amf0EcmaArray, decodeAmf0, encodeAmf0 } from '../../../src/amf0/amf0.js';
 import { ChunkStreamId, MessageType } from '../../../src/rtmp/constants.js';
 import { RtmpProtocolError } from '../../../src/rtmp/errors.js';
 import * as msg from '../../../src/rtmp/messages.js';
@@ -85,5 +85,19 @@ describe('commands', () => {
     expect(amf3).toEqual({ name: '_result', transactionId: 4, commandObject: null, args: [1] });
     expect(msg.parseStatus(null)).toEqual({ level: '', code: '', description: '' });
     expect(() => msg.parseCommand(reply(20, encodeAmf0(5)))).toThrow(RtmpProtocolError);
+  });
+
+  it('reports a command whose AMF0 does not decode as an RTMP protocol error', () => {
+    // A string marker that promises 16 bytes and carries 3.
+    const truncated = Buffer.from('0200106f6e53', 'hex');
+    const message = {
+      chunkStreamId: 3,
+      messageTypeId: 20,
+      messageStreamId: 0,
+      timestamp: 0,
+      payload: truncated,
+    };
+    expect(() => msg.parseCommand(message)).toThrow(RtmpProtocolError);
+    expect(() => msg.parseCommand(message)).toThrow(/AMF0/);
   });
 });

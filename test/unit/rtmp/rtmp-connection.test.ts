@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidStateError } from '../../../src/core/errors.js';
-import { decodeAmf0 } from '../../../src/rtmp/amf0.js';
+import { decodeAmf0 } from '../../../src/amf0/amf0.js';
 import { MessageType, UserControlEvent } from '../../../src/rtmp/constants.js';
 import { RtmpServerError, type RtmpError } from '../../../src/rtmp/errors.js';
 import * as msg from '../../../src/rtmp/messages.js';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Amf0EcmaArray, decodeAmf0, encodeAmf0, type Amf0Value } from '../../../src/rtmp/amf0.js';
-import { RtmpProtocolError } from '../../../src/rtmp/errors.js';
+import { Amf0EcmaArray, Amf0Error, decodeAmf0, encodeAmf0, type Amf0Value } from '../../../src/amf0/amf0.js';
 import { mulberry32 } from '../../helpers/prng.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -103,8 +102,8 @@ describe('AMF0 decoding of malformed input', () => {
     ['a reference', '07 0001'],
     ['a strict array claiming 4 billion items', '0a ffffffff 05'],
     ['a long string longer than the input', '0c 7fffffff 61'],
-  ])('throws RtmpProtocolError for %s', (_name, input) => {
-    expect(() => decodeAmf0(hex(input))).toThrow(RtmpProtocolError);
+  ])('throws Amf0Error for %s', (_name, input) => {
+    expect(() => decodeAmf0(hex(input))).toThrow(Amf0Error);
   });
 
   it('bounds nesting depth instead of overflowing the stack', () => {
@@ -115,7 +114,7 @@ describe('AMF0 decoding of malformed input', () => {
     expect(() => encodeAmf0(deep)).toThrow(/nesting/);
   });
 
-  it('fuzz: thousands of random and truncated inputs throw only RtmpProtocolError', () => {
+  it('fuzz: thousands of random and truncated inputs throw only Amf0Error', () => {
     const random = mulberry32(0xa3f0);
     const valid = encodeAmf0('onStatus', 0, null, {
       level: 'status',
@@ -136,7 +135,7 @@ describe('AMF0 decoding of malformed input', () => {
       try {
         decodeAmf0(input);
       } catch (error) {
-        expect(error).toBeInstanceOf(RtmpProtocolError);
+        expect(error).toBeInstanceOf(Amf0Error);
       }
     }
   });

@@ -1,4 +1,14 @@
-import { RtmpProtocolError } from './errors.js';
+import { SteadycastError } from '../core/errors.js';
+
+/**
+ * Malformed or truncated AMF0, or a value too deep to encode (`ERR_AMF0`). The RTMP layer
+ * turns a decoding failure into its own protocol error; FLV only encodes.
+ */
+export class Amf0Error extends SteadycastError {
+  constructor(message: string) {
+    super('ERR_AMF0', message);
+  }
+}
 
 /** An AMF0 anonymous object: string keys, AMF0 values. */
 export interface Amf0Object {
@@ -113,7 +123,7 @@ export function encodeAmf0(...values: Amf0Value[]): Buffer {
 }
 
 function writeValue(w: Writer, value: Amf0Value, depth: number): void {
-  if (depth > AMF0_MAX_DEPTH) throw new RtmpProtocolError(`AMF0: nesting deeper than ${AMF0_MAX_DEPTH}`);
+  if (depth > AMF0_MAX_DEPTH) throw new Amf0Error(`AMF0: nesting deeper than ${AMF0_MAX_DEPTH}`);
   if (typeof value === 'number') {
     w.u8(Amf0Marker.NUMBER);
     w.f64(value);
@@ -156,7 +166,7 @@ function writeProperties(w: Writer, object: Amf0Object, depth: number): void {
   for (const key of Object.keys(object)) {
     const bytes = Buffer.from(key, 'utf8');
     if (bytes.length === 0 || bytes.length > 0xffff) {
-      throw new RtmpProtocolError(`AMF0: object key of ${bytes.length} bytes (must be 1–65535)`);
+      throw new Amf0Error(`AMF0: object key of ${bytes.length} bytes (must be 1–65535)`);
     }
     w.u16(bytes.length);
     w.bytes(bytes);
@@ -174,7 +184,7 @@ class Reader {
 
   need(n: number, what: string): void {
     if (this.pos + n > this.buf.length) {
-      throw new RtmpProtocolError(
+      throw new Amf0Error(
         `AMF0: truncated ${what} at byte ${this.pos} (need ${n}, have ${this.buf.length - this.pos})`,
       );
     }
@@ -214,7 +224,7 @@ class Reader {
   }
 }
 
-/** Decodes every value in `buf`; malformed or truncated input throws `RtmpProtocolError`. */
+/** Decodes every value in `buf`; malformed or truncated input throws `Amf0Error`. */
 export function decodeAmf0(buf: Buffer): Amf0Value[] {
   const r = new Reader(buf);
   const values: Amf0Value[] = [];
@@ -223,7 +233,7 @@ export function decodeAmf0(buf: Buffer): Amf0Value[] {
 }
 
 function readValue(r: Reader, depth: number): Amf0Value {
-  if (depth > AMF0_MAX_DEPTH) throw new RtmpProtocolError(`AMF0: nesting deeper than ${AMF0_MAX_DEPTH}`);
+  if (depth > AMF0_MAX_DEPTH) throw new Amf0Error(`AMF0: nesting deeper than ${AMF0_MAX_DEPTH}`);
   const at = r.pos;
   const marker = r.u8('type marker');
   switch (marker) {
@@ -253,7 +263,7 @@ function readValue(r: Reader, depth: number): Amf0Value {
       const count = r.u32('strict array count');
       // Every value takes at least one byte: a larger count is garbage, not a reason to allocate.
       if (count > r.buf.length - r.pos) {
-        throw new RtmpProtocolError(`AMF0: strict array of ${count} items in ${r.buf.length - r.pos} bytes`);
+        throw new Amf0Error(`AMF0: strict array of ${count} items in ${r.buf.length - r.pos} bytes`);
       }
       const items: Amf0Value[] = [];
       for (let i = 0; i < count; i++) items.push(readValue(r, depth + 1));
@@ -265,7 +275,7 @@ function readValue(r: Reader, depth: number): Amf0Value {
       return new Date(ms);
     }
     default:
-      throw new RtmpProtocolError(`AMF0: unsupported type marker 0x${marker.toString(16)} at byte ${at}`);
+      throw new Amf0Error(`AMF0: unsupported type marker 0x${marker.toString(16)} at byte ${at}`);
   }
 }
 
@@ -276,7 +286,7 @@ function readProperties(r: Reader, depth: number): Amf0Object {
     if (keyLength === 0) {
       const end = r.u8('object end marker');
       if (end !== Amf0Marker.OBJECT_END) {
-        throw new RtmpProtocolError(`AMF0: expected object end marker, got 0x${end.toString(16)}`);
+        throw new Amf0Error(`AMF0: expected object end marker, got 0x${end.toString(16)}`);
       }
       return object;
     }
