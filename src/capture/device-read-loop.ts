@@ -1,3 +1,4 @@
+import { backoffDelayMs } from '../core/backoff.js';
 import { sleep, type Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { DeviceError } from './device-inputs.js';
@@ -39,7 +40,8 @@ const STABLE_AFTER_RECOVERY_MS = 10_000;
 
 /** Wait before reopen attempt number `attempt` (0-based) of one outage, ms. */
 export function deviceReopenDelayMs(attempt: number, options: DeviceRetryOptions): number {
-  return Math.min(options.baseMs * 2 ** Math.max(0, attempt), options.maxMs);
+  // The project's one backoff, shifted by one: a device's first reopen already waits baseMs.
+  return backoffDelayMs(Math.max(0, attempt) + 1, { ...options, factor: 2, jitter: 0 });
 }
 
 /** Events of a device source whose device can fail and come back. */

@@ -1,17 +1,18 @@
+import { backoffDelayMs, validateBackoffCurve, type BackoffCurve } from '../core/backoff.js';
 import { ConfigError } from '../core/errors.js';
 
 /** How a connection attempt failed, as far as retrying is concerned (see failure-class.ts). */
 export type FailureKind = 'refused' | 'transient' | 'permanent';
 
-/** Reconnect backoff options (shaka-player's shape: min(base·factor^n, max)·(1 ± jitter)). */
-export interface BackoffOptions {
+/** Reconnect backoff options: the project's one backoff curve (core/backoff.ts) plus when to stop and probe. */
+export interface BackoffOptions extends BackoffCurve {
   /** Delay before the second retry, ms (the first is immediate). Default 1000. */
   baseMs: number;
   /** Growth per retry. Default 2. */
   factor: number;
   /** Cap before jitter, ms. Default 30000. */
   maxMs: number;
-  /** Relative jitter in [0, 1): the delay is scaled by a uniform factor in [1 − jitter, 1 + jitter). Default 0.2. */
+  /** Relative jitter in [0, 1). Default 0.2. */
   jitter: number;
   /** Retries before giving up; Infinity retries forever. Default Infinity. */
   maxRetries: number;
@@ -43,8 +44,8 @@ export function defaultBackoffOptions(): BackoffOptions {
 
 /** Throws a ConfigError naming the first bad backoff option. */
 export function validateBackoffOptions(options: BackoffOptions): void {
-  const nonNegativeMs = ['baseMs', 'maxMs', 'refusedProbeWindowMs', 'stableAfterMs'] as const;
-  for (const field of nonNegativeMs) {
+  validateBackoffCurve(options);
+  for (const field of ['refusedProbeWindowMs', 'stableAfterMs'] as const) {
     const value = options[field];
     if (!Number.isFinite(value) || value < 0) throw new ConfigError(field, value, 'use a number of ms ≥ 0');
   }
@@ -55,34 +56,10 @@ export function validateBackoffOptions(options: BackoffOptions): void {
       'use a number of ms > 0, e.g. 500',
     );
   }
-  if (options.maxMs < options.baseMs) {
-    throw new ConfigError('maxMs', options.maxMs, `use a cap ≥ baseMs (${options.baseMs})`);
-  }
-  if (!Number.isFinite(options.factor) || options.factor < 1) {
-    throw new ConfigError('factor', options.factor, 'use a growth factor ≥ 1, e.g. 2');
-  }
-  if (!Number.isFinite(options.jitter) || options.jitter < 0 || options.jitter >= 1) {
-    throw new ConfigError('jitter', options.jitter, 'use a fraction in [0, 1), e.g. 0.2');
-  }
   const retries = options.maxRetries;
   if (Number.isNaN(retries) || retries < 0 || (Number.isFinite(retries) && !Number.isInteger(retries))) {
     throw new ConfigError('maxRetries', retries, 'use a whole number ≥ 0, or Infinity');
   }
-}
-
-/**
- * Delay before retry number `attempt` (0-based), ms: 0 for the first, then
- * min(baseMs·factor^(attempt−1), maxMs) scaled by a uniform factor in [1 − jitter, 1 + jitter).
- * `random` returns [0, 1) like Math.random; inject it in tests.
- */
-export function backoffDelayMs(
-  attempt: number,
-  options: BackoffOptions,
-  random: () => number = Math.random,
-): number {
-  if (attempt <= 0) return 0;
-  const capped = Math.min(options.baseMs * options.factor ** (attempt - 1), options.maxMs);
-  return capped * (1 + options.jitter * (2 * random() - 1));
 }
 
 /**

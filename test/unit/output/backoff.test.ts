@@ -2,17 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/core/errors.js';
 import {
   ReconnectSchedule,
-  backoffDelayMs,
   defaultBackoffOptions,
   validateBackoffOptions,
   type BackoffOptions,
   type FailureKind,
 } from '../../../src/output/backoff.js';
 
-const middle = (): number => 0.5; // no jitter
 const noJitter = { ...defaultBackoffOptions(), jitter: 0 };
 
-describe('backoffDelayMs', () => {
+describe('defaultBackoffOptions', () => {
   it('has the architecture defaults, in a fresh object each time', () => {
     expect(defaultBackoffOptions()).toEqual({
       baseMs: 1000,
@@ -25,41 +23,6 @@ describe('backoffDelayMs', () => {
       stableAfterMs: 10000,
     });
     expect(defaultBackoffOptions()).not.toBe(defaultBackoffOptions());
-  });
-
-  it.each([
-    [0, 0],
-    [1, 1000],
-    [2, 2000],
-    [3, 4000],
-    [5, 16000],
-    [6, 30000],
-    [20, 30000],
-    [1000, 30000],
-  ])('retry %i waits %i ms without jitter', (attempt, expected) => {
-    expect(backoffDelayMs(attempt, defaultBackoffOptions(), middle)).toBe(expected);
-  });
-
-  it.each([
-    [0, 800],
-    [0.25, 900],
-    [0.5, 1000],
-    [0.75, 1100],
-    [0.999999, 1200],
-  ])('jitter scales the delay by 1 ± 0.2 (random %f → %i ms)', (r, expected) => {
-    expect(backoffDelayMs(1, defaultBackoffOptions(), () => r)).toBeCloseTo(expected, 2);
-  });
-
-  it('keeps jittered delays within ±20 % of the capped value', () => {
-    for (let i = 0; i < 1000; i++) {
-      const delay = backoffDelayMs(10, defaultBackoffOptions());
-      expect(delay).toBeGreaterThanOrEqual(24000);
-      expect(delay).toBeLessThan(36000);
-    }
-  });
-
-  it('never jitters the immediate first retry', () => {
-    expect(backoffDelayMs(0, defaultBackoffOptions(), () => 0.99)).toBe(0);
   });
 });
 
