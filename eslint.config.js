@@ -2,6 +2,48 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers of src/, lowest first: each folder may import only the folders listed for it, so the
+ * dependencies point one way (docs/architecture.md, "Layers"). `streamer.ts` and `index.ts` at the
+ * root assemble everything; only the CLI may import them.
+ */
+const layers = {
+  core: [],
+  media: [],
+  amf0: ['core'],
+  flv: ['core', 'media', 'amf0'],
+  rtmp: ['core', 'media', 'amf0', 'flv'],
+  capture: ['core', 'media'],
+  encode: ['core', 'media'],
+  output: ['core', 'media', 'amf0', 'flv', 'rtmp'],
+  session: ['core', 'media', 'amf0', 'flv', 'rtmp', 'capture', 'encode', 'output'],
+};
+/** Layers that stay free of FFmpeg: pure protocol and timing code. */
+const withoutFfmpeg = new Set(['core', 'media', 'amf0', 'flv', 'rtmp']);
+const folders = [...Object.keys(layers), 'cli', 'observe'];
+
+/** One config block per layer: a `no-restricted-imports` naming every folder it must not reach. */
+function layerRules() {
+  return Object.entries(layers).map(([layer, allowed]) => {
+    const forbidden = folders.filter((folder) => folder !== layer && !allowed.includes(folder));
+    const patterns = [
+      {
+        group: [
+          ...forbidden.flatMap((folder) => [`../${folder}/*`, `../../${folder}/*`]),
+          ...['streamer.js', 'index.js'].flatMap((root) => [`../${root}`, `../../${root}`]),
+        ],
+        message: `${allowed.length ? `src/${layer} may import only ${allowed.join(', ')}` : `src/${layer} imports nothing else of ours`}: the layers point one way (docs/architecture.md).`,
+      },
+    ];
+    if (withoutFfmpeg.has(layer)) {
+      patterns.push({ group: ['node-av', 'node-av/*'], message: `src/${layer} stays free of FFmpeg.` });
+    }
+    return { files: [`src/${layer}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } };
+  });
+}
+
+export { layers };
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/'] },
   js.configs.recommended,
@@ -18,11 +60,25 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/core/monotonic-clock.ts'],
     rules: {
-      // STYLE.md §2: time is injected; only MonotonicClock touches the real clock.
+      // Time is injected: only MonotonicClock touches the real clock, so tests run on a fake one.
       'no-restricted-properties': [
         'error',
         { object: 'Date', property: 'now', message: 'Take a Clock instead.' },
         { object: 'performance', property: 'now', message: 'Take a Clock instead.' },
+      ],
+    },
+  },
+  ...layerRules(),
+  {
+    files: ['src/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['./cli/*'], message: 'The library does not import the CLI; the CLI imports it.' },
+          ],
+        },
       ],
     },
   },

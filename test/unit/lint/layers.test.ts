@@ -1,0 +1,62 @@
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ESLint } from 'eslint';
+
+/** The layering the project promises (docs/architecture.md): what each folder of src/ may import. */
+const allowed: Record<string, readonly string[]> = {
+  core: [],
+  media: [],
+  amf0: ['core'],
+  flv: ['core', 'media', 'amf0'],
+  rtmp: ['core', 'media', 'amf0', 'flv'],
+  capture: ['core', 'media'],
+  encode: ['core', 'media'],
+  output: ['core', 'media', 'amf0', 'flv', 'rtmp'],
+  session: ['core', 'media', 'amf0', 'flv', 'rtmp', 'capture', 'encode', 'output'],
+};
+
+const eslint = new ESLint();
+const srcFolders = readdirSync('src', { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name);
+
+async function restricted(filePath: string, specifier: string): Promise<boolean> {
+  const code = `import type { Probe } from '${specifier}';\nexport type Again = Probe;\n`;
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? []).some((m) => m.ruleId === 'no-restricted-imports');
+}
+
+describe('the layers of src/, enforced by lint', () => {
+  it('covers every folder of src/ but the CLI and the dashboard', () => {
+    expect(srcFolders.filter((f) => !['cli', 'observe'].includes(f)).sort()).toEqual(
+      Object.keys(allowed).sort(),
+    );
+  });
+
+  it.each(Object.entries(allowed))('src/%s reaches only the folders below it', async (layer, below) => {
+    for (const folder of [...srcFolders, 'cli', 'observe']) {
+      if (folder === layer) continue;
+      const expected = !below.includes(folder);
+      expect([folder, await restricted(`src/${layer}/probe.ts`, `../${folder}/probe.js`)]).toEqual([
+        folder,
+        expected,
+      ]);
+    }
+    expect(await restricted(`src/${layer}/probe.ts`, '../streamer.js')).toBe(true);
+    expect(await restricted(`src/${layer}/probe.ts`, `./probe-too.js`)).toBe(false);
+  });
+
+  it('keeps FFmpeg out of the protocol and timing layers', async () => {
+    for (const layer of ['core', 'media', 'amf0', 'flv', 'rtmp']) {
+      expect([layer, await restricted(`src/${layer}/probe.ts`, 'node-av')]).toEqual([layer, true]);
+    }
+    expect(await restricted('src/encode/probe.ts', 'node-av')).toBe(false);
+  });
+
+  it('lets the CLI import the library, and not the other way round', async () => {
+    expect(await restricted('src/cli/probe.ts', '../streamer.js')).toBe(false);
+    expect(await restricted('src/cli/probe.ts', '../session/media-session.js')).toBe(false);
+    expect(await restricted('src/streamer.ts', './cli/main.js')).toBe(true);
+    expect(await restricted('src/streamer.ts', './session/media-session.js')).toBe(false);
+  });
+});
