@@ -171,15 +171,14 @@ describe('StreamBuffer', () => {
     expect(buffer.size).toBe(next - expected);
   });
 
-  it('enqueues and dequeues a million packets in linear time', () => {
+  it('enqueues and dequeues a million packets without a per-dequeue copy', () => {
+    // No timing is asserted (that is a benchmark's job): a dequeue that copied or shifted the array
+    // would make this take minutes, and the test's timeout fails it. A head index takes tens of ms.
     const buffer = new StreamBuffer(new FakeClock(), { maxPackets: 1_000_000 });
     const p = audio();
-    const start = process.hrtime.bigint();
     for (let i = 0; i < 1_000_000; i++) buffer.addPacket(p);
     for (let i = 0; i < 1_000_000; i++) buffer.nextPacket();
-    const elapsedMs = Number(process.hrtime.bigint() - start) / 1e6;
-    // Array.shift on a 1e6 array would take minutes; a head index takes tens of ms.
-    expect(elapsedMs).toBeLessThan(1500);
     expect(buffer.size).toBe(0);
+    expect(buffer.bytes).toBe(0);
   });
 });
