@@ -11,6 +11,11 @@ import {
   type VideoDecision,
 } from '../../../src/output/drop-policy.js';
 
+// Mutation testing (npm run test:mutation) leaves these survivors, equivalent because the keyframe
+// request latch is read only while dropping, and every way into dropping arms it:
+// - `#requestArmed = false` as the initial value, and in reset();
+// - `if (this.#state === 'normal' && true)` in decideVideo (arming on every decision while normal).
+
 const options = defaultDropPolicyOptions();
 const K = { keyframe: true, reference: true };
 const P = { keyframe: false, reference: true };
@@ -44,9 +49,18 @@ describe('drop policy options', () => {
     [{ lowWatermarkMs: 3000 }, 'lowWatermarkMs'],
     [{ lowWatermarkMs: -1 }, 'lowWatermarkMs'],
     [{ disposableDropLatencyMs: Number.NaN }, 'disposableDropLatencyMs'],
+    [{ requestKeyframeOnRecovery: 'yes' as unknown as boolean }, 'requestKeyframeOnRecovery'],
   ])('rejects %o naming %s', (partial, field) => {
     expect(() => new DropPolicy(partial)).toThrow(ConfigError);
     expect(() => new DropPolicy(partial)).toThrow(field);
+  });
+
+  it.each([
+    ['a low watermark of 0 (dropping ends only once nothing is queued)', { lowWatermarkMs: 0 }],
+    ['a low watermark equal to maxLatencyMs (no hysteresis)', { lowWatermarkMs: 2000 }],
+    ['disposable drops from 0 ms (any queued media)', { disposableDropLatencyMs: 0 }],
+  ])('accepts %s', (_name, partial) => {
+    expect(new DropPolicy(partial).options).toMatchObject(partial);
   });
 });
 
@@ -169,6 +183,14 @@ describe('DropPolicy', () => {
     expect(policy.state).toBe('normal');
   });
 
+  it('asks for the keyframe only once latency is under the low watermark, not at it', () => {
+    // The keyframe is accepted only under the watermark (decideVideoFrame), so asking at it is early.
+    const policy = new DropPolicy();
+    policy.decideVideo(P, load(2500));
+    expect(policy.takeKeyframeRequest(1000)).toBe(false);
+    expect(policy.takeKeyframeRequest(999)).toBe(true);
+  });
+
   it('asks again when a keyframe came but was dropped (latency rose again)', () => {
     const policy = new DropPolicy();
     policy.decideVideo(P, load(2500));
@@ -182,6 +204,41 @@ describe('DropPolicy', () => {
     const policy = new DropPolicy({ requestKeyframeOnRecovery: false });
     policy.decideVideo(P, load(2500));
     expect(policy.takeKeyframeRequest(0)).toBe(false);
+  });
+
+  it('raises a fresh keyframe request in each drop episode', () => {
+    const policy = new DropPolicy();
+    policy.decideVideo(P, load(2500));
+    expect(policy.takeKeyframeRequest(900)).toBe(true);
+    policy.decideVideo(K, load(500));
+    policy.decideVideo(P, load(2500)); // a second episode, entered on an inter frame
+    expect(policy.takeKeyframeRequest(900)).toBe(true);
+  });
+
+  it('asks once per recovery however many frames are dropped while waiting for the keyframe', () => {
+    const policy = new DropPolicy();
+    policy.decideVideo(P, load(2500));
+    expect(policy.takeKeyframeRequest(900)).toBe(true);
+    policy.decideVideo(P, load(800));
+    policy.decideVideo(B, load(700));
+    expect(policy.takeKeyframeRequest(600)).toBe(false);
+  });
+
+  it('raises a fresh request when an episode starts without a frame (audio needed the room)', () => {
+    const policy = new DropPolicy();
+    policy.decideVideo(P, load(2500));
+    expect(policy.takeKeyframeRequest(900)).toBe(true);
+    policy.decideVideo(K, load(500));
+    policy.enterDropping();
+    expect(policy.takeKeyframeRequest(900)).toBe(true);
+  });
+
+  it('does not ask again when an episode already in progress is entered again', () => {
+    const policy = new DropPolicy();
+    policy.decideVideo(P, load(2500));
+    expect(policy.takeKeyframeRequest(900)).toBe(true);
+    policy.enterDropping();
+    expect(policy.takeKeyframeRequest(900)).toBe(false);
   });
 
   it('enters dropping without a frame and resets to normal', () => {
