@@ -44,6 +44,15 @@ export type HardCap = 'packets' | 'bytes';
 const COMPACT_AFTER = 1024;
 
 /**
+ * Whether a queue with `deadSlots` of its `totalSlots` dead (before its head) should drop them: at
+ * once when nothing is live, else once there are COMPACT_AFTER of them and they are half the array
+ * (so memory stays within twice the live packets plus COMPACT_AFTER, and copies are amortised O(1)).
+ */
+export function shouldCompact(deadSlots: number, totalSlots: number): boolean {
+  return deadSlots === totalSlots || (deadSlots >= COMPACT_AFTER && deadSlots * 2 >= totalSlots);
+}
+
+/**
  * The bounded FIFO between muxer and sender. Enqueue and dequeue are O(1) amortised (a head index
  * over an array, compacted in bulk). The buffer enforces its packet and byte caps on `addPacket()`;
  * what to drop when they or the latency bound are reached is the StreamMuxer's decision.
@@ -128,13 +137,7 @@ export class StreamBuffer {
     this.#items[this.#head] = undefined;
     this.#head++;
     this.#account(packet, -1);
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head >= COMPACT_AFTER && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
+    this.#compactIfDue();
     return packet;
   }
 
@@ -155,11 +158,9 @@ export class StreamBuffer {
    * the stream stays decodable provided the caller drops all video until the next keyframe.
    */
   purgeBrokenGop(): EncodedPacket[] {
-    for (let i = this.#items.length - 1; i >= this.#head; i--) {
-      const packet = this.#items[i];
-      if (packet?.kind === 'video' && packet.keyframe) return this.#removeVideoFrom(i);
-    }
-    return this.#removeVideoFrom(this.#head);
+    // Dead slots before the head are undefined, so the search cannot find one of them.
+    const lastKeyframe = this.#items.findLastIndex((p) => p?.kind === 'video' && p.keyframe);
+    return this.#removeVideoFrom(Math.max(lastKeyframe, this.#head));
   }
 
   /** Removes every queued video packet (a suffix of the video sequence; same contract as purgeBrokenGop). */
@@ -195,10 +196,13 @@ export class StreamBuffer {
       }
     }
     this.#items.length = write;
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-    }
+    this.#compactIfDue();
     return removed;
+  }
+
+  #compactIfDue(): void {
+    if (!shouldCompact(this.#head, this.#items.length)) return;
+    this.#items = this.#items.slice(this.#head);
+    this.#head = 0;
   }
 }

@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/core/errors.js';
-import { StreamBuffer, defaultStreamBufferOptions } from '../../../src/output/stream-buffer.js';
+import {
+  StreamBuffer,
+  defaultStreamBufferOptions,
+  shouldCompact,
+} from '../../../src/output/stream-buffer.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { audio, interFrame, keyframe } from './packets.js';
+
+// Mutation testing (npm run test:mutation) leaves these survivors, equivalent because no caller can
+// observe the backing array, only what is queued and in which order:
+// - #compactIfDue: `if (true)` (compact at every dequeue), `if (false)` and an empty body (never
+//   compact) change only memory use and copying; `shouldCompact` itself is pinned by the table below.
 
 function kinds(buffer: StreamBuffer): string {
   return buffer
@@ -43,6 +52,29 @@ describe('StreamBuffer', () => {
       expect((error as ConfigError).field).toBe(field);
     }
   });
+
+  it('accepts the smallest caps: one packet, one byte', () => {
+    expect(new StreamBuffer(new FakeClock(), { maxPackets: 1, maxBytes: 1 }).options).toMatchObject({
+      maxPackets: 1,
+      maxBytes: 1,
+    });
+  });
+
+  it.each([
+    // dead slots, total slots → compact?
+    [0, 0, true], // empty and nothing dead: trivially
+    [5, 5, true], // everything sent: start over at once
+    [1023, 1100, false], // fewer than 1024 dead
+    [1024, 2048, true], // 1024 dead, half the array
+    [1024, 2049, false], // 1024 dead, less than half
+    [1500, 2000, true],
+    [10, 100, false],
+  ])(
+    'reclaims %i dead slots of %i: %s (at once when nothing is live, else from 1024 dead making half)',
+    (dead, total, expected) => {
+      expect(shouldCompact(dead, total)).toBe(expected);
+    },
+  );
 
   it('dequeues in arrival order and keeps size, bytes and per-kind counts', () => {
     const buffer = new StreamBuffer(new FakeClock());
