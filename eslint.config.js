@@ -66,6 +66,12 @@ export default tseslint.config(
         { object: 'Date', property: 'now', message: 'Take a Clock instead.' },
         { object: 'performance', property: 'now', message: 'Take a Clock instead.' },
       ],
+      // Clock.setTimer also chains past setTimeout's 24.8-day limit, which a bare setTimeout overflows.
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'Use Clock.setTimer (or sleep) instead.' },
+        { name: 'setInterval', message: 'Use Clock.setTimer instead.' },
+      ],
     },
   },
   ...layerRules(),

@@ -6,12 +6,15 @@ export interface Timer {
 
 /**
  * The session's time base. Every timestamp in steadycast derives from one Clock, and every
- * component takes it in its constructor so tests can drive time by hand (STYLE.md §2).
+ * component takes it in its constructor so tests can drive time by hand.
  */
 export interface Clock {
   /** Microseconds since the session started; monotonic, never goes backwards. */
   nowUs(): number;
-  /** Runs `callback` once, `delayMs` from now (0 or less: as soon as possible). */
+  /**
+   * Runs `callback` once, `delayMs` from now: 0, less or NaN as soon as possible; any length works
+   * (beyond setTimeout's 24.8 days too); Infinity never runs.
+   */
   setTimer(callback: () => void, delayMs: number): Timer;
 }
 

@@ -21,7 +21,10 @@ export class FakeClock implements Clock {
 
   setTimer(callback: () => void, delayMs: number): Timer {
     const entry: Pending = {
-      atUs: this.#nowUs + (Math.max(0, delayMs) + (this.timerLatenessMs?.() ?? 0)) * 1000,
+      // Same contract as MonotonicClock: NaN runs at once, any length works, Infinity never runs.
+      atUs:
+        this.#nowUs +
+        ((Number.isNaN(delayMs) ? 0 : Math.max(0, delayMs)) + (this.timerLatenessMs?.() ?? 0)) * 1000,
       seq: this.#seq++,
       callback,
       cancelled: false,
