@@ -99,7 +99,14 @@ function parseAuthority(
   return { host, port, explicitPort: true };
 }
 
-/** What must never be printed for this URL: the key, the key without its query, and the query. */
+/** Query values shorter than this are not treated as secrets on their own (`?v=1` would garble text). */
+const MIN_QUERY_VALUE_SECRET = 4;
+
+/**
+ * What must never be printed for this URL: the key, the key without its query, the query, each
+ * `name=value` pair of it and each value of 4 characters or more. `redact()` also finds their
+ * percent-encoded and decoded forms, in any letter case.
+ */
 export function secretsOf(url: RtmpUrl | string): string[] {
   let key: string;
   if (typeof url === 'string') {
@@ -113,16 +120,51 @@ export function secretsOf(url: RtmpUrl | string): string[] {
   }
   const secrets = [key];
   const q = key.indexOf('?');
-  if (q >= 0) secrets.push(key.slice(0, q), key.slice(q + 1));
-  return secrets.filter((s) => s !== '');
+  if (q >= 0) {
+    const query = key.slice(q + 1);
+    secrets.push(key.slice(0, q), query);
+    for (const pair of query.split('&')) {
+      secrets.push(pair);
+      const value = pair.slice(pair.indexOf('=') + 1);
+      if (value.length >= MIN_QUERY_VALUE_SECRET) secrets.push(value);
+    }
+  }
+  return [...new Set(secrets.filter((s) => s !== ''))];
 }
 
-/** Replaces every occurrence of every secret in `text` with `****` (longest secret first). */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  const sorted = [...new Set(secrets)].filter((s) => s !== '').sort((a, b) => b.length - a.length);
-  for (const secret of sorted) out = out.split(secret).join('****');
+/** A secret as a server may echo it: as given, percent-decoded, percent-encoded (spaces as %20 or +). */
+function spellings(secret: string): string[] {
+  const decoded = decodeQuietly(secret);
+  const out = [secret, decoded];
+  for (const plain of [secret, decoded]) {
+    const encoded = encodeURIComponent(plain);
+    out.push(encoded, encoded.replace(/%20/g, '+'), encodeURI(plain));
+  }
   return out;
+}
+
+function decodeQuietly(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text; // a lone "%" is not an escape; the text as given is already a spelling
+  }
+}
+
+/**
+ * Replaces every occurrence of every secret in `text` with `****`: in any letter case (a server may
+ * echo the key lowercased) and in percent-encoded or decoded form; longest match first.
+ */
+export function redact(text: string, secrets: readonly string[]): string {
+  const all = [...new Set(secrets.filter((s) => s !== '').flatMap(spellings))];
+  if (all.length === 0) return text;
+  all.sort((a, b) => b.length - a.length);
+  const pattern = new RegExp(all.map(escapeRegExp).join('|'), 'gi');
+  return text.replace(pattern, '****');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /**

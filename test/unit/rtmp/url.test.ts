@@ -110,10 +110,51 @@ describe('redaction', () => {
 
   it('removes every occurrence of every secret from a text, longest first', () => {
     const secrets = secretsOf('rtmp://h/live/key123?token=tok456');
-    expect(secrets).toEqual(['key123?token=tok456', 'key123', 'token=tok456']);
+    expect(secrets).toEqual(['key123?token=tok456', 'key123', 'token=tok456', 'tok456']);
     expect(redact('publish key123?token=tok456 failed; key123 busy; token=tok456', secrets)).toBe(
       'publish **** failed; **** busy; ****',
     );
     expect(redact('nothing here', [''])).toBe('nothing here');
+  });
+
+  it('redacts the key echoed in another letter case', () => {
+    const secrets = secretsOf('rtmp://h/live/live_AbC123xYz');
+    expect(redact('Publishing live_abc123xyz failed', secrets)).toBe('Publishing **** failed');
+    expect(redact('key LIVE_ABC123XYZ in use', secrets)).toBe('key **** in use');
+  });
+
+  it('redacts the key echoed percent-encoded, in either hex case, or decoded', () => {
+    const secrets = secretsOf('rtmp://h/live/sk_9f/x?auth=p@ss w0rd');
+    // The key is the last segment: 'x?auth=p@ss w0rd'.
+    const echoes = [
+      'bad name x%3Fauth%3Dp%40ss%20w0rd',
+      'bad name x%3fauth%3dp%40ss%20w0rd',
+      'bad name x%3Fauth%3Dp%40ss+w0rd',
+      'bad name p%40ss%20w0rd',
+      'bad name P@SS W0RD',
+    ];
+    for (const echo of echoes) expect(redact(echo, secrets)).toBe('bad name ****');
+  });
+
+  it('redacts a key typed percent-encoded when the server echoes it decoded', () => {
+    const secrets = secretsOf('rtmp://h/live/my%20key%2Fone');
+    expect(redact('stream "my key/one" not found', secrets)).toBe('stream "****" not found');
+    expect(redact('stream "MY%20KEY%2fONE" not found', secrets)).toBe('stream "****" not found');
+  });
+
+  it('treats regular-expression characters in a key literally', () => {
+    const secrets = secretsOf('rtmp://h/live/a.b*c+(d)[e]$');
+    expect(redact('got a.b*c+(d)[e]$ and aXbbbc', secrets)).toBe('got **** and aXbbbc');
+  });
+
+  it('keeps short query values, which would garble text, but hides the pair', () => {
+    const secrets = secretsOf('rtmp://h/live/key9876?v=1');
+    expect(secrets).not.toContain('1');
+    expect(redact('v=1 and 1 frame, key9876', secrets)).toBe('**** and 1 frame, ****');
+  });
+
+  it('leaves a text without secrets unchanged, even with a lone percent sign in the key', () => {
+    expect(redact('100% fine', secretsOf('rtmp://h/live/50%off'))).toBe('100% fine');
+    expect(redact('key 50%off', secretsOf('rtmp://h/live/50%off'))).toBe('key ****');
   });
 });
