@@ -3,6 +3,7 @@ import { ConfigError } from '../../../src/core/errors.js';
 import {
   BitrateController,
   bitrateControllerDefaults,
+  type BitrateControllerOptions,
   type PathReport,
 } from '../../../src/output/bitrate-controller.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
@@ -143,6 +144,153 @@ describe('BitrateController', () => {
   it('changes nothing without live outputs', () => {
     const { abr } = controller();
     expect(abr.update([])).toBeNull();
+  });
+
+  it.each([
+    ['a tenth of the configured bitrate', 5_000_000, 500_000],
+    ['200 kbit/s when a tenth would be less', 1_000_000, 200_000],
+    ['the configured bitrate itself when that is under 200 kbit/s', 150_000, 150_000],
+  ])('defaults the minimum to %s', (_name, maxBitrateBps, minBitrateBps) => {
+    expect(bitrateControllerDefaults(maxBitrateBps, 0).minBitrateBps).toBe(minBitrateBps);
+  });
+
+  it.each<[string, Partial<BitrateControllerOptions>]>([
+    ['a minimum of 50 kbit/s', { minBitrateBps: 50_000 }],
+    ['a minimum equal to the configured bitrate', { minBitrateBps: 2_500_000 }],
+    ['a headroom of 1 (the whole delivery rate)', { headroom: 1 }],
+    ['an increase step of the whole configured bitrate', { increaseStep: 1 }],
+    ['equal clear and congested shares', { clearShare: 0.5, congestedShare: 0.5 }],
+  ])('accepts %s', (_name, over) => {
+    const options = { ...bitrateControllerDefaults(2_500_000, 160_000), ...over };
+    expect(new BitrateController(new FakeClock(), options).options).toMatchObject(over);
+  });
+
+  it.each<[Partial<BitrateControllerOptions>, string]>([
+    [{ minBitrateBps: 49_999 }, 'minBitrateBps'],
+    [{ minBitrateBps: 2_500_001 }, 'minBitrateBps'],
+    [{ minBitrateBps: Number.NaN }, 'minBitrateBps'],
+    [{ headroom: 0 }, 'headroom'],
+    [{ headroom: 1.01 }, 'headroom'],
+    [{ headroom: Number.NaN }, 'headroom'],
+    [{ increaseStep: 0 }, 'increaseStep'],
+    [{ increaseStep: 1.5 }, 'increaseStep'],
+    [{ congestedShare: 0, clearShare: 0 }, 'clearShare/congestedShare'],
+    [{ congestedShare: 0 }, 'clearShare/congestedShare'],
+    [{ clearShare: 0 }, 'clearShare/congestedShare'],
+    [{ clearShare: 0.6, congestedShare: 0.5 }, 'clearShare/congestedShare'],
+    [{ decreaseIntervalMs: 0 }, 'decreaseIntervalMs'],
+    [{ increaseIntervalMs: 0 }, 'increaseIntervalMs'],
+    [{ increaseIntervalMs: Number.NaN }, 'increaseIntervalMs'],
+  ])('refuses %o naming %s', (over, field) => {
+    const options = { ...bitrateControllerDefaults(2_500_000, 160_000), ...over };
+    expect(() => new BitrateController(new FakeClock(), options)).toThrow(
+      expect.objectContaining({ name: 'ConfigError', field }),
+    );
+  });
+
+  it('treats latency at exactly the congested share as not congested yet (it holds)', () => {
+    const { abr } = controller();
+    expect(abr.update([{ ...clear, latencyMs: 1000 }])).toBeNull();
+    expect(abr.update([{ ...clear, latencyMs: 1001 }])?.reason).toBe('congested');
+  });
+
+  it('counts a dropping path as congested from exactly the clear share', () => {
+    const { abr } = controller();
+    expect(abr.update([{ ...congested(1_596_000), latencyMs: 499 }])).toBeNull();
+    expect(abr.update([{ ...congested(1_596_000), latencyMs: 500 }])?.reason).toBe('congested');
+  });
+
+  it('cuts again after the interval when the latency holds level (not falling)', () => {
+    const { clock, abr } = controller();
+    abr.update([congested(1_596_000)]);
+    clock.advance(2000);
+    expect(abr.update([congested(1_000_000)])?.bitrateBps).toBe(640_000);
+  });
+
+  it('starts a new episode with a cut even when the latency is lower than in the last one', () => {
+    const { clock, abr } = controller();
+    abr.update([{ ...congested(1_596_000), latencyMs: 1900 }]);
+    clock.advance(500);
+    abr.update([clear]); // the episode ends
+    clock.advance(1500);
+    expect(abr.update([{ ...congested(1_000_000), latencyMs: 1200 }])?.bitrateBps).toBe(640_000);
+  });
+
+  it('ignores paths with no measured rate when another congested path has one', () => {
+    const { abr } = controller();
+    const unknown = { ...congested(0) };
+    expect(abr.update([unknown, congested(1_000_000)])?.bitrateBps).toBe(640_000);
+  });
+
+  it('cuts by at least the headroom even when the path delivers more than the bitrate', () => {
+    const { abr } = controller();
+    expect(abr.update([congested(10_000_000)])?.bitrateBps).toBe(2_000_000);
+  });
+
+  it('changes nothing when already at the minimum', () => {
+    const { clock, abr } = controller();
+    abr.update([congested(100_000)]);
+    expect(abr.bitrateBps).toBe(250_000);
+    clock.advance(2000);
+    expect(abr.update([congested(100_000)])).toBeNull();
+    expect(abr.decreases).toBe(1);
+  });
+
+  it('goes up exactly increaseIntervalMs after the paths cleared, not before', () => {
+    const { clock, abr } = controller();
+    abr.update([congested(1_596_000)]);
+    clock.advance(500);
+    expect(abr.update([clear])).toBeNull(); // clear from here
+    clock.advance(3999);
+    expect(abr.update([clear])).toBeNull();
+    clock.advance(1);
+    expect(abr.update([clear])).toEqual({ bitrateBps: 1_366_800, reason: 'clear' });
+  });
+
+  it('holds at exactly the clear share, and restarts the clear wait there', () => {
+    const { clock, abr } = controller();
+    abr.update([congested(1_596_000)]);
+    clock.advance(500);
+    abr.update([clear]);
+    clock.advance(3000);
+    expect(abr.update([{ ...clear, latencyMs: 500 }])).toBeNull();
+    clock.advance(1000);
+    expect(abr.update([clear])).toBeNull(); // the 4 s start again from here
+    clock.advance(4000);
+    expect(abr.update([clear])?.reason).toBe('clear');
+  });
+
+  it('a new ceiling under the minimum lowers the minimum with it', () => {
+    const { clock, abr } = controller();
+    expect(abr.setMaxBitrate(100_000)).toBe(100_000);
+    expect(abr.options.minBitrateBps).toBe(100_000);
+    expect(abr.lowestBitrateBps).toBe(100_000);
+    clock.advance(2000);
+    expect(abr.update([congested(50_000)])).toBeNull(); // at the minimum already
+  });
+
+  it('a bitrate below the ceiling stays when the new ceiling is above it, and climbs to the new ceiling', () => {
+    const { clock, abr } = controller();
+    abr.update([congested(1_596_000)]);
+    expect(abr.setMaxBitrate(5_000_000)).toBe(1_116_800);
+    clock.advance(500);
+    abr.update([clear]);
+    clock.advance(4000);
+    expect(abr.update([clear])?.bitrateBps).toBe(1_116_800 + 500_000);
+  });
+
+  it('a new ceiling equal to the bitrate in use keeps it, and counts as at the ceiling from then on', () => {
+    const { abr } = controller();
+    abr.update([congested(1_596_000)]);
+    expect(abr.setMaxBitrate(1_116_800)).toBe(1_116_800);
+    expect(abr.setMaxBitrate(3_000_000)).toBe(3_000_000);
+  });
+
+  it('refuses a new ceiling the options cannot take, and keeps the old one', () => {
+    const { abr } = controller();
+    expect(() => abr.setMaxBitrate(10_000)).toThrow(ConfigError);
+    expect(abr.options.maxBitrateBps).toBe(2_500_000);
+    expect(abr.bitrateBps).toBe(2_500_000);
   });
 
   it('refuses a minimum above the configured bitrate', () => {

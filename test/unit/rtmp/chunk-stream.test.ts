@@ -16,6 +16,14 @@ const message = (over: Partial<RtmpMessage> & { payload: Buffer }): RtmpMessage 
 
 const fill = (length: number, byte = 0xab): Buffer => Buffer.alloc(length, byte);
 
+/** A writer using the largest chunks, and the Set Chunk Size message that tells a reader so. */
+const largeChunks = (): { writer: ChunkWriter; announce: Buffer } => {
+  const writer = new ChunkWriter();
+  const announce = writer.write(setChunkSizeMessage(0xffffff));
+  writer.setChunkSize(0xffffff);
+  return { writer, announce };
+};
+
 /** Pushes `bytes` one byte at a time, to prove any split works. */
 const pushBytewise = (reader: ChunkReader, bytes: Buffer): RtmpMessage[] => {
   const out: RtmpMessage[] = [];
@@ -133,6 +141,95 @@ describe('ChunkWriter', () => {
     expect(writer.write(message({ payload: fill(4096) })).length).toBe(12 + 4096);
     expect(writer.write(message({ timestamp: 1, payload: fill(4097) })).length).toBe(8 + 4096 + 1 + 1);
   });
+
+  it('takes chunk sizes 1 to 0x7FFFFFFF and uses at most the 24-bit message length beyond it (RTMP §5.4.1)', () => {
+    const writer = new ChunkWriter();
+    writer.setChunkSize(1);
+    expect(writer.chunkSize).toBe(1);
+    expect(writer.write(message({ payload: fill(3) })).length).toBe(12 + 1 + 2 * (1 + 1));
+    writer.setChunkSize(0x7fffffff);
+    expect(writer.chunkSize).toBe(0xffffff);
+  });
+
+  it.each([0, -1, 1.5, 0x80000000, Number.NaN])('refuses chunk size %s with a RangeError', (size) => {
+    const writer = new ChunkWriter();
+    expect(() => writer.setChunkSize(size)).toThrow(RangeError);
+    expect(writer.chunkSize).toBe(128);
+  });
+
+  it('reset() forgets the chunk size and the header state: the next message gets fmt 0 and 128-byte chunks', () => {
+    const writer = new ChunkWriter();
+    writer.setChunkSize(4096);
+    writer.write(message({ timestamp: 10, payload: fill(200) }));
+    writer.reset();
+    expect(writer.chunkSize).toBe(128);
+    const out = writer.write(message({ timestamp: 20, payload: fill(200) }));
+    expect(out[0]! >> 6).toBe(0);
+    expect(out.length).toBe(12 + 200 + 1);
+  });
+
+  it.each([1, 65600, 2.5])(
+    'refuses chunk stream id %s with a RangeError (RTMP §5.3.1.1: 2..65599)',
+    (csid) => {
+      expect(() => new ChunkWriter().write(message({ chunkStreamId: csid, payload: fill(1) }))).toThrow(
+        RangeError,
+      );
+    },
+  );
+
+  it('writes the lowest and highest chunk stream ids, 2 and 65599', () => {
+    const writer = new ChunkWriter();
+    expect(writer.write(message({ chunkStreamId: 2, payload: fill(1) }))[0]).toBe(0x02);
+    const high = writer.write(message({ chunkStreamId: 65599, payload: fill(1) }));
+    expect(high.subarray(0, 3).toString('hex')).toBe('01ffff');
+  });
+
+  it('switches from two to three basic-header bytes exactly at chunk stream 320', () => {
+    const writer = new ChunkWriter();
+    expect(writer.write(message({ chunkStreamId: 63, payload: fill(1) }))[0]).toBe(63);
+    expect(
+      writer
+        .write(message({ chunkStreamId: 320, payload: fill(1) }))
+        .subarray(0, 3)
+        .toString('hex'),
+    ).toBe('010001');
+  });
+
+  it('refuses a message longer than the 24-bit length field, and writes one that just fits', () => {
+    const { writer } = largeChunks();
+    expect(() => writer.write(message({ payload: Buffer.alloc(0x1000000) }))).toThrow(RtmpProtocolError);
+    expect(writer.write(message({ payload: Buffer.alloc(0xffffff) })).length).toBe(12 + 0xffffff);
+  });
+
+  it('sends a message with the same timestamp as a delta of 0 (fmt 2), not a new fmt 0 header', () => {
+    const writer = new ChunkWriter();
+    writer.write(message({ timestamp: 40, payload: fill(4) }));
+    const out = writer.write(message({ timestamp: 40, payload: fill(4) }));
+    expect(out.subarray(0, 4).toString('hex')).toBe('83000000');
+  });
+
+  it('never repeats a fmt 0 timestamp as an implied fmt 3 delta: the message after fmt 0 gets fmt 2', () => {
+    const writer = new ChunkWriter();
+    writer.write(message({ timestamp: 20, payload: fill(4) }));
+    // delta 20 equals the fmt 0 timestamp, which readers disagree about (§5.3.1.2.4)
+    expect(writer.write(message({ timestamp: 40, payload: fill(4) }))[0]! >> 6).toBe(2);
+    expect(writer.write(message({ timestamp: 60, payload: fill(4) }))[0]! >> 6).toBe(3);
+  });
+
+  it('never uses fmt 3 for an extended delta, even when it repeats', () => {
+    const writer = new ChunkWriter();
+    const step = 0x1000000;
+    writer.write(message({ timestamp: 0, payload: fill(4) }));
+    writer.write(message({ timestamp: step, payload: fill(4) }));
+    const out = writer.write(message({ timestamp: 2 * step, payload: fill(4) }));
+    expect(out[0]! >> 6).toBe(2);
+    expect(out.readUIntBE(1, 3)).toBe(0xffffff);
+    expect(out.readUInt32BE(4)).toBe(step);
+  });
+
+  it('writes a zero-length message as one header and no chunks', () => {
+    expect(new ChunkWriter().write(message({ payload: Buffer.alloc(0) })).length).toBe(12);
+  });
 });
 
 describe('ChunkReader', () => {
@@ -243,10 +340,104 @@ describe('ChunkReader', () => {
     expect(() => new ChunkReader().push(Buffer.concat([partial, next]))).toThrow(/incomplete message/);
   });
 
-  it('stays failed after an error', () => {
+  it('stays failed after an error, even for input that is valid on its own', () => {
     const reader = new ChunkReader();
     expect(() => reader.push(Buffer.from('4300000000000108', 'hex'))).toThrow(RtmpProtocolError);
-    expect(() => reader.push(Buffer.from('c3', 'hex'))).toThrow(RtmpProtocolError);
+    const valid = new ChunkWriter().write(message({ payload: fill(3) }));
+    expect(new ChunkReader().push(valid)).toHaveLength(1);
+    expect(() => reader.push(valid)).toThrow(/fmt 1 header/);
+  });
+
+  it('accepts a message of exactly maxMessageBytes and refuses one byte more', () => {
+    const writer = new ChunkWriter();
+    const reader = new ChunkReader({ maxMessageBytes: 300 });
+    expect(reader.push(writer.write(message({ payload: fill(300) })))).toHaveLength(1);
+    expect(() => reader.push(writer.write(message({ timestamp: 1, payload: fill(301) })))).toThrow(
+      /exceeds the limit of 300/,
+    );
+  });
+
+  it('limits messages to 1 MiB by default', () => {
+    const { writer, announce } = largeChunks();
+    expect(
+      new ChunkReader().push(
+        Buffer.concat([announce, writer.write(message({ payload: Buffer.alloc(1 << 20) }))]),
+      ),
+    ).toHaveLength(2);
+    const over = writer.write(message({ chunkStreamId: 4, payload: Buffer.alloc((1 << 20) + 1) }));
+    expect(() => new ChunkReader().push(Buffer.concat([announce, over]))).toThrow(/limit of 1048576/);
+  });
+
+  it('holds up to maxBufferedBytes of incomplete messages, and refuses one byte more', () => {
+    const writer = new ChunkWriter();
+    const first = writer.write(message({ chunkStreamId: 3, payload: fill(300) })).subarray(0, 12 + 128);
+    const second = writer.write(message({ chunkStreamId: 4, payload: fill(300) })).subarray(0, 12 + 128);
+    const exact = new ChunkReader({ maxBufferedBytes: 256 });
+    exact.push(Buffer.concat([first, second]));
+    expect(exact.bufferedBytes).toBe(256);
+    const over = new ChunkReader({ maxBufferedBytes: 255 });
+    expect(() => over.push(Buffer.concat([first, second]))).toThrow(/more than 255 bytes/);
+  });
+
+  it('buffers 4 MiB of incomplete messages by default', () => {
+    const { writer, announce } = largeChunks();
+    const reader = new ChunkReader({ maxMessageBytes: 0xffffff });
+    reader.push(announce);
+    const big = writer.write(message({ payload: Buffer.alloc(5 << 20) }));
+    reader.push(big.subarray(0, 12 + (4 << 20)));
+    expect(reader.bufferedBytes).toBe(4 << 20);
+    expect(() => reader.push(big.subarray(12 + (4 << 20), 12 + (4 << 20) + 1))).toThrow(/more than 4194304/);
+  });
+
+  it('tracks up to maxChunkStreams chunk streams (256 by default) and refuses one more', () => {
+    const opens = (n: number): Buffer => {
+      const writer = new ChunkWriter();
+      return Buffer.concat(
+        Array.from({ length: n }, (_, i) =>
+          writer.write(message({ chunkStreamId: 3 + i, payload: fill(1) })),
+        ),
+      );
+    };
+    expect(new ChunkReader().push(opens(256))).toHaveLength(256);
+    expect(() => new ChunkReader().push(opens(257))).toThrow(/more than 256 chunk streams/);
+    expect(new ChunkReader({ maxChunkStreams: 2 }).push(opens(2))).toHaveLength(2);
+  });
+
+  it('takes Set Chunk Size up to 0x7FFFFFFF, reading chunks of at most the 24-bit message length', () => {
+    const reader = new ChunkReader();
+    reader.push(new ChunkWriter().write(setChunkSizeMessage(0x7fffffff)));
+    expect(reader.chunkSize).toBe(0xffffff);
+  });
+
+  it.each([
+    ['Set Chunk Size', MessageType.SET_CHUNK_SIZE],
+    ['Abort', MessageType.ABORT],
+  ])('refuses a %s message shorter than 4 bytes', (_name, type) => {
+    const short = new ChunkWriter().write({
+      chunkStreamId: 2,
+      messageTypeId: type,
+      messageStreamId: 0,
+      timestamp: 0,
+      payload: Buffer.from('000080', 'hex'),
+    });
+    expect(() => new ChunkReader().push(short)).toThrow(/shorter than 4 bytes/);
+  });
+
+  it('ignores an Abort for a chunk stream with no incomplete message', () => {
+    const writer = new ChunkWriter();
+    const reader = new ChunkReader();
+    const done = message({ chunkStreamId: 5, payload: fill(3) });
+    const partial = writer.write(message({ chunkStreamId: 6, payload: fill(300) })).subarray(0, 140);
+    const abort = (csid: number): Buffer =>
+      new ChunkWriter().write({
+        chunkStreamId: 2,
+        messageTypeId: MessageType.ABORT,
+        messageStreamId: 0,
+        timestamp: 0,
+        payload: Buffer.from([0, 0, 0, csid]),
+      });
+    reader.push(Buffer.concat([writer.write(done), partial, abort(5), abort(9)]));
+    expect(reader.bufferedBytes).toBe(128);
   });
 
   it('bounds the number of chunk streams and the bytes held in incomplete messages', () => {
