@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { Amf0EcmaArray, Amf0Error, decodeAmf0, encodeAmf0, type Amf0Value } from '../../../src/amf0/amf0.js';
+import {
+  AMF0_MAX_DEPTH,
+  Amf0EcmaArray,
+  Amf0Error,
+  decodeAmf0,
+  encodeAmf0,
+  type Amf0Object,
+  type Amf0Value,
+} from '../../../src/amf0/amf0.js';
 import { mulberry32 } from '../../helpers/prng.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -38,6 +46,23 @@ describe('AMF0 encoding', () => {
     expect(bytes[0]).toBe(0x0c);
     expect(bytes.readUInt32BE(1)).toBe(65536);
     expect(encodeAmf0('y'.repeat(65535))[0]).toBe(0x02);
+  });
+
+  it('encodes values of any size: the output grows past its first 256 bytes', () => {
+    const values: Amf0Value[] = ['a'.repeat(300), 1, { k: 'b'.repeat(1000) }, [true, null]];
+    expect(decodeAmf0(encodeAmf0(...values))).toEqual(values);
+  });
+
+  it.each([
+    ['an empty key', { '': 1 }],
+    ['a key longer than 65535 bytes', { ['k'.repeat(65536)]: 1 }],
+  ])('refuses an object with %s (AMF0 keys are 1–65535 bytes)', (_name, object) => {
+    expect(() => encodeAmf0(object)).toThrow(Amf0Error);
+  });
+
+  it('encodes a key of exactly 65535 bytes', () => {
+    const key = 'k'.repeat(65535);
+    expect(decodeAmf0(encodeAmf0({ [key]: 1 }))).toEqual([{ [key]: 1 }]);
   });
 
   it('counts string lengths in UTF-8 bytes, not characters', () => {
@@ -85,6 +110,30 @@ describe('AMF0 round trip', () => {
     expect(decodeAmf0(hex('0f 00000002 3c61'))).toEqual(['<a']);
   });
 
+  it('decodes any non-zero boolean byte as true', () => {
+    expect(decodeAmf0(hex('01 02 01 ff 01 00'))).toEqual([true, true, false]);
+  });
+
+  it('decodes the unsupported marker (0x0D) as undefined and ignores a date’s time zone', () => {
+    expect(decodeAmf0(hex('0d'))).toEqual([undefined]);
+    expect(decodeAmf0(hex('0b 0000000000000000 ffff'))).toEqual([new Date(0)]);
+  });
+
+  it('decodes an empty input as no values', () => {
+    expect(decodeAmf0(Buffer.alloc(0))).toEqual([]);
+  });
+
+  it('decodes a strict array whose count equals the bytes left (one byte per null)', () => {
+    expect(decodeAmf0(hex('0a 00000003 05 05 05'))).toEqual([[null, null, null]]);
+  });
+
+  it('decodes objects callers can change like any object (writable, deletable keys)', () => {
+    const [object] = decodeAmf0(encodeAmf0({ code: 'a', level: 'b' })) as [Amf0Object];
+    object.code = 'changed';
+    delete object.level;
+    expect(object).toEqual({ code: 'changed' });
+  });
+
   it('ignores an ECMA array count that disagrees with its entries', () => {
     const [value] = decodeAmf0(hex('08 00000009 0001 61 05 0000 09'));
     expect(value).toEqual(new Amf0EcmaArray({ a: null }));
@@ -104,6 +153,61 @@ describe('AMF0 decoding of malformed input', () => {
     ['a long string longer than the input', '0c 7fffffff 61'],
   ])('throws Amf0Error for %s', (_name, input) => {
     expect(() => decodeAmf0(hex(input))).toThrow(Amf0Error);
+  });
+
+  it.each([
+    ['a truncated number', '00 3ff0', /truncated number at byte 1 \(need 8, have 2\)/],
+    ['a truncated boolean', '01', /truncated boolean at byte 1/],
+    ['a truncated string length', '02 00', /truncated string length at byte 1 \(need 2, have 1\)/],
+    ['a truncated string', '02 0005 6162', /truncated string at byte 3 \(need 5, have 2\)/],
+    ['a truncated long string length', '0c 0000', /truncated long string length at byte 1/],
+    ['a truncated long string', '0c 00000003 61', /truncated long string at byte 5/],
+    ['a truncated object key length', '03 00', /truncated object key length/],
+    ['a truncated object key', '03 0003 61', /truncated object key at byte 3/],
+    ['a missing object end marker', '03 0000', /truncated object end marker/],
+    ['a truncated class name', '10 0004 43', /truncated class name at byte 3/],
+    ['a truncated class name length', '10 00', /truncated class name length/],
+    ['a truncated ECMA array count', '08 0000', /truncated ECMA array count/],
+    ['a truncated strict array count', '0a 00', /truncated strict array count/],
+    ['a truncated date', '0b 0000', /truncated date at byte 1/],
+    ['a date without its time zone', '0b 0000000000000000', /truncated date time zone at byte 9/],
+  ])('names what is truncated and where: %s', (_name, input, message) => {
+    expect(() => decodeAmf0(hex(input))).toThrow(message);
+  });
+
+  it('names the unsupported marker and its position', () => {
+    expect(() => decodeAmf0(hex('05 11'))).toThrow(/unsupported type marker 0x11 at byte 1/);
+  });
+
+  it('throws errors with the stable code ERR_AMF0', () => {
+    expect(() => decodeAmf0(hex('42'))).toThrow(expect.objectContaining({ code: 'ERR_AMF0' }));
+  });
+
+  const nest = (depth: number, wrap: (inner: Amf0Value) => Amf0Value): Amf0Value => {
+    let value: Amf0Value = null;
+    for (let i = 0; i < depth; i++) value = wrap(value);
+    return value;
+  };
+  it.each<[string, (inner: Amf0Value) => Amf0Value, string, string]>([
+    // wrapper, and its bytes before and after the wrapped value
+    ['strict arrays', (inner) => [inner], '0a 00000001', ''],
+    ['objects', (inner) => ({ k: inner }), '03 0001 6b', '0000 09'],
+    ['ECMA arrays', (inner) => new Amf0EcmaArray({ k: inner }), '08 00000001 0001 6b', '0000 09'],
+  ])(
+    `encodes and decodes ${AMF0_MAX_DEPTH} levels of nested %s, and refuses one more either way`,
+    (_name, wrap, open, close) => {
+      const deepest = nest(AMF0_MAX_DEPTH, wrap);
+      expect(decodeAmf0(encodeAmf0(deepest))).toEqual([deepest]);
+      expect(() => encodeAmf0(nest(AMF0_MAX_DEPTH + 1, wrap))).toThrow(/nesting deeper than 64/);
+      const nested = (depth: number): Buffer => hex(open.repeat(depth) + '05' + close.repeat(depth));
+      expect(decodeAmf0(nested(AMF0_MAX_DEPTH))).toEqual([deepest]);
+      expect(() => decodeAmf0(nested(AMF0_MAX_DEPTH + 1))).toThrow(/nesting deeper than 64/);
+    },
+  );
+
+  it('refuses 200 000 nested objects with Amf0Error, not a stack overflow', () => {
+    const input = hex('03 0001 6b'.repeat(200_000) + '05');
+    expect(() => decodeAmf0(input)).toThrow(Amf0Error);
   });
 
   it('bounds nesting depth instead of overflowing the stack', () => {
