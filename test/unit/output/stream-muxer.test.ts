@@ -231,6 +231,142 @@ describe('StreamMuxer', () => {
     expect(stats.audioPacketsDropped).toBe(0);
   });
 
+  it('takes every buffer and policy option, and derives the policy thresholds from maxLatencyMs', () => {
+    const muxer = new StreamMuxer(new FakeClock(), {
+      maxPackets: 7,
+      maxBytes: 9000,
+      maxLatencyMs: 800,
+      disposableDropLatencyMs: 700,
+    });
+    expect(muxer.options).toEqual({
+      maxPackets: 7,
+      maxBytes: 9000,
+      maxLatencyMs: 800,
+      lowWatermarkMs: 400,
+      disposableDropLatencyMs: 700,
+      requestKeyframeOnRecovery: true,
+    });
+  });
+
+  it('counts every write per kind, dropped or not', () => {
+    const { muxer } = connectedMuxer();
+    write(muxer, interFrame()); // dropped: waiting for the first keyframe
+    write(muxer, keyframe());
+    write(muxer, audio());
+    muxer.setConnected(false);
+    write(muxer, audio());
+    expect(muxer.stats.written).toEqual({ video: 2, audio: 2 });
+  });
+
+  it('a second setConnected with the same state changes nothing', () => {
+    const { muxer, requests } = connectedMuxer();
+    write(muxer, keyframe());
+    muxer.setConnected(true);
+    expect(muxer.queuedPackets).toBe(1);
+    expect(requests).toEqual([]);
+    expect(muxer.writeVideoPacket(interFrame())).toBe(true); // still past the first keyframe
+    expect(muxer.connected).toBe(true);
+  });
+
+  it('a disconnect ends a drop episode: dropping -> normal, and the congested time stops', () => {
+    const { clock, muxer, states } = connectedMuxer();
+    let endToEndMs = 0;
+    muxer.setEndToEndLatencySource(() => endToEndMs);
+    muxer.writeVideoPacket(keyframe());
+    endToEndMs = 2500;
+    muxer.writeVideoPacket(interFrame());
+    clock.advance(700);
+    muxer.setConnected(false);
+    expect(states).toEqual(['normal->dropping', 'dropping->normal']);
+    clock.advance(5000);
+    expect(muxer.stats.congestedMs).toBe(700);
+    expect(muxer.stats.state).toBe('normal');
+  });
+
+  it('after a reconnect a drop episode can start again, with a keyframe request of its own', () => {
+    const { muxer, requests } = connectedMuxer();
+    let endToEndMs = 0;
+    muxer.setEndToEndLatencySource(() => endToEndMs);
+    muxer.writeVideoPacket(keyframe());
+    endToEndMs = 2500;
+    muxer.writeVideoPacket(interFrame());
+    endToEndMs = 500;
+    muxer.writeAudioPacket(audio());
+    muxer.setConnected(false);
+    muxer.setConnected(true);
+    endToEndMs = 0;
+    expect(muxer.writeVideoPacket(keyframe())).toBe(true);
+    endToEndMs = 2500;
+    muxer.writeVideoPacket(interFrame());
+    endToEndMs = 500;
+    muxer.nextPacket();
+    expect(requests).toEqual(['recovery', 'reconnected', 'recovery']);
+    expect(muxer.stats.keyframeRequests).toBe(4); // and the first connection's
+  });
+
+  it('reports a snapshot of the queue: latencies, per-kind counts and bytes', () => {
+    const { clock, muxer } = connectedMuxer();
+    muxer.setEndToEndLatencySource(() => 50);
+    write(muxer, keyframe({ atMs: 0, bytes: 1000 }));
+    write(muxer, audio({ atMs: 10, bytes: 300 }));
+    write(muxer, audio({ atMs: 20, bytes: 300 }));
+    clock.advance(120);
+    const stats = muxer.stats;
+    expect(stats).toMatchObject({
+      state: 'normal',
+      currentLatencyMs: 120,
+      bufferLatencyMs: 120,
+      queued: { video: 1, audio: 2 },
+      queuedBytes: 1600,
+      sent: { video: 0, audio: 0 },
+      congestedMs: 0,
+      congestionEvents: 0,
+    });
+    expect(muxer.peek()?.kind).toBe('video');
+    muxer.nextPacket();
+    expect(muxer.stats.sent).toEqual({ video: 1, audio: 0 });
+    expect(muxer.nextPacket()?.kind).toBe('audio');
+    muxer.nextPacket();
+    expect(muxer.nextPacket()).toBeUndefined();
+    expect(muxer.stats.sent).toEqual({ video: 1, audio: 2 });
+    expect(muxer.stats.currentLatencyMs).toBe(50); // the end-to-end source when the buffer is empty
+  });
+
+  it('counts purged video as dropped video, never as dropped audio', () => {
+    const { muxer } = connectedMuxer({ maxPackets: 4 });
+    ['K', 'a', 'p', 'p'].forEach((c) =>
+      write(muxer, c === 'K' ? keyframe() : c === 'a' ? audio() : interFrame()),
+    );
+    muxer.writeAudioPacket(audio());
+    const stats = muxer.stats;
+    expect(stats.videoPacketsDropped).toBe(3);
+    expect(stats.videoDropsByReason['gop-broken']).toBe(3);
+    expect(stats.audioPacketsDropped).toBe(0);
+    expect(stats.congestionEvents).toBe(1);
+  });
+
+  it('makes room for audio without entering dropping again when already dropping', () => {
+    const { muxer, states } = connectedMuxer({ maxPackets: 3 });
+    write(muxer, keyframe());
+    write(muxer, interFrame());
+    write(muxer, interFrame());
+    expect(muxer.writeVideoPacket(interFrame())).toBe(false); // packet cap: the episode starts
+    write(muxer, audio());
+    write(muxer, audio());
+    write(muxer, audio());
+    expect(muxer.writeAudioPacket(audio())).toBe(true); // no video left to purge: over the bound
+    expect(states).toEqual(['normal->dropping']);
+    expect(muxer.stats.congestionEvents).toBe(1);
+    expect(muxer.stats.audioPacketsOverBound).toBe(1);
+  });
+
+  it('keeps the newest GOP when purging it alone makes room for audio', () => {
+    const { muxer } = connectedMuxer({ maxPackets: 4 });
+    ['K', 'p', 'K', 'p'].forEach((c) => write(muxer, c === 'K' ? keyframe() : interFrame()));
+    muxer.writeAudioPacket(audio());
+    expect(queuedKinds(muxer)).toBe('Kpa');
+  });
+
   it('adds up: written = sent + dropped + dropped while disconnected + queued, per kind', () => {
     const { clock, muxer } = connectedMuxer({ maxPackets: 6 });
     for (let i = 0; i < 200; i++) {
