@@ -360,7 +360,7 @@ describe('StreamMuxer', () => {
     expect(muxer.stats.audioPacketsOverBound).toBe(1);
   });
 
-  it('keeps the newest GOP when purging it alone makes room for audio', () => {
+  it('purges only the GOP being broken (from the last queued keyframe) when that makes room for audio', () => {
     const { muxer } = connectedMuxer({ maxPackets: 4 });
     ['K', 'p', 'K', 'p'].forEach((c) => write(muxer, c === 'K' ? keyframe() : interFrame()));
     muxer.writeAudioPacket(audio());
