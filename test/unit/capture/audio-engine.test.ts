@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { AudioEngine, audioEngineDefaults } from '../../../src/capture/audio-engine.js';
+import {
+  AudioEngine,
+  audioEngineDefaults,
+  type AudioEngineOptions,
+} from '../../../src/capture/audio-engine.js';
 import type { MixedAudioFrame } from '../../../src/media/frames.js';
 import { PcmFifo } from '../../../src/capture/pcm-fifo.js';
 import type { AudioSource } from '../../../src/capture/source.js';
 import { ToneSource } from '../../../src/capture/tone-source.js';
-import { ConfigError } from '../../../src/core/errors.js';
+import { ConfigError, InvalidStateError } from '../../../src/core/errors.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { mulberry32 } from '../../helpers/prng.js';
 
@@ -145,6 +149,214 @@ describe('AudioEngine', () => {
     clock.advance(1000);
     expect(blocks.length).toBe(count);
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('clips below -1 as well as above 1, and counts each clipped sample', () => {
+    const clock = new FakeClock();
+    const a = new FedSource(clock);
+    const b = new FedSource(clock);
+    a.feed(480, -0.8);
+    b.feed(480, -0.7);
+    const blocks: MixedAudioFrame[] = [];
+    const engine = new AudioEngine(clock, (x) => blocks.push(x), {
+      ...audioEngineDefaults(),
+      frameSize: 480,
+    });
+    engine.addSource(a);
+    engine.addSource(b);
+    engine.start();
+    clock.advance(10);
+    engine.stop();
+    expect(Array.from(blocks[0]!.samples).every((v) => v === -1)).toBe(true);
+    expect(engine.stats.samplesClipped).toBe(960);
+  });
+
+  it('leaves samples of exactly ±1 alone', () => {
+    const clock = new FakeClock();
+    const a = new FedSource(clock);
+    a.fifo.push(new Float32Array(960).map((_, i) => (i % 2 === 0 ? 1 : -1)));
+    const blocks: MixedAudioFrame[] = [];
+    const engine = new AudioEngine(clock, (x) => blocks.push(x), {
+      ...audioEngineDefaults(),
+      frameSize: 480,
+    });
+    engine.addSource(a);
+    engine.start();
+    clock.advance(10);
+    engine.stop();
+    expect(Array.from(blocks[0]!.samples.subarray(0, 4))).toEqual([1, -1, 1, -1]);
+    expect(engine.stats.samplesClipped).toBe(0);
+  });
+
+  it('a muted source or one at gain 0 adds nothing, whatever it holds', () => {
+    const clock = new FakeClock();
+    const muted = new FedSource(clock);
+    const silent = new FedSource(clock);
+    muted.muted = true;
+    silent.gain = 0;
+    muted.feed(480, Number.NaN);
+    silent.feed(480, Infinity);
+    const blocks: MixedAudioFrame[] = [];
+    const engine = new AudioEngine(clock, (x) => blocks.push(x), {
+      ...audioEngineDefaults(),
+      frameSize: 480,
+    });
+    engine.addSource(muted);
+    engine.addSource(silent);
+    engine.start();
+    clock.advance(10);
+    engine.stop();
+    expect(Array.from(blocks[0]!.samples).every((v) => v === 0)).toBe(true);
+    expect(engine.stats.silenceInsertedMs).toBe(0); // they delivered: silence is what they were told to be
+  });
+
+  it('trusts no source count: more than asked is capped, a negative count is silence', () => {
+    const clock = new FakeClock();
+    const liar: AudioSource = {
+      name: 'liar',
+      gain: 1,
+      muted: false,
+      bufferedFrames: 0,
+      read: (out, frames) => {
+        out.fill(0.25, 0, frames * 2);
+        return frames + 1000;
+      },
+      discard: () => {},
+      close: () => {},
+    };
+    const broken: AudioSource = { ...liar, name: 'broken', read: () => -5 };
+    const blocks: MixedAudioFrame[] = [];
+    const engine = new AudioEngine(clock, (x) => blocks.push(x), {
+      ...audioEngineDefaults(),
+      frameSize: 480,
+    });
+    engine.addSource(liar);
+    engine.addSource(broken);
+    engine.start();
+    clock.advance(10);
+    engine.stop();
+    expect(blocks).toHaveLength(1);
+    expect(Array.from(blocks[0]!.samples).every((v) => v === 0.25)).toBe(true);
+    expect(engine.stats.silenceInsertedMs).toBeCloseTo(10, 6); // the broken source's 480 frames
+  });
+
+  it('keeps a source that is exactly maxSourceAheadMs ahead, and trims one frame more to half of it', () => {
+    const clock = new FakeClock();
+    const source = new FedSource(clock);
+    const { engine } = startEngine(clock, source);
+    source.feed(480 + 9600); // after the 10 ms read: exactly 200 ms left
+    clock.advance(10);
+    expect(source.bufferedFrames).toBe(9600);
+    expect(engine.stats.audioOverrunDroppedMs).toBe(0);
+    source.feed(480 + 1);
+    clock.advance(10);
+    expect(source.bufferedFrames).toBe(4800);
+    expect(engine.stats.audioOverrunDroppedMs).toBeCloseTo((4801 * 1000) / 48000, 6);
+    engine.stop();
+  });
+
+  it('stops reading a removed source', () => {
+    const clock = new FakeClock();
+    const source = new FedSource(clock);
+    const { engine, blocks } = startEngine(clock, source);
+    source.feed(48000, 0.5);
+    engine.removeSource(source);
+    clock.advance(100);
+    engine.stop();
+    expect(source.lastReadUs).toBe(0);
+    expect(blocks.every((b) => b.samples.every((v) => v === 0))).toBe(true);
+  });
+
+  it('keeps its tick grid after a late tick: the next one comes at the next 10 ms mark, never sooner than one tick', () => {
+    const clock = new FakeClock();
+    const ticks: number[] = [];
+    const source: AudioSource = {
+      name: 'spy',
+      gain: 1,
+      muted: false,
+      bufferedFrames: 0,
+      read: () => {
+        ticks.push(clock.nowUs() / 1000);
+        return 0;
+      },
+      discard: () => {},
+      close: () => {},
+    };
+    const { engine } = startEngine(clock, source);
+    clock.advance(20); // ticks at 10, 20
+    clock.block(25); // 45 ms: the 30 and 40 ms ticks are missed
+    clock.advance(20); // the overdue tick runs at 45, then 50, 60
+    engine.stop();
+    expect(ticks).toEqual([10, 20, 45, 50, 60]);
+    expect(engine.stats.tickLateness.maxMs).toBeCloseTo(15, 6); // the 30 ms tick ran at 45
+  });
+
+  it('reports its sample rate and channel count, defaulting to 48 kHz stereo', () => {
+    const engine = new AudioEngine(new FakeClock(), () => {});
+    expect([engine.sampleRate, engine.channels]).toEqual([48000, 2]);
+    const mono = new AudioEngine(new FakeClock(), () => {}, { ...audioEngineDefaults(), channels: 1 });
+    expect(mono.channels).toBe(1);
+    expect(audioEngineDefaults()).toMatchObject({ frameSize: 1024, tickMs: 10, maxSourceAheadMs: 200 });
+  });
+
+  it('computes the samples due after t as floor(t·rate), exact at whole samples', () => {
+    const engine = new AudioEngine(new FakeClock(), () => {}, {
+      ...audioEngineDefaults(),
+      sampleRate: 44100,
+    });
+    expect(engine.expectedFrames(0)).toBe(0);
+    expect(engine.expectedFrames(1e6)).toBe(44100);
+    expect(engine.expectedFrames(1e6 / 44100)).toBe(1); // one sample's duration, despite rounding
+    expect(engine.expectedFrames(1e6 / 44100 - 1)).toBe(0);
+  });
+
+  it('a second start() while running changes nothing; after stop() it cannot start again', () => {
+    const clock = new FakeClock();
+    const { engine, blocks } = startEngine(clock, new ToneSource(48000, 2));
+    clock.advance(50);
+    engine.start();
+    clock.advance(50);
+    expect(engine.stats.samplesMixed).toBe(4800);
+    engine.stop();
+    engine.stop();
+    expect(() => engine.start()).toThrow(InvalidStateError);
+    expect(blocks.length).toBe(4);
+  });
+
+  it.each<[string, Partial<AudioEngineOptions>]>([
+    ['sampleRate', { sampleRate: 12345 }],
+    ['channels', { channels: 0 }],
+    ['channels', { channels: 3 }],
+    ['channels', { channels: 1.5 }],
+    ['frameSize', { frameSize: 63 }],
+    ['frameSize', { frameSize: 1024.5 }],
+    ['tickMs', { tickMs: 0.5 }],
+    ['tickMs', { tickMs: 101 }],
+    ['tickMs', { tickMs: Number.NaN }],
+    ['maxSourceAheadMs', { maxSourceAheadMs: 19 }],
+    ['maxSourceAheadMs', { maxSourceAheadMs: Number.NaN }],
+  ])('refuses a bad %s (%o), naming audio.<option>', (field, over) => {
+    expect(() => new AudioEngine(new FakeClock(), () => {}, { ...audioEngineDefaults(), ...over })).toThrow(
+      expect.objectContaining({ name: 'ConfigError', field: `audio.${field}` }),
+    );
+  });
+
+  it.each<Partial<AudioEngineOptions>>([
+    { sampleRate: 8000 },
+    { sampleRate: 16000 },
+    { sampleRate: 22050 },
+    { sampleRate: 24000 },
+    { sampleRate: 32000 },
+    { sampleRate: 44100 },
+    { channels: 1 },
+    { frameSize: 64 },
+    { tickMs: 1 },
+    { tickMs: 100 },
+    { maxSourceAheadMs: 20 },
+  ])('accepts %o', (over) => {
+    expect(
+      () => new AudioEngine(new FakeClock(), () => {}, { ...audioEngineDefaults(), ...over }),
+    ).not.toThrow();
   });
 
   it('rejects a sample rate it cannot encode, naming the option', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CaptureLoop } from '../../../src/capture/capture-loop.js';
+import { CaptureLoop, captureLoopDefaults } from '../../../src/capture/capture-loop.js';
+import { InvalidStateError } from '../../../src/core/errors.js';
 import type { VideoSource } from '../../../src/capture/source.js';
 import type { CapturedFrame, RawVideoFrame } from '../../../src/media/frames.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
@@ -119,6 +120,109 @@ describe('CaptureLoop', () => {
     expect(frames.slice(0, 3).every((f) => f.frame === placeholder && f.duplicate)).toBe(true);
     expect(frames[3]?.duplicate).toBe(false);
     expect(loop.stats.framesMissing).toBe(0);
+  });
+
+  it('defaults to 30 fps', () => {
+    expect(captureLoopDefaults()).toEqual({ fps: 30 });
+    const loop = new CaptureLoop(new FakeClock(), new ScriptedSource(), () => {});
+    expect(loop.frameIntervalNs).toBeCloseTo(1e9 / 30, 3);
+  });
+
+  it.each([0, 0.5, 241, 1000, Number.NaN, Infinity])('refuses %s fps, naming video.fps', (fps) => {
+    expect(() => new CaptureLoop(new FakeClock(), new ScriptedSource(), () => {}, { fps })).toThrow(
+      expect.objectContaining({ name: 'ConfigError', field: 'video.fps' }),
+    );
+  });
+
+  it.each([1, 240, 29.97])('accepts %s fps', (fps) => {
+    expect(new CaptureLoop(new FakeClock(), new ScriptedSource(), () => {}, { fps }).frameIntervalNs).toBe(
+      1e9 / fps,
+    );
+  });
+
+  it('emits nothing and counts the deadlines as missing until the first picture when there is no placeholder', () => {
+    const clock = new FakeClock();
+    let ready = false;
+    const source: VideoSource = { name: 'late', grab: () => (ready ? picture(9) : null), close: () => {} };
+    const frames: CapturedFrame[] = [];
+    const loop = new CaptureLoop(clock, source, (f) => frames.push(f), { fps: 10 });
+    loop.start();
+    clock.advance(250); // deadlines 0, 100, 200 ms
+    expect(frames).toEqual([]);
+    ready = true;
+    clock.advance(100);
+    loop.stop();
+    expect(frames.map((f) => [f.index, f.duplicate])).toEqual([[3, false]]);
+    expect(loop.stats).toMatchObject({ framesMissing: 3, framesCaptured: 1, framesDuplicated: 0 });
+  });
+
+  it('asks the source for each deadline by index and timestamp', () => {
+    const clock = new FakeClock();
+    clock.advance(50);
+    const asked: [number, number][] = [];
+    const source: VideoSource = {
+      name: 'spy',
+      grab: (index, ptsUs) => {
+        asked.push([index, ptsUs]);
+        return picture(index);
+      },
+      close: () => {},
+    };
+    const loop = new CaptureLoop(clock, source, () => {}, { fps: 10 });
+    loop.start();
+    clock.advance(200);
+    loop.stop();
+    expect(asked).toEqual([
+      [0, 50_000],
+      [1, 150_000],
+      [2, 250_000],
+    ]);
+    expect(loop.stats.framesCaptured).toBe(3);
+  });
+
+  it('a second start() while running changes nothing', () => {
+    const { loop, frames, clock } = run(10);
+    clock.advance(50);
+    loop.start();
+    clock.advance(100);
+    loop.stop();
+    expect(frames.map((f) => f.index)).toEqual([0, 1]);
+  });
+
+  it('cannot start again after stop(), and stop() is idempotent', () => {
+    const { loop } = run(30);
+    loop.stop();
+    loop.stop();
+    expect(() => loop.start()).toThrow(InvalidStateError);
+  });
+
+  it('emits no further frame when stopped from inside the frame callback', () => {
+    const clock = new FakeClock();
+    const frames: CapturedFrame[] = [];
+    const loop: CaptureLoop = new CaptureLoop(
+      clock,
+      new ScriptedSource(),
+      (f) => {
+        frames.push(f);
+        if (f.index === 1) loop.stop();
+      },
+      { fps: 10 },
+    );
+    loop.start();
+    clock.advance(1000);
+    expect(frames.map((f) => f.index)).toEqual([0, 1]);
+  });
+
+  it('records how late each tick ran against its own deadline', () => {
+    const clock = new FakeClock();
+    clock.timerLatenessMs = () => 4;
+    const { loop } = run(10, clock);
+    clock.advance(1000);
+    loop.stop();
+    const lateness = loop.stats.tickLateness;
+    expect(lateness.count).toBe(10); // frame 0 at start, on time; then 9 ticks 4 ms late (104 … 904 ms)
+    expect(lateness.maxMs).toBeCloseTo(4, 6);
+    expect(lateness.p50Ms).toBeCloseTo(4, 6);
   });
 
   it('stops scheduling after stop()', () => {
