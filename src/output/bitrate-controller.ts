@@ -58,7 +58,7 @@ export function validateBitrateControllerOptions(o: BitrateControllerOptions): v
   if (!(o.increaseStep > 0 && o.increaseStep <= 1)) {
     throw new ConfigError('increaseStep', o.increaseStep, 'use a share in (0, 1]');
   }
-  if (!(o.congestedShare > 0 && o.clearShare > 0 && o.clearShare <= o.congestedShare)) {
+  if (!(o.clearShare > 0 && o.clearShare <= o.congestedShare)) {
     throw new ConfigError(
       'clearShare/congestedShare',
       `${o.clearShare}/${o.congestedShare}`,
@@ -169,11 +169,9 @@ export class BitrateController {
       // Within an episode, cut again only while latency is not falling: a falling queue means the
       // last cut already fits the path, and it drains by itself.
       if (!episodeStart && worst < previousWorst) return null;
+      // No measured rate: Math.min() is Infinity, and the headroom cut below applies alone.
       const rates = congested.map((p) => p.deliveryRateBps).filter((r) => r > 0);
-      const videoShare =
-        rates.length > 0
-          ? Math.min(...rates) * o.headroom - o.audioBitrateBps
-          : this.#bitrateBps * o.headroom;
+      const videoShare = Math.min(...rates) * o.headroom - o.audioBitrateBps;
       const next = Math.round(Math.max(o.minBitrateBps, Math.min(videoShare, this.#bitrateBps * o.headroom)));
       if (next >= this.#bitrateBps) return null;
       this.#lastDecreaseUs = nowUs;

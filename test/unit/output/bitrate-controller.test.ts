@@ -8,6 +8,11 @@ import {
 } from '../../../src/output/bitrate-controller.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
+// Mutation testing (npm run test:mutation) leaves these survivors, equivalent:
+// - `#congested = true` as the initial value: the first episode would count as continuing, but its
+//   "latency not falling" check compares with a previous worst of 0, which nothing is below;
+// - `this.#bitrateBps >= maxBitrateBps` in setMaxBitrate: at equality it sets the value it has.
+
 const clear: PathReport = { dropping: false, latencyMs: 80, maxLatencyMs: 2000, deliveryRateBps: 2_660_000 };
 const congested = (deliveryRateBps: number): PathReport => ({
   dropping: true,
@@ -207,13 +212,32 @@ describe('BitrateController', () => {
     expect(abr.update([congested(1_000_000)])?.bitrateBps).toBe(640_000);
   });
 
-  it('starts a new episode with a cut even when the latency is lower than in the last one', () => {
+  it('starts a new episode with a cut even when its latency is below the last reading', () => {
     const { clock, abr } = controller();
-    abr.update([{ ...congested(1_596_000), latencyMs: 1900 }]);
-    clock.advance(500);
-    abr.update([clear]); // the episode ends
-    clock.advance(1500);
-    expect(abr.update([{ ...congested(1_000_000), latencyMs: 1200 }])?.bitrateBps).toBe(640_000);
+    abr.update([congested(1_596_000)]);
+    clock.advance(2000);
+    expect(abr.update([{ ...clear, latencyMs: 900 }])).toBeNull(); // a queue, not congested: the episode ends
+    // dropping at 30 % of maxLatencyMs counts as congested: a new episode, so it cuts though 30 % < 45 %
+    expect(abr.update([{ ...congested(1_000_000), latencyMs: 600 }])?.bitrateBps).toBe(640_000);
+  });
+
+  it('holds while any path has a queue, though another is clear', () => {
+    const { clock, abr } = controller();
+    abr.update([congested(1_596_000)]);
+    for (let t = 0; t < 10_000; t += 500) {
+      clock.advance(500);
+      expect(abr.update([clear, { ...clear, latencyMs: 700 }])).toBeNull();
+    }
+  });
+
+  it('does not go up without live outputs: no report is no evidence of a clear path', () => {
+    const { clock, abr } = controller();
+    abr.update([congested(1_596_000)]);
+    for (let t = 0; t < 10_000; t += 500) {
+      clock.advance(500);
+      expect(abr.update([])).toBeNull();
+    }
+    expect(abr.bitrateBps).toBe(1_116_800);
   });
 
   it('ignores paths with no measured rate when another congested path has one', () => {

@@ -10,8 +10,9 @@ import { audio, interFrame, keyframe } from './packets.js';
 
 // Mutation testing (npm run test:mutation) leaves these survivors, equivalent because no caller can
 // observe the backing array, only what is queued and in which order:
-// - #compactIfDue: `if (true)` (compact at every dequeue), `if (false)` and an empty body (never
-//   compact) change only memory use and copying; `shouldCompact` itself is pinned by the table below.
+// - #compactIfDue: `if (true)` (never compact), `if (false)` (compact at every call), the negation
+//   dropped and an empty body change only memory use and copying; `shouldCompact` itself is pinned by
+//   the table below.
 
 function kinds(buffer: StreamBuffer): string {
   return buffer
