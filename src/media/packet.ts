@@ -1,6 +1,9 @@
 /** What kind of media a packet carries. */
 export type MediaKind = 'video' | 'audio';
 
+/** A video codec a session can encode and publish: H.264/AVC, H.265/HEVC or AV1. */
+export type VideoCodec = 'h264' | 'hevc' | 'av1';
+
 /** One encoded access unit, shared (read-only) by every output of a session. */
 export interface EncodedPacket {
   /** Video (H.264) or audio (AAC). */

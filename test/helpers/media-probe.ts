@@ -88,7 +88,8 @@ export interface ProbeOptions {
   skipDecode?: boolean;
 }
 
-interface ProbePacket {
+/** One packet as ffprobe's JSON (`-show_packets`) describes it. */
+export interface ProbePacket {
   codec_type?: string;
   stream_index?: number;
   pts_time?: string;
@@ -97,7 +98,8 @@ interface ProbePacket {
   flags?: string;
 }
 
-interface ProbeStream {
+/** One stream as ffprobe's JSON (`-show_streams`) describes it. */
+export interface ProbeStream {
   index: number;
   codec_type?: string;
   codec_name?: string;
@@ -107,7 +109,8 @@ interface ProbeStream {
   channels?: number;
 }
 
-interface ProbeOutput {
+/** ffprobe's JSON output: packets, streams, format. */
+export interface ProbeOutput {
   packets?: ProbePacket[];
   streams?: ProbeStream[];
   format?: { duration?: string };
@@ -127,6 +130,20 @@ export async function probeMedia(file: string, options: ProbeOptions = {}): Prom
   ]);
   if (probe.code !== 0) throw new Error(`ffprobe failed on ${file} (${probe.code}): ${probe.stderr}`);
   const parsed = JSON.parse(probe.stdout) as ProbeOutput;
+  const decodeErrors = options.skipDecode === true ? [] : await decodeErrorsOf(file);
+  return reportOf(file, parsed, decodeErrors, options);
+}
+
+/**
+ * The report of a file from its streams and packets in ffprobe's JSON shape, and the decode errors
+ * found: shared by this ffprobe probe and by probes reading with other demuxers (node-av).
+ */
+export function reportOf(
+  file: string,
+  parsed: ProbeOutput,
+  decodeErrors: string[],
+  options: ProbeOptions = {},
+): MediaReport {
   const streams = parsed.streams ?? [];
   const packets = parsed.packets ?? [];
   const videoStream = streams.find((s) => s.codec_type === 'video');
@@ -134,7 +151,6 @@ export async function probeMedia(file: string, options: ProbeOptions = {}): Prom
   const packetsOf = (s: ProbeStream | undefined): ProbePacket[] =>
     s === undefined ? [] : packets.filter((p) => p.stream_index === s.index);
 
-  const decodeErrors = options.skipDecode === true ? [] : await decodeErrorsOf(file);
   return {
     file,
     formatDurationS: Number(parsed.format?.duration ?? 0) || 0,
