@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { Device, Filter, InputFormat } from 'node-av';
-import { SteadycastError, type SteadycastErrorOptions } from '../core/errors.js';
+import { DeviceError } from '../core/errors.js';
 import { installAlsaPulseConfig, pulseAlsaDevice } from './alsa-config.js';
 
 /** Platforms with a capture path (others get a clear error). */
@@ -19,12 +19,8 @@ export interface DeviceInput {
   readonly label: string;
 }
 
-/** A capture device is missing, or this build/platform lacks the input that reaches it. */
-export class DeviceError extends SteadycastError {
-  constructor(message: string, options: SteadycastErrorOptions = {}) {
-    super('ERR_DEVICE', message, options);
-  }
-}
+// A capture device is missing, or this build/platform lacks the input that reaches it.
+export { DeviceError };
 
 /** Screen capture settings. */
 export interface ScreenOptions {

@@ -1,4 +1,4 @@
-import { SteadycastError } from '../core/errors.js';
+import { SteadycastError, type ErrorCode } from '../core/errors.js';
 import { MonotonicClock } from '../core/monotonic-clock.js';
 import { ENCODE_USAGE, encodeCommand } from './encode-command.js';
 import { quietFfmpegLog } from './ffmpeg-log.js';
@@ -25,25 +25,35 @@ export const EXIT = {
   connectionLost: 7,
 } as const;
 
-const EXIT_BY_CODE: Record<string, number> = {
+/** One of the CLI's exit codes. */
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/**
+ * The exit code of every error code: a Record over the ErrorCode union, so adding a code without
+ * deciding its exit code does not compile.
+ */
+const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   ERR_CONFIG: EXIT.usage,
+  ERR_INVALID_STATE: EXIT.failure,
+  ERR_ABORTED: EXIT.ok,
+  ERR_MEDIA: EXIT.failure,
   ERR_DEVICE: EXIT.usage,
+  ERR_STALLED: EXIT.connectionLost,
   ERR_RTMP_URL: EXIT.usage,
   ERR_RTMP_DNS: EXIT.unreachable,
-  ERR_RTMP_CONNECT_TIMEOUT: EXIT.unreachable,
   ERR_RTMP_UNREACHABLE: EXIT.unreachable,
   ERR_RTMP_CONNECTION_REFUSED: EXIT.refused,
-  ERR_RTMP_REJECTED: EXIT.rejected,
-  ERR_RTMP_PUBLISH_TIMEOUT: EXIT.rejected,
+  ERR_RTMP_CONNECT_TIMEOUT: EXIT.unreachable,
+  ERR_RTMP_TLS_HANDSHAKE_TIMEOUT: EXIT.connectionLost,
   ERR_RTMP_TLS_CERTIFICATE: EXIT.tlsCertificate,
-  ERR_RTMP_CONNECTION_RESET: EXIT.connectionLost,
-  ERR_RTMP_STALLED: EXIT.connectionLost,
-  ERR_RTMP_CLOSED: EXIT.connectionLost,
-  ERR_RTMP_CLOSED_BY_SERVER: EXIT.connectionLost,
-  ERR_RTMP_SOCKET: EXIT.connectionLost,
   ERR_RTMP_HANDSHAKE: EXIT.connectionLost,
   ERR_RTMP_HANDSHAKE_TIMEOUT: EXIT.connectionLost,
+  ERR_RTMP_PUBLISH_TIMEOUT: EXIT.rejected,
+  ERR_RTMP_REJECTED: EXIT.rejected,
   ERR_RTMP_PROTOCOL: EXIT.connectionLost,
+  ERR_RTMP_CONNECTION_RESET: EXIT.connectionLost,
+  ERR_RTMP_CLOSED_BY_SERVER: EXIT.connectionLost,
+  ERR_RTMP_SOCKET: EXIT.connectionLost,
 };
 
 const USAGE = `usage: steadycast <command> [options]
@@ -93,8 +103,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** The exit code for an error that ended a command. */
-export function exitCodeFor(error: unknown): number {
-  if (error instanceof SteadycastError) return EXIT_BY_CODE[error.code] ?? EXIT.failure;
+export function exitCodeFor(error: unknown): ExitCode {
+  if (error instanceof SteadycastError) return EXIT_BY_CODE[error.code];
   if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
     return EXIT.usage;
   }

@@ -1,8 +1,12 @@
 import { backoffDelayMs, validateBackoffCurve, type BackoffCurve } from '../core/backoff.js';
 import { ConfigError } from '../core/errors.js';
 
-/** How a connection attempt failed, as far as retrying is concerned (see failure-class.ts). */
-export type FailureKind = 'refused' | 'transient' | 'permanent';
+/**
+ * How a connection attempt failed, as far as retrying is concerned (see failure-class.ts):
+ * `not-ready` — nothing is serving yet (refused, or closed before the handshake by a proxy whose
+ * server restarts): probe fast; `transient` — back off; `permanent` — stop.
+ */
+export type FailureKind = 'not-ready' | 'transient' | 'permanent';
 
 /** Reconnect backoff options: the project's one backoff curve (core/backoff.ts) plus when to stop and probe. */
 export interface BackoffOptions extends BackoffCurve {
@@ -16,7 +20,7 @@ export interface BackoffOptions extends BackoffCurve {
   jitter: number;
   /** Retries before giving up; Infinity retries forever. Default Infinity. */
   maxRetries: number;
-  /** While the server refuses (nothing listening), probe this often, ms. Default 500. */
+  /** While the server is not ready (refused, or closed during the handshake), probe this often, ms. Default 500. */
   refusedProbeIntervalMs: number;
   /** Fast probing lasts this long from the start of the outage, ms; then the exponential schedule. Default 60000. */
   refusedProbeWindowMs: number;
@@ -64,7 +68,7 @@ export function validateBackoffOptions(options: BackoffOptions): void {
 
 /**
  * The retry state of one output: which delay comes next, given how the last attempt failed.
- * Refused connections (nothing listening: a server restarting) are probed fast for a while; other
+ * A server not ready (nothing listening, or a proxy closing for it: a server restarting) is probed fast for a while; other
  * failures back off exponentially; a permanent failure or maxRetries ends it (`exhausted`).
  */
 export class ReconnectSchedule {
@@ -117,7 +121,7 @@ export class ReconnectSchedule {
     this.#outageStartMs ??= nowMs;
     const retry = this.#retries++;
     if (retry === 0) return 0;
-    if (kind === 'refused' && nowMs - this.#outageStartMs < this.options.refusedProbeWindowMs) {
+    if (kind === 'not-ready' && nowMs - this.#outageStartMs < this.options.refusedProbeWindowMs) {
       return this.options.refusedProbeIntervalMs;
     }
     this.#exponentialAttempt++;

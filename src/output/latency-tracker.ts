@@ -4,24 +4,23 @@ import { ConfigError } from '../core/errors.js';
 /** Options of the end-to-end latency tracker. */
 export interface LatencyTrackerOptions {
   /**
-   * The Window Acknowledgement Size we send the server (RTMP §5.4.4), bytes: it acknowledges every
-   * this many bytes. Default 65536 (≈ 200 ms of the default 2.66 Mbit/s stream: the measure's resolution).
+   * The acknowledgement window the transport asked the peer for (RTMP §5.4.4: our Window
+   * Acknowledgement Size), bytes: the measure's resolution. Required: it is the transport's setting.
    */
   ackWindowBytes: number;
   /** No acknowledgement this long (ms) after data started flowing ⇒ the server does not acknowledge. Default 3000. */
   ackTimeoutMs: number;
   /** Sliding window of the delivery rate, ms. Default 2000. */
   rateWindowMs: number;
-  /** An acknowledgement up to this many bytes beyond what we wrote is clamped (servers that count the handshake). Default 8192. */
+  /** Unacknowledged bytes beyond the window before an acknowledgement counts as due (servers count late by up to a chunk). Default 8192. */
   ackSlackBytes: number;
   /** Most send records kept; beyond it the oldest are forgotten (a server that never acknowledges). Default 16384. */
   maxRecords: number;
 }
 
-/** Default LatencyTracker options. */
-export function defaultLatencyTrackerOptions(): LatencyTrackerOptions {
+/** Default LatencyTracker options (the window is the transport's). */
+export function defaultLatencyTrackerOptions(): Omit<LatencyTrackerOptions, 'ackWindowBytes'> {
   return {
-    ackWindowBytes: 65536,
     ackTimeoutMs: 3000,
     rateWindowMs: 2000,
     ackSlackBytes: 8192,
@@ -52,8 +51,6 @@ export type LatencyMeasure = 'acknowledged' | 'sent';
 /** Whether the server acknowledges: not yet known, proven, or declared not to (fallback to the send side). */
 export type AckState = 'unknown' | 'acknowledging' | 'non-acknowledging';
 
-const UINT32 = 2 ** 32;
-
 interface SendRecord {
   readonly endOffset: number;
   readonly captureUs: number;
@@ -66,9 +63,10 @@ interface RateSample {
 }
 
 /**
- * End-to-end latency from RTMP acknowledgements (§5.4.3): the age of the oldest media the server has
+ * End-to-end latency from acknowledgements (RTMP §5.4.3): the age of the oldest media the server has
  * not acknowledged. The sender calls `recordSent(endOffset, captureUs)` for each message handed to the
- * socket, `onAcknowledgement(sequenceNumber)` for each Acknowledgement, and `reset()` per connection.
+ * socket, `onAcknowledgement(offset)` for each acknowledgement (the offset unwrapped by AckCounter),
+ * and `reset()` per connection.
  *
  * The server acknowledges only every window of bytes, so the last < 1 window written is never
  * acknowledged until more data follows. While less than a window (plus slack) is unacknowledged, no
@@ -87,33 +85,25 @@ export class LatencyTracker {
   /** The validated options. */
   readonly options: Readonly<LatencyTrackerOptions>;
   readonly #clock: Clock;
-  readonly #sendSideLatencyMs: () => number;
   #records: SendRecord[] = [];
   #recordsHead = 0;
   #bytesWritten = 0;
   #ackedOffset = 0;
-  #ackBase = 0;
-  #lastRawAck: number | undefined;
   #flowStartUs: number | undefined;
   #ackState: AckState = 'unknown';
   #recentGaps: number[] = [];
   #samples: RateSample[] = [];
   #maxLatencyMs = 0;
-  #wraps = 0;
-  #resets = 0;
   #transportOffset: number | undefined;
 
-  /** `sendSideLatencyMs`: age of the oldest media not yet handed to the socket (the StreamBuffer's latency). */
   constructor(
     clock: Clock,
-    options: Partial<LatencyTrackerOptions> = {},
-    sendSideLatencyMs: () => number = () => 0,
+    options: Partial<LatencyTrackerOptions> & Pick<LatencyTrackerOptions, 'ackWindowBytes'>,
   ) {
     const resolved = { ...defaultLatencyTrackerOptions(), ...options };
     validateLatencyTrackerOptions(resolved);
     this.options = Object.freeze(resolved);
     this.#clock = clock;
-    this.#sendSideLatencyMs = sendSideLatencyMs;
   }
 
   /** Records that bytes up to `endOffset` (counted on this connection) were written; `captureUs` if it carries media. */
@@ -128,26 +118,10 @@ export class LatencyTracker {
     this.#compactRecords();
   }
 
-  /** Applies an Acknowledgement's sequence number (uint32 bytes received; may wrap at 2^32 or restart). */
-  onAcknowledgement(sequenceNumber: number): void {
+  /** The peer acknowledged everything up to `offset` (counted like `recordSent`'s offsets; see AckCounter). */
+  onAcknowledgement(offset: number): void {
     this.#observeMax();
-    const raw = sequenceNumber >>> 0;
-    let acked: number;
-    if (this.#lastRawAck === undefined || raw >= this.#lastRawAck) {
-      acked = this.#ackBase + raw;
-    } else if (this.#ackBase + UINT32 + raw <= this.#bytesWritten + this.options.ackSlackBytes) {
-      this.#ackBase += UINT32; // the counter wrapped at 2^32
-      acked = this.#ackBase + raw;
-      this.#wraps++;
-    } else {
-      // The server restarted counting (nginx-rtmp does at 0xf0000000). It restarted somewhere after the
-      // last acknowledged byte; assuming exactly there under-acknowledges by < 1 window: conservative.
-      this.#ackBase = this.#ackedOffset;
-      acked = this.#ackBase + raw;
-      this.#resets++;
-    }
-    this.#lastRawAck = raw;
-    acked = Math.max(this.#ackedOffset, Math.min(acked, this.#bytesWritten));
+    const acked = Math.max(this.#ackedOffset, Math.min(offset, this.#bytesWritten));
     const gap = acked - this.#ackedOffset;
     if (this.#ackState === 'acknowledging' && gap > 0) {
       this.#recentGaps.push(gap);
@@ -182,11 +156,6 @@ export class LatencyTracker {
     }
     this.#compactRecords();
     this.#addRateSample(delivered);
-  }
-
-  /** Bytes the transport reported delivered (see onTransportDelivered), or undefined if it never did. */
-  get transportDeliveredBytes(): number | undefined {
-    return this.#transportOffset;
   }
 
   /** `acknowledged` once the server has acknowledged on this connection; `sent` until then. */
@@ -259,36 +228,26 @@ export class LatencyTracker {
     return this.#bytesWritten - this.#ackedOffset;
   }
 
-  /** How often the acknowledgement counter wrapped at 2^32, and how often the server restarted it. */
-  get counterEvents(): { readonly wraps: number; readonly resets: number } {
-    return { wraps: this.#wraps, resets: this.#resets };
-  }
-
   /** Forgets everything: a new connection counts bytes from 0. */
   reset(): void {
     this.#records = [];
     this.#recordsHead = 0;
     this.#bytesWritten = 0;
     this.#ackedOffset = 0;
-    this.#ackBase = 0;
-    this.#lastRawAck = undefined;
     this.#flowStartUs = undefined;
     this.#ackState = 'unknown';
     this.#recentGaps = [];
     this.#samples = [];
     this.#maxLatencyMs = 0;
-    this.#wraps = 0;
-    this.#resets = 0;
     this.#transportOffset = undefined;
   }
 
   #latencyMs(): number {
     if (this.ackState !== 'acknowledging') {
-      const sendSideMs = Math.max(0, this.#sendSideLatencyMs());
-      if (this.#transportOffset === undefined) return sendSideMs;
+      // The send side (what waits in our queue) is the muxer's own measure; here, what the kernel holds.
+      if (this.#transportOffset === undefined) return 0;
       const undelivered = this.#records[this.#recordsHead];
-      const kernelMs = undelivered ? (this.#clock.nowUs() - undelivered.captureUs) / 1000 : 0;
-      return Math.max(sendSideMs, kernelMs);
+      return undelivered ? (this.#clock.nowUs() - undelivered.captureUs) / 1000 : 0;
     }
     const oldest = this.#records[this.#recordsHead];
     if (oldest === undefined) return 0;

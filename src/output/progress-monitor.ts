@@ -6,13 +6,13 @@ export interface ProgressMonitorOptions {
   stallTimeoutMs: number;
   /** Where the server acknowledges: an overdue acknowledgement this long ⇒ dead, ms. Default 5000. */
   ackStallTimeoutMs: number;
-  /** Our Window Acknowledgement Size (RTMP §5.4.4), bytes; the server's spacing is learnt if wider. Default 65536. */
+  /** The acknowledgement window the transport asked for (RTMP §5.4.4), bytes; the server's spacing is learnt if wider. Required. */
   ackWindowBytes: number;
 }
 
-/** Default ProgressMonitor options. */
-export function defaultProgressMonitorOptions(): ProgressMonitorOptions {
-  return { stallTimeoutMs: 15000, ackStallTimeoutMs: 5000, ackWindowBytes: 65536 };
+/** Default ProgressMonitor options (the window is the transport's). */
+export function defaultProgressMonitorOptions(): Omit<ProgressMonitorOptions, 'ackWindowBytes'> {
+  return { stallTimeoutMs: 15000, ackStallTimeoutMs: 5000 };
 }
 
 /** Throws a ConfigError naming the first bad ProgressMonitor option. */
@@ -28,8 +28,6 @@ export type ProgressStatus = 'ok' | 'stalled';
 
 /** Which rule declared the stall. */
 export type StallKind = 'no-progress' | 'no-acknowledgement';
-
-const UINT32 = 2 ** 32;
 
 /**
  * Pure stall detection for the ConnectionMonitor; slow is not dead. Two rules:
@@ -48,13 +46,12 @@ export class ProgressMonitor {
   #pendingSinceMs: number | undefined;
   #lastProgressMs: number | undefined;
   #drainedBytes = 0;
-  #lastAckSeq: number | undefined;
-  #ackedBytes = 0;
+  #ackedOffset: number | undefined;
   #serverWindowBytes = 0;
   #overdueSinceMs: number | undefined;
   #stallKind: StallKind | null = null;
 
-  constructor(options: Partial<ProgressMonitorOptions> = {}) {
+  constructor(options: Partial<ProgressMonitorOptions> & Pick<ProgressMonitorOptions, 'ackWindowBytes'>) {
     const resolved = { ...defaultProgressMonitorOptions(), ...options };
     validateProgressMonitorOptions(resolved);
     this.options = Object.freeze(resolved);
@@ -67,7 +64,7 @@ export class ProgressMonitor {
 
   /** Whether an acknowledgement has arrived on this connection. */
   get acknowledgementsSeen(): boolean {
-    return this.#lastAckSeq !== undefined;
+    return this.#ackedOffset !== undefined;
   }
 
   /** `bytes` left our buffers for the kernel at `nowMs`. */
@@ -78,21 +75,12 @@ export class ProgressMonitor {
     this.#updateOverdue(nowMs);
   }
 
-  /** The server acknowledged `sequenceNumber` bytes at `nowMs` (uint32: may wrap, or restart from 0). */
-  acknowledged(sequenceNumber: number, nowMs: number): void {
-    const seq = sequenceNumber >>> 0;
-    if (seq === this.#lastAckSeq) return; // a repeated value is not progress
-    if (this.#lastAckSeq === undefined) {
-      this.#ackedBytes = seq;
-    } else {
-      // Advance modulo 2^32, which survives a wrap; a restarted counter (a "negative" step) advances by
-      // its new value, an under-estimate that only makes the overdue rule more lenient.
-      const step = (seq - this.#lastAckSeq + UINT32) % UINT32;
-      const advance = step < UINT32 / 2 ? step : seq;
-      if (step < UINT32 / 2) this.#serverWindowBytes = step; // learn the server's spacing if it ignores ours
-      this.#ackedBytes += advance;
-    }
-    this.#lastAckSeq = seq;
+  /** The server acknowledged everything up to `offset` at `nowMs` (unwrapped by AckCounter: it never decreases). */
+  acknowledged(offset: number, nowMs: number): void {
+    const last = this.#ackedOffset;
+    if (offset === last) return; // a repeated value is not progress
+    if (last !== undefined) this.#serverWindowBytes = offset - last; // its spacing, if it ignores our window
+    this.#ackedOffset = offset;
     this.#lastProgressMs = nowMs;
     this.#overdueSinceMs = undefined;
     this.#updateOverdue(nowMs);
@@ -116,8 +104,7 @@ export class ProgressMonitor {
     this.#pendingSinceMs = undefined;
     this.#lastProgressMs = undefined;
     this.#drainedBytes = 0;
-    this.#lastAckSeq = undefined;
-    this.#ackedBytes = 0;
+    this.#ackedOffset = undefined;
     this.#serverWindowBytes = 0;
     this.#overdueSinceMs = undefined;
     this.#stallKind = null;
@@ -135,9 +122,9 @@ export class ProgressMonitor {
   }
 
   #updateOverdue(nowMs: number): void {
-    if (this.#lastAckSeq === undefined || this.#overdueSinceMs !== undefined) return;
+    if (this.#ackedOffset === undefined || this.#overdueSinceMs !== undefined) return;
     const windowBytes = Math.max(this.options.ackWindowBytes, this.#serverWindowBytes);
     // Two windows absorb the server acknowledging late (chunk granularity) and counting the handshake.
-    if (this.#drainedBytes - this.#ackedBytes >= 2 * windowBytes) this.#overdueSinceMs = nowMs;
+    if (this.#drainedBytes - this.#ackedOffset >= 2 * windowBytes) this.#overdueSinceMs = nowMs;
   }
 }

@@ -154,6 +154,16 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
     return this.#buffer.size;
   }
 
+  /** Age of the oldest queued packet, ms. */
+  get bufferLatencyMs(): number {
+    return this.#buffer.currentLatencyMs;
+  }
+
+  /** Bytes queued for the sender. */
+  get queuedBytes(): number {
+    return this.#buffer.bytes;
+  }
+
   /** Age of the oldest media the server has not received, ms: max(buffer latency, end-to-end latency). */
   get currentLatencyMs(): number {
     const endToEnd = this.#endToEndLatencyMs?.() ?? 0;

@@ -7,14 +7,14 @@ export class RtmpError extends SteadycastError {}
 export class RtmpProtocolError extends RtmpError {
   constructor(message: string, options: SteadycastErrorOptions = {}) {
     // Garbage can come from a glitching proxy or a restarting server: a reconnect may help.
-    super('ERR_RTMP_PROTOCOL', message, { retryable: true, ...options });
+    super('ERR_RTMP_PROTOCOL', message, true, options);
   }
 }
 
-/** The RTMP handshake failed (`ERR_RTMP_HANDSHAKE`). */
+/** The RTMP handshake failed (`ERR_RTMP_HANDSHAKE`): the peer answered, but not as an RTMP server. */
 export class RtmpHandshakeError extends RtmpError {
   constructor(message: string, options: SteadycastErrorOptions = {}) {
-    super('ERR_RTMP_HANDSHAKE', message, { retryable: true, ...options });
+    super('ERR_RTMP_HANDSHAKE', message, false, options);
   }
 }
 
@@ -24,16 +24,17 @@ export class RtmpUrlError extends RtmpError {
   readonly field = 'url';
 
   constructor(problem: string, fix: string) {
-    super('ERR_RTMP_URL', `invalid RTMP URL: ${problem} — ${fix}`, { retryable: false });
+    super('ERR_RTMP_URL', `invalid RTMP URL: ${problem} — ${fix}`, false, {});
   }
 }
 
 /**
- * Status codes a server uses when the stream name is still held by our previous session
- * (nginx-rtmp answers `NetStream.Publish.BadName` "Already publishing" until it notices the
- * old connection died): waiting and retrying fixes these, unlike a wrong key.
+ * Status codes meaning "not now" rather than "no": the stream name is still held by our previous
+ * session (nginx-rtmp answers `NetStream.Publish.BadName` "Already publishing" until it notices the
+ * old connection died), or the application is going away for a moment. Waiting and retrying fixes
+ * these, unlike a wrong key. The one place this list is written.
  */
-const RETRYABLE_STATUS_CODES: ReadonlySet<string> = new Set([
+const NOT_NOW_STATUS_CODES: ReadonlySet<string> = new Set([
   'NetStream.Publish.BadName',
   'NetConnection.Connect.AppShutdown',
   'NetConnection.Connect.IdleTimeout',
@@ -48,19 +49,76 @@ export class RtmpServerError extends RtmpError {
   /** The command that failed, e.g. `connect`, `publish`, or `onStatus` for an unsolicited status. */
   readonly command: string;
 
-  constructor(command: string, statusCode: string, description: string) {
+  /** `where` is `host:port` (never the stream key). */
+  constructor(command: string, statusCode: string, description: string, where: string) {
     const detail = [statusCode, description].filter((s) => s !== '').join(': ') || 'no reason given';
-    super('ERR_RTMP_REJECTED', `server rejected ${command}: ${detail}`, {
-      retryable: RETRYABLE_STATUS_CODES.has(statusCode),
-    });
+    super(
+      'ERR_RTMP_REJECTED',
+      `${where} rejected ${command}: ${detail}`,
+      NOT_NOW_STATUS_CODES.has(statusCode),
+      {},
+    );
     this.statusCode = statusCode;
     this.description = description;
     this.command = command;
   }
 }
 
-/** A network-level failure: connect, DNS, reset, timeout, TLS (codes below). */
-export class RtmpConnectionError extends RtmpError {}
+/** A publish the server accepted and then dropped at once: a rejection in disguise (`ERR_RTMP_REJECTED`). */
+export class RtmpRejectedAfterStartError extends RtmpError {
+  /** Stands in for the server's status code, which it never sent. */
+  readonly statusCode = 'steadycast.Publish.ClosedAfterStart';
+
+  constructor(where: string, cause: Error) {
+    super(
+      'ERR_RTMP_REJECTED',
+      `${where} closed the connection right after accepting the publish (${cause.message}): ` +
+        'publishing is probably denied for this app or stream key',
+      false,
+      { cause },
+    );
+  }
+}
+
+/** Codes of network-level failures, and whether each is worth retrying. */
+const CONNECTION_ERROR_RETRYABLE = {
+  ERR_RTMP_DNS: true, // EAI_AGAIN; a name that does not exist is constructed with `retryable: false`
+  ERR_RTMP_UNREACHABLE: true,
+  ERR_RTMP_CONNECTION_REFUSED: true,
+  ERR_RTMP_CONNECT_TIMEOUT: true,
+  ERR_RTMP_TLS_HANDSHAKE_TIMEOUT: true,
+  ERR_RTMP_TLS_CERTIFICATE: false,
+  ERR_RTMP_HANDSHAKE_TIMEOUT: true,
+  ERR_RTMP_PUBLISH_TIMEOUT: true,
+  ERR_RTMP_CONNECTION_RESET: true,
+  ERR_RTMP_CLOSED_BY_SERVER: true,
+  ERR_RTMP_SOCKET: true,
+} as const;
+
+/** The codes an RtmpConnectionError may carry. */
+export type RtmpConnectionErrorCode = keyof typeof CONNECTION_ERROR_RETRYABLE;
+
+/** How far a connection got before it failed. */
+export type ConnectionPhase = 'connecting' | 'handshaking' | 'negotiating' | 'publishing';
+
+/** Extra facts of a connection failure. */
+export interface RtmpConnectionErrorOptions extends SteadycastErrorOptions {
+  /** How far the connection got. */
+  phase?: ConnectionPhase;
+  /** Overrides the code's verdict (a DNS name that does not exist: not retryable). */
+  retryable?: boolean;
+}
+
+/** A network-level failure: connect, DNS, reset, timeout, TLS, a close by the server. */
+export class RtmpConnectionError extends RtmpError {
+  /** How far the connection got before it failed, when known. */
+  readonly phase: ConnectionPhase | undefined;
+
+  constructor(code: RtmpConnectionErrorCode, message: string, options: RtmpConnectionErrorOptions = {}) {
+    super(code, message, options.retryable ?? CONNECTION_ERROR_RETRYABLE[code], options);
+    this.phase = options.phase;
+  }
+}
 
 /** Node error codes of a TLS certificate that retrying cannot fix. */
 const TLS_CERTIFICATE_CODES: ReadonlySet<string> = new Set([
@@ -80,64 +138,53 @@ const TLS_CERTIFICATE_CODES: ReadonlySet<string> = new Set([
 
 /**
  * Maps a socket error to a typed, classified error. `where` is `host:port` (never the stream key).
- * DNS: ENOTFOUND is "this name does not exist" (a typo: not retryable); EAI_AGAIN is a resolver
- * that could not answer now (network down: retryable).
+ * DNS: ENOTFOUND is "this name does not exist" (a typo: not retryable by itself); EAI_AGAIN is a
+ * resolver that could not answer now (network down: retryable).
  */
-export function mapSocketError(error: unknown, where: string): RtmpError {
+export function mapSocketError(error: unknown, where: string, phase?: ConnectionPhase): RtmpError {
   if (error instanceof RtmpError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
-  const options = (retryable: boolean): SteadycastErrorOptions => ({ cause: error, retryable });
+  const fail = (c: RtmpConnectionErrorCode, text: string, retryable?: boolean): RtmpConnectionError =>
+    new RtmpConnectionError(c, text, {
+      cause: error,
+      ...(phase === undefined ? {} : { phase }),
+      ...(retryable === undefined ? {} : { retryable }),
+    });
   switch (code) {
     case 'ECONNREFUSED':
-      return new RtmpConnectionError(
+      return fail(
         'ERR_RTMP_CONNECTION_REFUSED',
         `connection to ${where} refused: is the server running and the port right?`,
-        options(true),
       );
     case 'ENOTFOUND':
-      return new RtmpConnectionError(
-        'ERR_RTMP_DNS',
-        `host of ${where} not found: check the host name in the URL`,
-        options(false),
-      );
+      return fail('ERR_RTMP_DNS', `host of ${where} not found: check the host name in the URL`, false);
     case 'EAI_AGAIN':
-      return new RtmpConnectionError(
-        'ERR_RTMP_DNS',
-        `could not resolve ${where} now (DNS temporarily unavailable)`,
-        options(true),
-      );
+      return fail('ERR_RTMP_DNS', `could not resolve ${where} now (DNS temporarily unavailable)`);
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
     case 'EHOSTDOWN':
     case 'ENETDOWN':
-      return new RtmpConnectionError(
+      return fail(
         'ERR_RTMP_UNREACHABLE',
         `no route to ${where} (${code}): check the host in the URL and this machine's network`,
-        options(true),
       );
     case 'ECONNRESET':
     case 'EPIPE':
     case 'ECONNABORTED':
-      return new RtmpConnectionError(
-        'ERR_RTMP_CONNECTION_RESET',
-        `connection to ${where} reset (${String(code)})`,
-        options(true),
-      );
+      return fail('ERR_RTMP_CONNECTION_RESET', `connection to ${where} reset (${String(code)})`);
     default:
       break;
   }
   if (typeof code === 'string' && TLS_CERTIFICATE_CODES.has(code)) {
-    return new RtmpConnectionError(
+    return fail(
       'ERR_RTMP_TLS_CERTIFICATE',
       `TLS certificate of ${where} rejected (${code}: ${message}): fix the server's certificate ` +
         `or host name, or pass its CA in the tls.ca option`,
-      options(false),
     );
   }
-  return new RtmpConnectionError(
+  return fail(
     'ERR_RTMP_SOCKET',
     `socket error on ${where}: ${typeof code === 'string' ? `${code}: ` : ''}${message}`,
-    options(true),
   );
 }

@@ -94,11 +94,8 @@ export class ClientHandshake {
       throw new RtmpHandshakeError(
         `server answered with byte 0x${version.toString(16)} instead of RTMP version 3: ` +
           `this is not an RTMP server (wrong port, or rtmp:// to a TLS port?)`,
-        { retryable: false },
       );
     }
-    throw new RtmpHandshakeError(`server selected RTMP version ${version}; only version 3 is supported`, {
-      retryable: false,
-    });
+    throw new RtmpHandshakeError(`server selected RTMP version ${version}; only version 3 is supported`);
   }
 }

@@ -1,6 +1,58 @@
-import { isIP } from 'node:net';
-import type { ConnectionOptions } from 'node:tls';
+import net, { isIP } from 'node:net';
+import tls, { type ConnectionOptions } from 'node:tls';
 import { ConfigError } from '../core/errors.js';
+
+/** What a SocketConnector opens: the server's address, and TLS options for rtmps:// (null for rtmp://). */
+export interface ConnectTarget {
+  /** Host name or IP address. */
+  readonly host: string;
+  /** TCP port. */
+  readonly port: number;
+  /** `tls.connect()` options for rtmps://, null for plain RTMP. */
+  readonly tls: ConnectionOptions | null;
+}
+
+/** The byte stream an RtmpConnection runs on: what `net.Socket` and `tls.TLSSocket` offer. */
+export type RtmpSocket = Pick<
+  net.Socket,
+  | 'write'
+  | 'end'
+  | 'destroy'
+  | 'writableLength'
+  | 'localPort'
+  | 'remotePort'
+  | 'setNoDelay'
+  | 'setKeepAlive'
+  | 'on'
+  | 'once'
+>;
+
+/** When a SocketConnector's socket reaches each step. */
+export interface ConnectProgress {
+  /** TCP is up (for rtmps://, the TLS handshake starts now). */
+  onTcpConnected(): void;
+  /** The socket is ready for RTMP (after TLS for rtmps://). */
+  onReady(): void;
+}
+
+/**
+ * Opens the byte stream to a server, as undici's `connect` option does: the default opens a TCP or
+ * TLS socket; tests inject an in-memory one. Errors and the close come as the socket's own events.
+ */
+export type SocketConnector = (target: ConnectTarget, progress: ConnectProgress) => RtmpSocket;
+
+/** The default SocketConnector: `net.connect`, or `tls.connect` for rtmps://. */
+export const connectSocket: SocketConnector = (target, progress) => {
+  if (target.tls) {
+    const socket = tls.connect(target.tls, () => progress.onReady());
+    socket.once('connect', () => progress.onTcpConnected());
+    return socket;
+  }
+  return net.connect({ host: target.host, port: target.port }, () => {
+    progress.onTcpConnected();
+    progress.onReady();
+  });
+};
 
 /** TLS settings for rtmps:// (certificate validation is on unless turned off here). */
 export interface RtmpTlsOptions {
@@ -38,6 +90,13 @@ export interface RtmpConnectionOptions {
   readonly flashVer?: string;
   /** TLS settings for rtmps://. */
   readonly tls?: RtmpTlsOptions;
+  /** Opens the socket; default `connectSocket` (TCP or TLS). Tests inject an in-memory socket. */
+  readonly connect?: SocketConnector;
+  /**
+   * This URL has published before (set by the output on reconnections): a close during the handshake
+   * then means the server is not ready yet (restarting behind a proxy), not that it is no RTMP server.
+   */
+  readonly publishedBefore?: boolean;
 }
 
 /** Defaults of every RtmpConnection option but `url` (a new object each call). */

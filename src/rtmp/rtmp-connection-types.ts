@@ -1,5 +1,4 @@
 import type { Amf0Object } from '../amf0/amf0.js';
-import type { RtmpError } from './errors.js';
 import type { HandshakeInfo } from './handshake.js';
 import type { RtmpStatus } from './messages.js';
 
@@ -42,5 +41,5 @@ export type RtmpConnectionEvents = {
   /** The socket's buffer drained after a write returned `ok: false`. */
   drain: [];
   /** The connection ended: `undefined` for `close()`/abort, else the cause. Emitted once. */
-  closed: [RtmpError | undefined];
+  closed: [Error | undefined];
 };

@@ -1,41 +1,44 @@
-import net from 'node:net';
-import tls from 'node:tls';
 import type { Clock, Timer } from '../core/clock.js';
-import { InvalidStateError } from '../core/errors.js';
+import { AbortError, InvalidStateError } from '../core/errors.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { onMetaData } from '../flv/tags.js';
 import type { StreamConfig } from '../media/packet.js';
-import type { Amf0Object } from '../amf0/amf0.js';
+import { ChunkReader } from './chunk-reader.js';
+import { ChunkWriter, type RtmpMessage } from './chunk-writer.js';
+import { MessageType, UserControlEvent } from './constants.js';
+import type { RtmpError } from './errors.js';
+import {
+  RtmpConnectionError,
+  RtmpProtocolError,
+  mapSocketError,
+  type ConnectionPhase,
+  type RtmpConnectionErrorCode,
+} from './errors.js';
+import { ClientHandshake, type HandshakeInfo } from './handshake.js';
+import * as msg from './messages.js';
+import { PublishSequence } from './publish-sequence.js';
 import type {
   RtmpConnectionEvents,
   RtmpConnectionState,
   ServerInfo,
   WriteResult,
 } from './rtmp-connection-types.js';
-import { ChunkReader } from './chunk-reader.js';
-import { ChunkWriter, type RtmpMessage } from './chunk-writer.js';
-import { MessageType, UserControlEvent } from './constants.js';
-import { RtmpConnectionError, RtmpError, RtmpServerError, mapSocketError } from './errors.js';
-import { ClientHandshake, type HandshakeInfo } from './handshake.js';
-import * as msg from './messages.js';
 import {
+  connectSocket,
   tlsConnectOptions,
   validateRtmpConnectionOptions,
   type RtmpConnectionOptions,
+  type RtmpSocket,
 } from './rtmp-connection-options.js';
-import { parseRtmpUrl, redact, secretsOf, type RtmpUrl } from './url.js';
+import { parseRtmpUrl, secretsOf, type RtmpUrl } from './url.js';
 
 export type { RtmpConnectionEvents, RtmpConnectionState, ServerInfo, WriteResult };
 
-// Transaction ids of the publish sequence (RTMP §7.2: replies carry the request's id).
-const TXN_CONNECT = 1;
-const TXN_RELEASE_STREAM = 2;
-const TXN_FC_PUBLISH = 3;
-const TXN_CREATE_STREAM = 4;
-
 /**
- * The one class that owns the socket: TCP/TLS connect, handshake, connect/createStream/publish,
- * then media writes with the socket's backpressure, acknowledgements both ways, and close.
+ * The one class that owns the socket: TCP/TLS connect, handshake, the publish sequence, then media
+ * writes with the socket's backpressure, acknowledgements both ways, and close. The command side of
+ * publishing is PublishSequence (no I/O); the socket comes from `options.connect`, so tests can run
+ * it in memory.
  *
  * Byte offsets (`bytesWritten`, `endOffset`, acknowledgements) count the chunk stream only, from
  * the first byte after C2: the handshake is not part of it. That is what servers count: nginx-rtmp
@@ -46,27 +49,23 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
   readonly #options: RtmpConnectionOptions;
   readonly #clock: Clock;
   readonly #url: RtmpUrl;
-  readonly #secrets: string[];
   readonly #where: string;
   readonly #writer = new ChunkWriter();
   readonly #reader = new ChunkReader();
+  readonly #sequence: PublishSequence;
   #state: RtmpConnectionState = 'new';
-  #socket: net.Socket | undefined;
+  #socket: RtmpSocket | undefined;
   #handshake: ClientHandshake | undefined;
   #timer: Timer | undefined;
   #pending: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   #closePromise: Promise<void> | undefined;
-  #connectResult: { properties: Amf0Object; status: msg.RtmpStatus } | undefined;
-  #streamId = 0;
-  #nextTransactionId = TXN_CREATE_STREAM + 1;
+  #closedWith: Error | undefined | null = null;
   #bytesWritten = 0;
   #bytesReceived = 0;
   #lastAckSent = 0;
-  #lastAcknowledgedBytes = 0;
   #acknowledgements = 0;
   #serverWindowAckSize = 0;
   #peerBandwidthBytes = 0;
-  #lastCommand = '';
 
   /** Validates options (throws `ConfigError`/`RtmpUrlError`); does not connect yet. */
   constructor(options: Partial<RtmpConnectionOptions> & { readonly url: string }, clock: Clock) {
@@ -74,13 +73,26 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
     this.#options = validateRtmpConnectionOptions(options);
     this.#clock = clock;
     this.#url = parseRtmpUrl(this.#options.url);
-    this.#secrets = secretsOf(this.#url);
     this.#where = `${this.#url.host}:${this.#url.port}`;
+    this.#sequence = new PublishSequence(
+      this.#url,
+      this.#where,
+      secretsOf(this.#url),
+      this.#options.flashVer,
+    );
   }
 
   /** Current lifecycle state. */
   get state(): RtmpConnectionState {
     return this.#state;
+  }
+
+  /**
+   * Why the connection ended, once it has: the error, or undefined for `close()`/abort; null while
+   * it has not. A listener attached after the fact reads this instead of waiting for `closed`.
+   */
+  get closedWith(): Error | undefined | null {
+    return this.#closedWith;
   }
 
   /** Bytes of chunk stream handed to the socket since the handshake (see the class comment). */
@@ -96,11 +108,6 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
   /** Bytes queued in the socket (user space), not yet handed to the kernel. */
   get writableLength(): number {
     return this.#socket?.writableLength ?? 0;
-  }
-
-  /** The last acknowledgement's sequence number (raw uint32), 0 before any. */
-  get lastAcknowledgedBytes(): number {
-    return this.#lastAcknowledgedBytes;
   }
 
   /** How many acknowledgements the server has sent (0 = this server may never acknowledge). */
@@ -120,7 +127,7 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
 
   /** The message stream id we publish on (0 before createStream answered). */
   get streamId(): number {
-    return this.#streamId;
+    return this.#sequence.streamId;
   }
 
   /** The socket's ports (to find it in the kernel's socket table), undefined while it has none. */
@@ -129,14 +136,10 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
     return localPort === undefined || remotePort === undefined ? undefined : { localPort, remotePort };
   }
 
-  /** The URL with the stream key replaced by `****`. */
-  get redactedUrl(): string {
-    return `${this.#url.tcUrl}/****`;
-  }
-
   /**
-   * Connects, handshakes and publishes; resolves on `NetStream.Publish.Start`. Rejects with a
-   * typed `RtmpError` (and the connection is closed), or `signal.reason` when aborted. Once only.
+   * Connects, handshakes and publishes; resolves on `NetStream.Publish.Start` (after `publishing` was
+   * emitted). Rejects with a typed `RtmpError` (and the connection is closed), or `signal.reason`
+   * when aborted. Once only.
    */
   connect(signal?: AbortSignal): Promise<void> {
     if (this.#state !== 'new') {
@@ -157,15 +160,10 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
         this.#terminate(undefined);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      const settled = (): void => signal?.removeEventListener('abort', onAbort);
       this.#pending = {
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
+        resolve: () => (settled(), resolve()),
+        reject: (error) => (settled(), reject(error)),
       };
       this.#openSocket();
     });
@@ -174,19 +172,19 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
   /** Sends `@setDataFrame onMetaData` for `config` (timestamp 0 by default). */
   writeMetadata(config: StreamConfig, timestampMs = 0): WriteResult {
     this.#requirePublishing('writeMetadata');
-    return this.#send(msg.setDataFrameMessage(this.#streamId, onMetaData(config), timestampMs));
+    return this.#send(msg.setDataFrameMessage(this.streamId, onMetaData(config), timestampMs));
   }
 
   /** Sends one video message (an FLV video tag body) at `timestampMs` (32-bit wrapping). */
   writeVideo(timestampMs: number, body: Buffer): WriteResult {
     this.#requirePublishing('writeVideo');
-    return this.#send(msg.videoMessage(this.#streamId, timestampMs, body));
+    return this.#send(msg.videoMessage(this.streamId, timestampMs, body));
   }
 
   /** Sends one audio message (an FLV audio tag body) at `timestampMs` (32-bit wrapping). */
   writeAudio(timestampMs: number, body: Buffer): WriteResult {
     this.#requirePublishing('writeAudio');
-    return this.#send(msg.audioMessage(this.#streamId, timestampMs, body));
+    return this.#send(msg.audioMessage(this.streamId, timestampMs, body));
   }
 
   /**
@@ -195,15 +193,13 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
    */
   close(): Promise<void> {
     if (this.#closePromise) return this.#closePromise;
-    if (this.#state === 'closed') return (this.#closePromise = Promise.resolve());
     const socket = this.#socket;
     if (this.#state !== 'publishing' || !socket) {
       this.#terminate(undefined);
       return (this.#closePromise = Promise.resolve());
     }
     this.#closePromise = new Promise<void>((resolve) => {
-      this.#send(msg.fcUnpublishCommand(this.#nextTransactionId++, this.#url.streamKey));
-      this.#send(msg.deleteStreamCommand(this.#streamId));
+      for (const message of this.#sequence.finish()) this.#send(message);
       this.#setState('closing');
       const finish = (): void => {
         this.#terminate(undefined);
@@ -216,8 +212,8 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
     return this.#closePromise;
   }
 
-  /** Immediate close: destroys the socket; `closed` carries `error`. */
-  destroy(error?: RtmpError): void {
+  /** Immediate close: destroys the socket; `closed` carries `error` (e.g. a stall found by the output). */
+  destroy(error?: Error): void {
     this.#terminate(error);
   }
 
@@ -226,19 +222,33 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
   #openSocket(): void {
     const { host, port, protocol } = this.#url;
     this.#setState('connecting');
-    const socket =
-      protocol === 'rtmps'
-        ? tls.connect(tlsConnectOptions(host, port, this.#options.tls))
-        : net.connect({ host, port });
-    this.#socket = socket;
     this.#armTimeout(
       'ERR_RTMP_CONNECT_TIMEOUT',
-      `no connection to ${this.#where}`,
+      `no TCP connection to ${this.#where}`,
       this.#options.connectTimeoutMs,
     );
-    socket.once(protocol === 'rtmps' ? 'secureConnect' : 'connect', () => this.#onConnected());
+    const target = {
+      host,
+      port,
+      tls: protocol === 'rtmps' ? tlsConnectOptions(host, port, this.#options.tls) : null,
+    };
+    const connect = this.#options.connect ?? connectSocket;
+    const socket = connect(target, {
+      onTcpConnected: () => {
+        if (this.#state !== 'connecting' || !target.tls) return;
+        // TCP is up, TLS is not: a plain-RTMP port (or anything not speaking TLS) stalls here.
+        this.#armTimeout(
+          'ERR_RTMP_TLS_HANDSHAKE_TIMEOUT',
+          `TLS handshake with ${this.#where} not done (TCP connected): is this port serving TLS? ` +
+            'rtmps:// needs a TLS port (443 or 1936 usually); plain RTMP is rtmp://',
+          this.#options.connectTimeoutMs,
+        );
+      },
+      onReady: () => this.#onConnected(),
+    });
+    this.#socket = socket;
     socket.on('data', (data: Buffer) => this.#onData(data));
-    socket.on('error', (error) => this.#fail(mapSocketError(error, this.#where)));
+    socket.on('error', (error: Error) => this.#fail(mapSocketError(error, this.#where, this.#phase)));
     socket.on('close', () => this.#onSocketClose());
     socket.on('drain', () => this.emit('drain'));
   }
@@ -259,7 +269,7 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
   }
 
   #onData(data: Buffer): void {
-    if (this.#state === 'closed') return;
+    if (this.#closed) return;
     if (this.#state === 'handshaking') {
       let rest: Buffer | undefined;
       try {
@@ -268,7 +278,7 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
         if (!progress.done) return;
         rest = progress.rest;
       } catch (error) {
-        this.#fail(mapSocketError(error, this.#where));
+        this.#fail(this.#protocolError(error));
         return;
       }
       this.#startSession();
@@ -280,7 +290,7 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
     try {
       messages = this.#reader.push(data);
     } catch (error) {
-      this.#fail(mapSocketError(error, this.#where));
+      this.#fail(this.#protocolError(error));
       return;
     }
     for (const message of messages) {
@@ -307,12 +317,7 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
     this.#writer.setChunkSize(this.#options.chunkSizeBytes);
     // Our window makes the server acknowledge often: delivered latency comes from these (§5.4.4).
     this.#send(msg.windowAckSizeMessage(this.#options.windowAckSizeBytes));
-    this.#send(
-      msg.connectCommand(
-        { app: this.#url.app, tcUrl: this.#url.tcUrl, flashVer: this.#options.flashVer },
-        TXN_CONNECT,
-      ),
-    );
+    this.#send(this.#sequence.start());
   }
 
   #onMessage(message: RtmpMessage): void {
@@ -320,7 +325,6 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
       switch (message.messageTypeId) {
         case MessageType.ACKNOWLEDGEMENT: {
           const sequence = msg.parseUint32Payload(message.payload, 'Acknowledgement');
-          this.#lastAcknowledgedBytes = sequence;
           this.#acknowledgements++;
           this.emit('acknowledgement', sequence);
           return;
@@ -347,98 +351,39 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
           return; // Set Chunk Size/Abort: applied by the reader; data, media, aggregate: not for a publisher
       }
     } catch (error) {
-      this.#fail(mapSocketError(error, this.#where));
+      this.#fail(this.#protocolError(error));
     }
   }
 
   #onCommand(command: msg.RtmpCommand): void {
-    const { name, transactionId: txn } = command;
-    if (name === '_result' || name === '_error') {
-      const status = msg.parseStatus(command.args[0] ?? null);
-      if (name === '_error') {
-        // releaseStream/FCPublish of a stream nobody holds get _error from some servers: harmless.
-        if (txn === TXN_RELEASE_STREAM || txn === TXN_FC_PUBLISH || this.#state !== 'negotiating') return;
-        const which = txn === TXN_CONNECT ? 'connect' : txn === TXN_CREATE_STREAM ? 'createStream' : name;
-        this.#fail(this.#serverError(which, status));
-        return;
-      }
-      if (txn === TXN_CONNECT && this.#state === 'negotiating' && !this.#connectResult) {
-        const properties = command.commandObject;
-        this.#connectResult = {
-          properties: properties !== null && typeof properties === 'object' ? (properties as Amf0Object) : {},
-          status,
-        };
-        const key = this.#url.streamKey;
-        this.#send(msg.releaseStreamCommand(TXN_RELEASE_STREAM, key));
-        this.#send(msg.fcPublishCommand(TXN_FC_PUBLISH, key));
-        this.#send(msg.createStreamCommand(TXN_CREATE_STREAM));
-      } else if (txn === TXN_CREATE_STREAM && this.#state === 'negotiating' && this.#streamId === 0) {
-        const id = command.args[0];
-        if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0 || id > 0xffffffff) {
-          this.#fail(new RtmpServerError('createStream', '', `invalid stream id ${String(id)}`));
-          return;
-        }
-        this.#streamId = id;
-        this.#send(msg.publishCommand(id, this.#url.streamKey, 'live'));
-      }
+    const outcome = this.#sequence.onCommand(command);
+    for (const message of outcome.send) this.#send(message);
+    if (outcome.failure) {
+      this.#fail(outcome.failure);
       return;
     }
-    if (name === 'onStatus') {
-      const status = msg.parseStatus(command.args[0] ?? null);
-      const safe = { ...status, description: redact(status.description, this.#secrets) };
-      if (status.level === 'error') {
-        this.#fail(this.#serverError(this.#state === 'negotiating' ? 'publish' : 'onStatus', status));
-        return;
-      }
-      if (status.code === 'NetStream.Publish.Start' && this.#state === 'negotiating') {
-        this.#becomePublishing();
-      }
-      this.emit('status', safe);
-      return;
+    if (outcome.publishing && this.#state === 'negotiating') {
+      this.#cancelTimer();
+      this.#setState('publishing');
+      const info: ServerInfo = {
+        ...outcome.publishing,
+        fmsVer:
+          typeof outcome.publishing.connectProperties.fmsVer === 'string'
+            ? outcome.publishing.connectProperties.fmsVer
+            : undefined,
+        handshake: (this.#handshake as ClientHandshake).info as HandshakeInfo,
+      };
+      this.emit('publishing', info);
+      const pending = this.#pending;
+      this.#pending = undefined;
+      pending?.resolve();
     }
-    if (name === 'close') {
-      this.#fail(
-        new RtmpConnectionError('ERR_RTMP_CLOSED_BY_SERVER', `${this.#where} sent "close"`, {
-          retryable: true,
-        }),
-      );
-    }
-    // onBWDone, onFCPublish, _checkbw, …: nothing a publisher needs to answer.
-  }
-
-  #becomePublishing(): void {
-    this.#cancelTimer();
-    this.#setState('publishing');
-    const result = this.#connectResult ?? {
-      properties: {},
-      status: { level: '', code: '', description: '' },
-    };
-    const fmsVer = result.properties.fmsVer;
-    const info: ServerInfo = {
-      streamId: this.#streamId,
-      fmsVer: typeof fmsVer === 'string' ? fmsVer : undefined,
-      connectProperties: result.properties,
-      connectStatus: result.status,
-      handshake: (this.#handshake as ClientHandshake).info as HandshakeInfo,
-    };
-    const pending = this.#pending;
-    this.#pending = undefined;
-    pending?.resolve();
-    this.emit('publishing', info);
-  }
-
-  #serverError(command: string, status: msg.RtmpStatus): RtmpServerError {
-    return new RtmpServerError(
-      command,
-      redact(status.code, this.#secrets),
-      redact(status.description, this.#secrets),
-    );
+    if (outcome.status && !this.#closed) this.emit('status', outcome.status);
   }
 
   // ------------------------------------------------------------ plumbing
 
   #send(message: RtmpMessage): WriteResult {
-    if (message.messageTypeId === MessageType.COMMAND_AMF0) this.#lastCommand = commandName(message);
     const bytes = this.#writer.write(message);
     this.#bytesWritten += bytes.length;
     const ok = this.#socket?.write(bytes) ?? false;
@@ -450,53 +395,73 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
     return this.#state === 'closed';
   }
 
+  /** How far the connection got, for errors (undefined once closing). */
+  get #phase(): ConnectionPhase | undefined {
+    const state = this.#state;
+    return state === 'connecting' ||
+      state === 'handshaking' ||
+      state === 'negotiating' ||
+      state === 'publishing'
+      ? state
+      : undefined;
+  }
+
   #requirePublishing(what: string): void {
     if (this.#state !== 'publishing') throw new InvalidStateError(`${what}() in state ${this.#state}`);
   }
 
+  /** Bytes that break the protocol, named with the host that sent them. */
+  #protocolError(error: unknown): RtmpError {
+    if (error instanceof RtmpProtocolError) {
+      return new RtmpProtocolError(`${this.#where} sent invalid RTMP: ${error.message}`, { cause: error });
+    }
+    return mapSocketError(error, this.#where, this.#phase);
+  }
+
   #onSocketClose(): void {
-    if (this.#state === 'closing' || this.#state === 'closed') return;
+    if (this.#state === 'closing' || this.#closed) return;
     // nginx-rtmp answers an unknown application or a denied publish by just closing: say so.
     const hint =
       this.#state === 'negotiating'
-        ? ` during the publish sequence (after ${this.#lastCommand}): wrong application name, or publishing denied?`
-        : this.#state === 'handshaking'
-          ? ' during the RTMP handshake: is this an RTMP server (rtmps:// for a TLS port)?'
+        ? ` during the publish sequence (after ${this.#sequence.lastCommand}): wrong application name, or publishing denied?`
+        : this.#state === 'handshaking' || this.#state === 'connecting'
+          ? this.#options.publishedBefore
+            ? ' before the RTMP handshake completed: the server is not ready yet (restarting, or behind a proxy)'
+            : ' during the RTMP handshake: is this an RTMP server (rtmps:// for a TLS port)?'
           : '';
     this.#fail(
       new RtmpConnectionError('ERR_RTMP_CLOSED_BY_SERVER', `${this.#where} closed the connection${hint}`, {
-        retryable: true,
+        ...(this.#phase === undefined ? {} : { phase: this.#phase }),
       }),
     );
   }
 
   #fail(error: RtmpError): void {
-    if (this.#state === 'closing' || this.#state === 'closed') return;
+    if (this.#state === 'closing' || this.#closed) return;
     this.#terminate(error);
   }
 
   /** Ends everything exactly once: timers, socket, pending connect, `closed` event. */
-  #terminate(error: RtmpError | undefined): void {
-    if (this.#state === 'closed') return;
+  #terminate(error: Error | undefined): void {
+    if (this.#closed) return;
     this.#cancelTimer();
     this.#socket?.destroy();
     this.#setState('closed');
+    this.#closedWith = error;
     const pending = this.#pending;
     this.#pending = undefined;
-    pending?.reject(
-      error ??
-        new RtmpError('ERR_RTMP_CLOSED', `connection to ${this.#where} closed before publishing started`, {
-          retryable: false,
-        }),
-    );
+    pending?.reject(error ?? new AbortError(`connection to ${this.#where} closed before publishing started`));
     this.emit('closed', error);
   }
 
-  /** Arms the one timer so that it fails the connection with a retryable timeout `code`. */
-  #armTimeout(code: string, what: string, ms: number): void {
-    this.#armTimer(ms, () =>
-      this.#fail(new RtmpConnectionError(code, `${what} within ${ms} ms`, { retryable: true })),
-    );
+  /** Arms the one timer so that it fails the connection with a timeout `code`. */
+  #armTimeout(code: RtmpConnectionErrorCode, what: string, ms: number): void {
+    this.#armTimer(ms, () => {
+      const phase = this.#phase;
+      this.#fail(
+        new RtmpConnectionError(code, `${what} within ${ms} ms`, phase === undefined ? {} : { phase }),
+      );
+    });
   }
 
   #armTimer(delayMs: number, onTimeout: () => void): void {
@@ -515,9 +480,4 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
     this.#state = next;
     this.emit('statechange', prev, next);
   }
-}
-
-function commandName(message: RtmpMessage): string {
-  // AMF0 string marker, 16-bit length, name (our own encoding, so no need to decode it fully)
-  return message.payload.toString('utf8', 3, 3 + message.payload.readUInt16BE(1));
 }

@@ -4,7 +4,8 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EXIT, exitCodeFor, main } from '../../../src/cli/main.js';
-import { RtmpConnectionError, mapSocketError } from '../../../src/rtmp/errors.js';
+import { ConfigError, StallError } from '../../../src/core/errors.js';
+import { RtmpConnectionError, RtmpServerError, mapSocketError } from '../../../src/rtmp/errors.js';
 
 function captureStderr(): { text: () => string } {
   let text = '';
@@ -65,10 +66,22 @@ describe('exit codes by failure', () => {
   it.each([
     ['ERR_RTMP_CLOSED_BY_SERVER', EXIT.connectionLost],
     ['ERR_RTMP_PUBLISH_TIMEOUT', EXIT.rejected],
-    ['ERR_RTMP_REJECTED', EXIT.rejected],
-    ['ERR_RTMP_STALLED', EXIT.connectionLost],
-  ])('%s → exit %i', (code, exit) => {
-    expect(exitCodeFor(new RtmpConnectionError(code, 'x', { retryable: true }))).toBe(exit);
+    ['ERR_RTMP_CONNECT_TIMEOUT', EXIT.unreachable],
+    ['ERR_RTMP_TLS_HANDSHAKE_TIMEOUT', EXIT.connectionLost],
+  ] as const)('%s → exit %i', (code, exit) => {
+    expect(exitCodeFor(new RtmpConnectionError(code, 'x'))).toBe(exit);
+  });
+
+  it.each([
+    [
+      'a rejected publish',
+      new RtmpServerError('publish', 'NetStream.Publish.BadName', '', 'h:1935'),
+      EXIT.rejected,
+    ],
+    ['a stall', new StallError('no progress'), EXIT.connectionLost],
+    ['a bad option', new ConfigError('video.fps', 0, 'use 1 to 240'), EXIT.usage],
+  ])('%s → exit %i', (_what, error, exit) => {
+    expect(exitCodeFor(error)).toBe(exit);
   });
 
   it('a failure of no known kind → exit 1', () => {

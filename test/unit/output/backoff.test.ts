@@ -73,7 +73,7 @@ describe('ReconnectSchedule', () => {
   it('probes a refused server every 500 ms for 60 s from the start of the outage, then backs off', () => {
     const schedule = new ReconnectSchedule(noJitter);
     schedule.onDisconnected(0);
-    const delays = run(schedule, Array<FailureKind>(125).fill('refused'));
+    const delays = run(schedule, Array<FailureKind>(125).fill('not-ready'));
     expect(delays[0]).toBe(0);
     expect(delays.slice(1, 121).every((d) => d === 500)).toBe(true); // 120 probes fill 60 s
     expect(delays.slice(121)).toEqual([1000, 2000, 4000, 8000]);
@@ -82,7 +82,7 @@ describe('ReconnectSchedule', () => {
   it('switches between the fast probe and the exponential schedule with the failure kind', () => {
     const schedule = new ReconnectSchedule(noJitter);
     schedule.onDisconnected(0);
-    expect(run(schedule, ['transient', 'refused', 'transient', 'refused', 'transient'])).toEqual([
+    expect(run(schedule, ['transient', 'not-ready', 'transient', 'not-ready', 'transient'])).toEqual([
       0, 500, 1000, 500, 2000,
     ]);
   });
@@ -112,14 +112,14 @@ describe('ReconnectSchedule', () => {
     run(schedule, ['transient']);
     schedule.onConnected(1000);
     schedule.onDisconnected(2000);
-    expect(schedule.nextDelayMs('refused', 59_999)).toBe(500);
-    expect(schedule.nextDelayMs('refused', 60_000)).toBe(1000);
+    expect(schedule.nextDelayMs('not-ready', 59_999)).toBe(500);
+    expect(schedule.nextDelayMs('not-ready', 60_000)).toBe(1000);
   });
 
   it('stops after maxRetries, counting probes too', () => {
     const schedule = new ReconnectSchedule({ ...noJitter, maxRetries: 3 });
     schedule.onDisconnected(0);
-    expect(run(schedule, ['transient', 'refused', 'transient', 'transient'])).toEqual([0, 500, 1000, null]);
+    expect(run(schedule, ['transient', 'not-ready', 'transient', 'transient'])).toEqual([0, 500, 1000, null]);
     expect(schedule.exhausted).toBe(true);
   });
 
@@ -138,7 +138,7 @@ describe('ReconnectSchedule', () => {
 
   it('works for a first connection that never succeeded (no onDisconnected)', () => {
     const schedule = new ReconnectSchedule(noJitter);
-    expect(run(schedule, ['refused', 'refused', 'transient'])).toEqual([0, 500, 1000]);
+    expect(run(schedule, ['not-ready', 'not-ready', 'transient'])).toEqual([0, 500, 1000]);
   });
 
   it('rejects bad options at construction', () => {

@@ -1,34 +1,80 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/core/errors.js';
-import { FailureClassifier, classifyFailureCode } from '../../../src/output/failure-class.js';
+import { AbortError, ConfigError, StallError } from '../../../src/core/errors.js';
+import { FailureClassifier, failureKindOf } from '../../../src/output/failure-class.js';
+import {
+  RtmpConnectionError,
+  RtmpHandshakeError,
+  RtmpProtocolError,
+  RtmpRejectedAfterStartError,
+  RtmpServerError,
+  RtmpUrlError,
+  mapSocketError,
+  type ConnectionPhase,
+} from '../../../src/rtmp/errors.js';
 
-describe('classifyFailureCode', () => {
+const where = '127.0.0.1:1935';
+const socketError = (code: string): Error => Object.assign(new Error(code), { code });
+const badName = (): Error =>
+  new RtmpServerError('publish', 'NetStream.Publish.BadName', 'already publishing', where);
+const denied = (): Error => new RtmpServerError('publish', 'NetStream.Publish.Denied', 'denied', where);
+const closedIn = (phase: ConnectionPhase): Error =>
+  new RtmpConnectionError('ERR_RTMP_CLOSED_BY_SERVER', `${where} closed the connection`, { phase });
+const resetIn = (phase: ConnectionPhase): Error => mapSocketError(socketError('ECONNRESET'), where, phase);
+
+/** A classifier whose destination has accepted the stream once. */
+function afterPublish(options: ConstructorParameters<typeof FailureClassifier>[0] = {}): FailureClassifier {
+  const classifier = new FailureClassifier(options);
+  classifier.onPublished();
+  return classifier;
+}
+
+describe('failureKindOf: what an error says by itself', () => {
   it.each([
-    ['ERR_RTMP_CONNECTION_REFUSED', 'refused'],
-    ['ERR_RTMP_CONNECTION_RESET', 'transient'],
-    ['ERR_RTMP_CONNECT_TIMEOUT', 'transient'],
-    ['ERR_RTMP_HANDSHAKE_TIMEOUT', 'transient'],
-    ['ERR_RTMP_DNS', 'transient'],
-    ['ERR_RTMP_STALLED', 'transient'],
-    ['ERR_RTMP_PROTOCOL', 'transient'],
-    ['ERR_RTMP_TLS_CERTIFICATE', 'permanent'],
-    ['ERR_RTMP_URL', 'permanent'],
-    ['ERR_SOMETHING_NEW', 'transient'],
-  ])('classifies %s as %s', (code, kind) => {
-    expect(classifyFailureCode({ code })).toBe(kind);
+    [
+      'a refused connection: nothing listening, probe fast',
+      mapSocketError(socketError('ECONNREFUSED'), where),
+      'not-ready',
+    ],
+    ['a reset', resetIn('publishing'), 'transient'],
+    [
+      'a name the resolver could not answer for now',
+      mapSocketError(socketError('EAI_AGAIN'), where),
+      'transient',
+    ],
+    ['a name that does not exist', mapSocketError(socketError('ENOTFOUND'), where), 'permanent'],
+    ['an untrusted certificate', mapSocketError(socketError('CERT_HAS_EXPIRED'), where), 'permanent'],
+    ['a connect timeout', new RtmpConnectionError('ERR_RTMP_CONNECT_TIMEOUT', 'no connection'), 'transient'],
+    ['garbage from the server', new RtmpProtocolError('bad chunk'), 'transient'],
+    ['a peer that is not an RTMP server', new RtmpHandshakeError('not RTMP'), 'permanent'],
+    ['a stall', new StallError('no progress'), 'transient'],
+    ['a bad URL', new RtmpUrlError('no host', 'add one'), 'permanent'],
+    ['a stream name still held ("not now")', badName(), 'transient'],
+    ['a denied publish', denied(), 'permanent'],
+    ['an error that is not ours (a bug): a retry costs little', new TypeError('x is undefined'), 'transient'],
+  ])('%s is %s', (_what, error, kind) => {
+    expect(failureKindOf(error)).toBe(kind);
   });
 });
 
-describe('FailureClassifier', () => {
-  const rejected = { code: 'ERR_RTMP_REJECTED', statusCode: 'NetStream.Publish.BadName' };
-
-  it('rejects bad options with a ConfigError', () => {
-    expect(() => new FailureClassifier({ rejectionConfirmAttempts: -1 })).toThrow(ConfigError);
+describe('FailureClassifier before the first accepted publish', () => {
+  it('gives up after initialAttempts failures in a row, whatever they are (a wrong URL fails fast)', () => {
+    const classifier = new FailureClassifier({ initialAttempts: 3 });
+    const refused = mapSocketError(socketError('ECONNREFUSED'), where);
+    expect([0, 500, 1000].map((t) => classifier.classify(refused, t))).toEqual([
+      'not-ready',
+      'not-ready',
+      'permanent',
+    ]);
   });
 
-  it('on the first connect confirms a rejection 3 times, then calls it permanent (wrong stream key)', () => {
-    const classifier = new FailureClassifier();
-    expect([0, 1000, 3000, 7000].map((t) => classifier.classify(rejected, t))).toEqual([
+  it('stops at once on an error retrying cannot fix', () => {
+    const classifier = new FailureClassifier({ initialAttempts: 3 });
+    expect(classifier.classify(mapSocketError(socketError('ENOTFOUND'), where), 0)).toBe('permanent');
+  });
+
+  it('confirms a rejection 3 times, then calls it permanent (a wrong stream key)', () => {
+    const classifier = new FailureClassifier({ initialAttempts: 10 });
+    expect([0, 1000, 3000, 7000].map((t) => classifier.classify(badName(), t))).toEqual([
       'transient',
       'transient',
       'transient',
@@ -36,50 +82,105 @@ describe('FailureClassifier', () => {
     ]);
   });
 
-  it('after a drop keeps a rejection transient through the grace period (the server holds our old session)', () => {
-    const classifier = new FailureClassifier();
-    classifier.onPublished();
-    const denied = { code: 'ERR_RTMP_REJECTED', statusCode: 'NetStream.Publish.Denied' };
-    const kinds = [0, 1000, 3000, 7000, 15_000, 31_000, 59_999].map((t) => classifier.classify(denied, t));
+  it('reads a close during the handshake as a wrong server, not as one restarting (it never worked)', () => {
+    const classifier = new FailureClassifier({ initialAttempts: 10 });
+    expect(classifier.classify(closedIn('handshaking'), 0)).toBe('transient');
+  });
+});
+
+describe('FailureClassifier once the destination has worked', () => {
+  it.each([
+    ['closed by a proxy while the TCP connection was new', closedIn('connecting'), 'not-ready'],
+    ['closed by a proxy during the RTMP handshake', closedIn('handshaking'), 'not-ready'],
+    ['reset during the RTMP handshake', resetIn('handshaking'), 'not-ready'],
+    [
+      'closed during the publish sequence (a server problem, not a restart)',
+      closedIn('negotiating'),
+      'transient',
+    ],
+    ['closed while publishing', closedIn('publishing'), 'transient'],
+    [
+      'a name that no longer resolves: a network switching over, not a typo',
+      mapSocketError(socketError('ENOTFOUND'), where),
+      'transient',
+    ],
+    [
+      'a peer answering as no RTMP server (a maintenance page)',
+      new RtmpHandshakeError('not RTMP'),
+      'transient',
+    ],
+    [
+      'an untrusted certificate: retrying cannot fix it',
+      mapSocketError(socketError('CERT_HAS_EXPIRED'), where),
+      'permanent',
+    ],
+  ])('%s is %s', (_what, error, kind) => {
+    expect(afterPublish().classify(error, 0)).toBe(kind);
+  });
+
+  it('never gives up on initialAttempts: a 24/7 stream keeps trying', () => {
+    const classifier = afterPublish({ initialAttempts: 1 });
+    const refused = mapSocketError(socketError('ECONNREFUSED'), where);
+    expect([0, 500, 1000, 1500].map((t) => classifier.classify(refused, t))).toEqual(
+      Array(4).fill('not-ready'),
+    );
+  });
+
+  it('keeps a plain rejection transient through the 60 s grace (the server holds our old session), then gives up', () => {
+    const classifier = afterPublish();
+    const kinds = [0, 1000, 3000, 7000, 15_000, 31_000, 59_999].map((t) => classifier.classify(denied(), t));
     expect(kinds.every((k) => k === 'transient')).toBe(true);
-    expect(classifier.classify(denied, 60_000)).toBe('permanent');
+    expect(classifier.classify(denied(), 60_000)).toBe('permanent');
   });
 
-  it('after a drop keeps "name already published" transient for 20 min: the server may hold our dead session until TCP gives up', () => {
-    const classifier = new FailureClassifier();
-    classifier.onPublished();
-    // The backoff after a stall: 0, 1, 2, 4, 8, 16, then 30 s steps between attempts.
+  it('keeps "name already published" transient for 20 min: the server may hold our dead session until TCP gives up', () => {
+    const classifier = afterPublish();
     const times = [0, 1000, 3000, 7000, 15_000, 31_000, 61_000, 91_000, 121_000, 601_000, 1_199_999];
-    expect(times.map((t) => classifier.classify(rejected, t)).every((k) => k === 'transient')).toBe(true);
-    expect(classifier.classify(rejected, 1_200_000)).toBe('permanent');
+    expect(times.map((t) => classifier.classify(badName(), t)).every((k) => k === 'transient')).toBe(true);
+    expect(classifier.classify(badName(), 1_200_000)).toBe('permanent');
   });
 
-  it('on the first connect, "name already published" is as permanent as any rejection after the confirming attempts', () => {
-    const classifier = new FailureClassifier();
-    expect([0, 1000, 3000, 7000].map((t) => classifier.classify(rejected, t))).toEqual([
-      'transient',
-      'transient',
-      'transient',
+  it('measures the grace from the first rejection of the episode, not from the publish', () => {
+    const classifier = afterPublish();
+    [100_000, 101_000, 103_000].forEach((t) => classifier.classify(denied(), t));
+    expect(classifier.classify(denied(), 159_999)).toBe('transient');
+    expect(classifier.classify(denied(), 160_000)).toBe('permanent');
+  });
+
+  it('treats a publish dropped during probation as a rejection', () => {
+    const classifier = afterPublish({ rejectionConfirmAttempts: 0, rejectionGraceAfterDropMs: 0 });
+    expect(classifier.classify(new RtmpRejectedAfterStartError(where, closedIn('publishing')), 0)).toBe(
       'permanent',
-    ]);
+    );
   });
 
-  it('rejects a negative name-held grace with a ConfigError', () => {
-    expect(() => new FailureClassifier({ nameHeldGraceAfterDropMs: -1 })).toThrow(ConfigError);
-  });
-
-  it('starts counting again after a successful publish', () => {
-    const classifier = new FailureClassifier({ rejectionGraceAfterDropMs: 0 });
-    [0, 1, 2].forEach((t) => classifier.classify(rejected, t));
+  it('starts counting rejections again after another accepted publish', () => {
+    const classifier = afterPublish({ rejectionGraceAfterDropMs: 0 });
+    [0, 1, 2].forEach((t) => classifier.classify(denied(), t));
+    expect(classifier.consecutiveRejections).toBe(3);
     classifier.onPublished();
     expect(classifier.consecutiveRejections).toBe(0);
-    expect(classifier.classify(rejected, 100)).toBe('transient');
+    expect(classifier.classify(denied(), 100)).toBe('transient');
   });
 
   it('does not count other failures as rejections', () => {
-    const classifier = new FailureClassifier();
-    classifier.classify({ code: 'ERR_RTMP_CONNECTION_RESET' }, 0);
+    const classifier = afterPublish();
+    classifier.classify(resetIn('publishing'), 0);
     expect(classifier.consecutiveRejections).toBe(0);
-    expect(classifier.classify({ code: 'ERR_RTMP_TLS_CERTIFICATE' }, 0)).toBe('permanent');
+  });
+
+  it('classifies our own abort as permanent (nothing to retry)', () => {
+    expect(failureKindOf(new AbortError('stopped'))).toBe('permanent');
+  });
+});
+
+describe('FailureClassifier options', () => {
+  it.each([
+    [{ initialAttempts: 0 }],
+    [{ rejectionConfirmAttempts: -1 }],
+    [{ rejectionGraceAfterDropMs: -1 }],
+    [{ nameHeldGraceAfterDropMs: Number.NaN }],
+  ])('rejects %j with a ConfigError', (options) => {
+    expect(() => new FailureClassifier(options)).toThrow(ConfigError);
   });
 });

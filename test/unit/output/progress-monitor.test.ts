@@ -22,7 +22,8 @@ function play(events: Event[], monitor = new ProgressMonitor({ ackWindowBytes: 1
 
 describe('ProgressMonitor', () => {
   it('rejects bad options with a ConfigError', () => {
-    expect(() => new ProgressMonitor({ stallTimeoutMs: 0 })).toThrow(ConfigError);
+    expect(() => new ProgressMonitor({ ackWindowBytes: 1000, stallTimeoutMs: 0 })).toThrow(ConfigError);
+    expect(() => new ProgressMonitor({ ackWindowBytes: 0 })).toThrow(ConfigError);
   });
 
   it.each<[string, Event[]]>([
@@ -143,19 +144,19 @@ describe('ProgressMonitor', () => {
       ],
     ],
     [
-      'survives a sequence number wrapping at 2^32',
+      'counts acknowledged offsets past 2^32 (AckCounter unwraps the sequence numbers) as progress',
       [
         ['pending', 100_000, 0],
         ['drain', 3000, 0],
         ['ack', 2 ** 32 - 500, 100],
-        ['ack', 500, 3000],
+        ['ack', 2 ** 32 + 500, 3000],
         ['check', 7999, 'ok'],
       ],
     ],
   ])('%s', (_name, events) => play(events));
 
   it('forgets the connection on reset()', () => {
-    const monitor = new ProgressMonitor();
+    const monitor = new ProgressMonitor({ ackWindowBytes: 1000 });
     monitor.pendingChanged(100, 0);
     monitor.acknowledged(5, 0);
     expect(monitor.acknowledgementsSeen).toBe(true);

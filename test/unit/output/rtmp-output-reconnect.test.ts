@@ -142,9 +142,9 @@ describe('RtmpOutput reconnect loop', () => {
     await until(clock, () => retries.length >= 4, 50);
     expect(retries.slice(0, 4)).toEqual([
       ['transient', 0],
-      ['refused', 500],
-      ['refused', 500],
-      ['refused', 500],
+      ['not-ready', 500],
+      ['not-ready', 500],
+      ['not-ready', 500],
     ]);
     expect(out.state).toBe('reconnecting');
     const stopping = out.stop();

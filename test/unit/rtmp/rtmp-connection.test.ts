@@ -221,7 +221,6 @@ describe('RtmpConnection while publishing', () => {
     );
     expect(acks.length).toBeGreaterThanOrEqual(5);
     expect(acks).toEqual(s.sessions[0]!.acksSent);
-    expect(c.lastAcknowledgedBytes).toBe(acks.at(-1));
     expect(c.acknowledgementsReceived).toBe(acks.length);
     expect(acks.at(-1)).toBeLessThanOrEqual(offsets.at(-1)!);
   });
@@ -305,7 +304,7 @@ describe('RtmpConnection close', () => {
     const promise = rejection(c.connect());
     await waitFor(() => c.state === 'handshaking');
     await c.close();
-    expect(await promise).toMatchObject({ code: 'ERR_RTMP_CLOSED' });
+    expect(await promise).toMatchObject({ code: 'ERR_ABORTED' });
   });
 
   it('refuses writes before publishing', () => {

@@ -2,18 +2,16 @@ import { ConfigError } from '../core/errors.js';
 import type { RtmpConnectionOptions } from '../rtmp/rtmp-connection-options.js';
 import { parseRtmpUrl } from '../rtmp/url.js';
 import type { BackoffOptions } from './backoff.js';
+import type { OutputState } from './reconnector.js';
 import type { DropReason, DropState } from './drop-policy.js';
 import type { AckState, LatencyMeasure } from './latency-tracker.js';
 import type { KindCounts } from './stream-muxer.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
-/** Where an output is in its life: `connecting → live → reconnecting → live … → stopped`. */
-export type OutputState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'stopping' | 'stopped' | 'failed';
+export type { OutputState };
 
-/** Options of one RTMP destination. */
-export interface RtmpOutputOptions {
-  /** `rtmp[s]://host[:port]/app[/instance]/streamKey`. */
-  url: string;
+/** Options of one destination, whatever its protocol. */
+export interface OutputOptions {
   /** Drop threshold: video is dropped above this end-to-end latency, ms; default 2000. */
   maxLatencyMs: number;
   /** Queue bound, packets; default 100. */
@@ -50,12 +48,18 @@ export interface RtmpOutputOptions {
   stopFlushTimeoutMs: number;
   /** Reconnect schedule (see backoff.ts). */
   reconnect: Partial<BackoffOptions>;
-  /** Socket-level options (timeouts, TLS trust, Window Acknowledgement Size). */
-  connection: Partial<Omit<RtmpConnectionOptions, 'url'>>;
 }
 
-/** Default RtmpOutput options, without the URL. */
-export function rtmpOutputDefaults(): Omit<RtmpOutputOptions, 'url'> {
+/** Options of one RTMP destination. */
+export interface RtmpOutputOptions extends OutputOptions {
+  /** `rtmp[s]://host[:port]/app[/instance]/streamKey`. */
+  url: string;
+  /** Socket-level options (timeouts, TLS trust, Window Acknowledgement Size, an injected connector). */
+  connection: Partial<Omit<RtmpConnectionOptions, 'url' | 'publishedBefore'>>;
+}
+
+/** Default options of every output. */
+export function outputDefaults(): OutputOptions {
   return {
     maxLatencyMs: MEDIA_DEFAULTS.maxLatencyMs,
     maxPackets: 100,
@@ -72,13 +76,22 @@ export function rtmpOutputDefaults(): Omit<RtmpOutputOptions, 'url'> {
     restartTimestampsPerConnection: false,
     stopFlushTimeoutMs: 3000,
     reconnect: {},
-    connection: {},
   };
+}
+
+/** Default RtmpOutput options, without the URL. */
+export function rtmpOutputDefaults(): Omit<RtmpOutputOptions, 'url'> {
+  return { ...outputDefaults(), connection: {} };
 }
 
 /** Throws a ConfigError naming the first bad option (the URL is checked by parseRtmpUrl). */
 export function validateRtmpOutputOptions(o: RtmpOutputOptions): void {
   parseRtmpUrl(o.url);
+  validateOutputOptions(o);
+}
+
+/** Throws a ConfigError naming the first bad option of any output. */
+export function validateOutputOptions(o: OutputOptions): void {
   const positive = [
     'maxLatencyMs',
     'sendBufferBytes',
@@ -95,7 +108,7 @@ export function validateRtmpOutputOptions(o: RtmpOutputOptions): void {
 }
 
 /** A snapshot of one output's counters. */
-export interface RtmpOutputStats {
+export interface OutputStats {
   /** Where the output is. */
   readonly state: OutputState;
   /** The destination, stream key redacted. */
@@ -143,3 +156,6 @@ export interface RtmpOutputStats {
   /** How long the last reconnection took, from the drop to publishing again, ms. */
   readonly lastReconnectMs: number | null;
 }
+
+/** The stats of an RTMP output (the same as any output's). */
+export type RtmpOutputStats = OutputStats;

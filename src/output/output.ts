@@ -1,0 +1,239 @@
+import type { Clock } from '../core/clock.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
+import type { EncodedPacket } from '../media/packet.js';
+import { ConnectionMonitor } from './connection-monitor.js';
+import type { DropState } from './drop-policy.js';
+import { InFlightGate } from './in-flight-gate.js';
+import { LatencyTracker } from './latency-tracker.js';
+import { NetworkSender } from './network-sender.js';
+import {
+  outputDefaults,
+  validateOutputOptions,
+  type OutputOptions,
+  type OutputStats,
+} from './output-options.js';
+import type { PacketSink } from './packet-sink.js';
+import { RateMeter } from './rate-meter.js';
+import { Reconnector, type OutputState, type ReconnectorEvents } from './reconnector.js';
+import { StreamMuxer } from './stream-muxer.js';
+import type { Transport, TransportConnection } from './transport.js';
+
+/** Events of an Output. */
+export type OutputEvents = Omit<ReconnectorEvents, 'statechange'> & {
+  /** Every state change, `prev → next`. */
+  statechange: [prev: OutputState, next: OutputState];
+  /** The encoder should produce a keyframe now. */
+  keyframeRequest: [];
+  /** The drop state changed. */
+  dropstatechange: [prev: DropState, next: DropState];
+};
+
+/**
+ * One destination, whatever its protocol (ARCHITECTURE: the output layer): a StreamMuxer (GOP-aware
+ * drop policy in front of a bounded queue), a NetworkSender behind an InFlightGate (so congestion
+ * shows where media can still be dropped), a LatencyTracker (end-to-end latency from
+ * acknowledgements or delivery readings), a ConnectionMonitor (errors, closes, stalls → one
+ * `disconnected`) and a Reconnector (backoff, classification, probation, the state). The Transport
+ * below connects and carries tagged packets. This class only wires them.
+ *
+ * Media flows from `start()`: what the encoders produce while the first connection is made waits
+ * in the queue (bounded by the drop policy like any backlog) and goes out the moment the server
+ * starts the publish. After a loss, every packet is dropped (counted) until the next connection,
+ * which resumes at the live edge with a keyframe.
+ */
+export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
+  /** The resolved options. */
+  readonly options: Readonly<OutputOptions>;
+  readonly #clock: Clock;
+  readonly #transport: Transport;
+  readonly #muxer: StreamMuxer;
+  readonly #tracker: LatencyTracker;
+  readonly #gate: InFlightGate;
+  readonly #sender: NetworkSender;
+  readonly #monitor: ConnectionMonitor;
+  readonly #reconnector: Reconnector;
+  readonly #rate = new RateMeter();
+  #live = false;
+  #bytesSentBefore = 0;
+  #maxLatencyMs = 0;
+
+  /** `nominalRateBps`: the stream's own bitrate, video plus audio (see InFlightGate). */
+  constructor(clock: Clock, transport: Transport, options: Partial<OutputOptions>, nominalRateBps: number) {
+    super();
+    const resolved: OutputOptions = { ...outputDefaults(), ...options };
+    validateOutputOptions(resolved);
+    this.options = Object.freeze(resolved);
+    this.#clock = clock;
+    this.#transport = transport;
+    this.#muxer = new StreamMuxer(clock, {
+      maxLatencyMs: resolved.maxLatencyMs,
+      maxPackets: resolved.maxPackets,
+      maxBytes: resolved.maxBytes,
+      requestKeyframeOnRecovery: resolved.requestKeyframeOnRecovery,
+      ...definedOnly({
+        lowWatermarkMs: resolved.lowWatermarkMs,
+        disposableDropLatencyMs: resolved.disposableDropLatencyMs,
+      }),
+    });
+    const ackWindowBytes = transport.ackWindowBytes;
+    this.#tracker = new LatencyTracker(clock, { ackWindowBytes });
+    this.#muxer.setEndToEndLatencySource(() => (this.#live ? this.#tracker.currentLatencyMs : 0));
+    this.#muxer.on('keyframeRequest', () => this.emit('keyframeRequest'));
+    this.#muxer.on('statechange', (prev, next) => this.emit('dropstatechange', prev, next));
+    this.#gate = new InFlightGate(clock, this.#tracker, {
+      inFlightTargetMs: resolved.inFlightTargetMs,
+      nominalRateBps,
+    });
+    this.#monitor = new ConnectionMonitor(clock, {
+      stallTimeoutMs: resolved.stallTimeoutMs,
+      ackStallTimeoutMs: resolved.ackStallTimeoutMs,
+      ackWindowBytes,
+    });
+    this.#sender = new NetworkSender(clock, this.#muxer, this.#tracker, this.#gate, resolved, (pending) =>
+      this.#monitor.pendingChanged(pending),
+    );
+    this.#reconnector = new Reconnector(clock, resolved, transport, (connection) => this.#serve(connection));
+    this.#reconnector.on('statechange', (prev, next) => {
+      // The first attempt failed: what waited for it is dropped, as in any outage.
+      if (next === 'reconnecting' || next === 'failed') this.#muxer.setConnected(false);
+      this.emit('statechange', prev, next);
+    });
+    for (const event of ['established', 'disconnected', 'retry', 'error'] as const) {
+      this.#reconnector.on(event, (...args: unknown[]) =>
+        (this.emit as (e: string, ...a: unknown[]) => void)(event, ...args),
+      );
+    }
+  }
+
+  /** Where the output is. */
+  get state(): OutputState {
+    return this.#reconnector.state;
+  }
+
+  /** Whether a publish has outlived its probation: the server accepted the stream. */
+  get isEstablished(): boolean {
+    return this.#reconnector.isEstablished;
+  }
+
+  /** Starts connecting; failures are retried in the background (watch `statechange` and `error`). */
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.#muxer.setConnected(true); // hold what comes while the first connection is made
+    this.#reconnector.start();
+  }
+
+  /** Resolves when the output has stopped or failed. */
+  finished(): Promise<void> {
+    return this.#reconnector.finished();
+  }
+
+  /** Takes one packet from the session: queued, or dropped and counted. Never blocks. */
+  writePacket(packet: EncodedPacket): void {
+    const state = this.state;
+    if (state === 'stopping' || state === 'stopped' || state === 'failed' || state === 'idle') return;
+    // The first connection is taking longer than the latency bound: stop holding, resume at the live edge.
+    if (state === 'connecting' && !this.#live && this.#muxer.bufferLatencyMs > this.options.maxLatencyMs) {
+      this.#muxer.setConnected(false);
+    }
+    if (packet.kind === 'video') this.#muxer.writeVideoPacket(packet);
+    else this.#muxer.writeAudioPacket(packet);
+    this.#observe();
+    this.#sender.pump();
+  }
+
+  /**
+   * Graceful stop: no new packets; what is queued is sent for up to `stopFlushTimeoutMs`, then the
+   * stream is unpublished and the connection closed. Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.state === 'idle') this.#muxer.setConnected(false);
+    const live = this.#live;
+    this.#reconnector.beginStop();
+    if (live) await this.#sender.flush(this.options.stopFlushTimeoutMs);
+    await this.#reconnector.stop();
+  }
+
+  /** A snapshot of the output's counters. */
+  get stats(): OutputStats {
+    const muxer = this.#muxer.stats;
+    this.#observe();
+    const connection = this.#reconnector.connection;
+    return {
+      state: this.state,
+      url: this.#transport.redactedUrl,
+      dropState: muxer.state,
+      videoPacketsDropped: muxer.videoPacketsDropped,
+      audioPacketsDropped: muxer.audioPacketsDropped,
+      videoDropsByReason: muxer.videoDropsByReason,
+      packetsDroppedWhileDisconnected: muxer.packetsDroppedWhileDisconnected,
+      currentLatencyMs: this.#live ? this.#muxer.currentLatencyMs : 0,
+      maxLatencyMs: this.#maxLatencyMs,
+      latencyMeasure: this.#tracker.measure,
+      ackState: this.#tracker.ackState,
+      deliveryRateBps: this.#tracker.deliveryRateBps,
+      kernelQueueBytes: this.#kernelQueueBytes(connection),
+      bytesSent: this.#bytesSent(),
+      sendBitrateBps: this.#rate.rateBps(this.#clock.nowUs(), this.#bytesSent()),
+      queuedPackets: this.#muxer.queuedPackets,
+      congestedMs: muxer.congestedMs,
+      congestionEvents: muxer.congestionEvents,
+      ...this.#reconnector.stats,
+    };
+  }
+
+  /** Publishing on `connection` until it is lost; resolves with why. */
+  async #serve(connection: TransportConnection): Promise<Error> {
+    const nowUs = this.#clock.nowUs();
+    this.#tracker.reset();
+    this.#gate.reset();
+    const pump = (): void => this.#sender.pump();
+    const onAck = (offset: number): void => {
+      this.#tracker.onAcknowledgement(offset);
+      pump();
+    };
+    const onDelivery = (reading: Parameters<InFlightGate['onDelivery']>[0]): void => {
+      this.#gate.onDelivery(reading);
+      this.#tracker.onTransportDelivered(reading.handedOverBytes - reading.undeliveredBytes);
+      pump();
+    };
+    connection.on('drain', pump).on('acknowledged', onAck).on('delivery', onDelivery);
+    // Resume at the live edge: timestamps follow the session clock (or restart at 0 if asked).
+    this.#sender.attach(
+      connection,
+      this.options.restartTimestampsPerConnection ? Math.round(nowUs / 1000) : 0,
+    );
+    this.#live = true;
+    this.#muxer.setConnected(true);
+    const lost = this.#monitor.watch(connection);
+    pump();
+    const reason = await lost;
+    connection.off('drain', pump).off('acknowledged', onAck).off('delivery', onDelivery);
+    this.#live = false;
+    this.#sender.detach();
+    this.#bytesSentBefore += this.#tracker.bytesWritten;
+    this.#tracker.reset();
+    this.#muxer.setConnected(false);
+    return reason;
+  }
+
+  #observe(): void {
+    this.#rate.sample(this.#clock.nowUs(), this.#bytesSent());
+    if (!this.#live) return;
+    const latency = this.#muxer.currentLatencyMs;
+    if (latency > this.#maxLatencyMs) this.#maxLatencyMs = latency;
+  }
+
+  #bytesSent(): number {
+    return this.#bytesSentBefore + (this.#live ? this.#tracker.bytesWritten : 0);
+  }
+
+  #kernelQueueBytes(connection: TransportConnection | null): number | null {
+    if (!connection || !this.#live || this.#tracker.ackState === 'acknowledging') return null;
+    const bytes = this.#gate.undeliveredBytes(connection);
+    return bytes === null ? null : Math.round(bytes);
+  }
+}
+
+function definedOnly<T extends Record<string, unknown>>(object: T): Partial<T> {
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

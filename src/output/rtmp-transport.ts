@@ -1,0 +1,145 @@
+import type { Clock } from '../core/clock.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
+import { aacSequenceHeaderTag, avcSequenceHeaderTag, packetTag } from '../flv/tags.js';
+import type { EncodedPacket, MediaKind, StreamConfig } from '../media/packet.js';
+import { RtmpRejectedAfterStartError } from '../rtmp/errors.js';
+import { rtmpConnectionDefaults, type RtmpConnectionOptions } from '../rtmp/rtmp-connection-options.js';
+import { RtmpConnection } from '../rtmp/rtmp-connection.js';
+import { redactUrl } from '../rtmp/url.js';
+import { AckCounter } from './ack-counter.js';
+import { KernelSendQueue } from './kernel-send-queue.js';
+import type {
+  Transport,
+  TransportConnection,
+  TransportConnectionEvents,
+  TransportWrite,
+} from './transport.js';
+
+/** Options of an RtmpTransport. */
+export interface RtmpTransportOptions {
+  /** `rtmp[s]://host[:port]/app[/instance]/streamKey`. */
+  readonly url: string;
+  /** Socket-level options (timeouts, TLS trust, Window Acknowledgement Size, an injected connector). */
+  readonly connection: Partial<Omit<RtmpConnectionOptions, 'url' | 'publishedBefore'>>;
+  /** The streams' configuration now (the bitrate in use included): what metadata and headers announce. */
+  readonly streamConfig: () => StreamConfig;
+}
+
+/** RTMP as a transport: one RtmpConnection per `open()`, FLV tags on it. */
+export class RtmpTransport implements Transport {
+  /** The destination, stream key hidden. */
+  readonly redactedUrl: string;
+  readonly #clock: Clock;
+  readonly #options: RtmpTransportOptions;
+
+  constructor(clock: Clock, options: RtmpTransportOptions) {
+    this.#clock = clock;
+    this.#options = options;
+    this.redactedUrl = redactUrl(options.url);
+  }
+
+  /** The Window Acknowledgement Size this transport asks of the server (RTMP §5.4.4), bytes. */
+  get ackWindowBytes(): number {
+    return this.#options.connection.windowAckSizeBytes ?? rtmpConnectionDefaults().windowAckSizeBytes;
+  }
+
+  async open(signal: AbortSignal, publishedBefore: boolean): Promise<TransportConnection> {
+    const connection = new RtmpConnection(
+      { ...this.#options.connection, url: this.#options.url, publishedBefore },
+      this.#clock,
+    );
+    // Listening before connect(): the connection may end in the very read that starts publishing.
+    const adapter = new RtmpTransportConnection(this.#clock, connection, this.#options.streamConfig);
+    await connection.connect(signal);
+    return adapter;
+  }
+
+  rejectedAfterStart(cause: Error): Error {
+    return new RtmpRejectedAfterStartError(this.redactedUrl, cause);
+  }
+}
+
+/**
+ * One publishing RtmpConnection as a TransportConnection: each stream's sequence header goes right
+ * before its first packet (metadata before the first of all), at that packet's timestamp, so no
+ * stream's timestamps step backwards; acknowledgements are unwrapped by one AckCounter; where the
+ * server does not acknowledge, the kernel's send queue (Linux) says what was delivered.
+ */
+class RtmpTransportConnection extends TypedEmitter<TransportConnectionEvents> implements TransportConnection {
+  readonly closed: Promise<Error | undefined>;
+  readonly #clock: Clock;
+  readonly #connection: RtmpConnection;
+  readonly #streamConfig: () => StreamConfig;
+  readonly #acks = new AckCounter();
+  readonly #started = new Set<MediaKind>();
+  #kernelQueue: KernelSendQueue | null = null;
+
+  constructor(clock: Clock, connection: RtmpConnection, streamConfig: () => StreamConfig) {
+    super();
+    this.#clock = clock;
+    this.#connection = connection;
+    this.#streamConfig = streamConfig;
+    this.closed = new Promise((resolve) =>
+      connection.once('closed', (error) => {
+        this.#kernelQueue?.close();
+        resolve(error);
+      }),
+    );
+    connection.on('drain', () => this.emit('drain'));
+    connection.on('acknowledgement', (sequence) =>
+      this.emit('acknowledged', this.#acks.acknowledge(sequence, connection.bytesWritten)),
+    );
+  }
+
+  get bytesWritten(): number {
+    return this.#connection.bytesWritten;
+  }
+
+  get bufferedBytes(): number {
+    return this.#connection.writableLength;
+  }
+
+  get deliveryVisible(): boolean {
+    return this.#kernelQueue?.visible ?? this.#connection.tcpPorts !== undefined;
+  }
+
+  write(packet: EncodedPacket, timestampMs: number): TransportWrite {
+    const connection = this.#connection;
+    if (!this.#started.has(packet.kind)) {
+      const config = this.#streamConfig();
+      if (this.#started.size === 0) connection.writeMetadata(config, timestampMs);
+      this.#started.add(packet.kind);
+      if (packet.kind === 'video' && config.video) {
+        connection.writeVideo(timestampMs, avcSequenceHeaderTag(config.video.avcDecoderConfigurationRecord));
+      }
+      if (packet.kind === 'audio' && config.audio) {
+        connection.writeAudio(timestampMs, aacSequenceHeaderTag(config.audio.audioSpecificConfig));
+      }
+    }
+    const body = packetTag(packet);
+    return packet.kind === 'video'
+      ? connection.writeVideo(timestampMs, body)
+      : connection.writeAudio(timestampMs, body);
+  }
+
+  requestDeliveryReading(): void {
+    const connection = this.#connection;
+    if (connection.acknowledgementsReceived > 0 || connection.state !== 'publishing') return;
+    this.#kernelQueue ??= new KernelSendQueue(this.#clock, connection.tcpPorts);
+    // Bytes handed to the kernel when the read starts: what it reports is at most that (conservative).
+    const handedOverBytes = connection.bytesWritten - connection.writableLength;
+    const atUs = this.#clock.nowUs();
+    this.#kernelQueue.request((undeliveredBytes) => {
+      if (connection.state === 'publishing')
+        this.emit('delivery', { atUs, handedOverBytes, undeliveredBytes });
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#connection.close();
+  }
+
+  destroy(error: Error): void {
+    this.#connection.destroy(error);
+  }
+}

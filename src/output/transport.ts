@@ -1,0 +1,73 @@
+import type { TypedEmitter } from '../core/typed-emitter.js';
+import type { EncodedPacket } from '../media/packet.js';
+
+/** Result of one write to a transport connection. */
+export interface TransportWrite {
+  /** `bytesWritten` after this packet: once the peer has it up to here, the packet is delivered. */
+  readonly endOffset: number;
+  /** False: the connection's own buffer is full, wait for `drain` before writing more. */
+  readonly ok: boolean;
+}
+
+/** What the layer under a transport (the kernel's TCP, SRT's sender) says is not delivered yet. */
+export interface DeliveryReading {
+  /** When the reading started, µs on the session clock. */
+  readonly atUs: number;
+  /** Bytes handed below our buffer (to the kernel) when it started. */
+  readonly handedOverBytes: number;
+  /** Of those, bytes the peer had not received yet. */
+  readonly undeliveredBytes: number;
+}
+
+/** Events of a transport connection. */
+export type TransportConnectionEvents = {
+  /** The connection's own buffer drained after a write returned `ok: false`. */
+  drain: [];
+  /** The peer acknowledged everything up to `offset` (counted like `endOffset`; it only grows). */
+  acknowledged: [offset: number];
+  /** A reading asked for with `requestDeliveryReading()`. */
+  delivery: [DeliveryReading];
+};
+
+/**
+ * One published connection of a transport: it takes tagged packets and reports how far they got.
+ * Everything that decides — what to drop, when the connection is dead, when to reconnect — sits
+ * above it and sees only this.
+ */
+export interface TransportConnection extends TypedEmitter<TransportConnectionEvents> {
+  /**
+   * Settles once, when the connection ends: the cause, or undefined for our own `close()`. A promise
+   * rather than an event, so a watcher that comes late cannot miss it. Never rejects.
+   */
+  readonly closed: Promise<Error | undefined>;
+  /** Bytes written on this connection (the offsets `acknowledged` counts in). */
+  readonly bytesWritten: number;
+  /** Of those, bytes still in our own (user-space) socket buffer. */
+  readonly bufferedBytes: number;
+  /** Whether `requestDeliveryReading()` can work here (false once the layer below turned out opaque). */
+  readonly deliveryVisible: boolean;
+  /** Writes one packet, preceded by whatever the protocol needs before it (metadata, headers). */
+  write(packet: EncodedPacket, timestampMs: number): TransportWrite;
+  /** Asks for a `delivery` reading; coalesced, and skipped once the peer acknowledges by itself. */
+  requestDeliveryReading(): void;
+  /** Graceful end (unpublish, flush, close), bounded in time; idempotent. */
+  close(): Promise<void>;
+  /** Immediate end; `closed` settles with `error`. */
+  destroy(error: Error): void;
+}
+
+/** One destination's protocol: opens connections to it. */
+export interface Transport {
+  /** The destination, secrets hidden (for stats, logs and errors). */
+  readonly redactedUrl: string;
+  /** The peer is asked to acknowledge every this many bytes (whether it does is for the tracker to find out). */
+  readonly ackWindowBytes: number;
+  /**
+   * Opens a connection and starts publishing; resolves once media may flow. Rejects with a typed
+   * SteadycastError, or `signal.reason` once aborted. `publishedBefore`: this destination accepted
+   * the stream earlier (failures then read as "not ready" rather than "wrong server").
+   */
+  open(signal: AbortSignal, publishedBefore: boolean): Promise<TransportConnection>;
+  /** How this protocol names a publish the server accepted and then dropped at once (a rejection). */
+  rejectedAfterStart(cause: Error): Error;
+}
