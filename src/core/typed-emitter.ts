@@ -40,6 +40,27 @@ export class TypedEmitter<Events extends EventMap> {
     return this.#emitter.emit(event, ...args);
   }
 
+  /**
+   * Calls every listener of `event`, each on its own: one that throws is reported to `onThrow` and
+   * the others still run. For events an application listens to, whose bugs must not break the
+   * machinery that emits them.
+   */
+  protected emitIsolated<E extends keyof Events & string>(
+    event: E,
+    args: Events[E],
+    onThrow: (error: unknown) => void,
+  ): boolean {
+    const listeners = this.#emitter.rawListeners(event) as ((...a: Events[E]) => void)[];
+    for (const listener of listeners) {
+      try {
+        listener(...args);
+      } catch (error) {
+        onThrow(error);
+      }
+    }
+    return listeners.length > 0;
+  }
+
   /** Removes every listener (used by `close()`). */
   removeAllListeners(): void {
     this.#emitter.removeAllListeners();

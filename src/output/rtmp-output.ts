@@ -24,10 +24,12 @@ export class RtmpOutput extends Output {
   /** The resolved RTMP options. */
   readonly rtmpOptions: Readonly<RtmpOutputOptions>;
 
+  /** `nominalRateBps`: the stream's bitrate, video plus audio; default from `streamConfig` now. */
   constructor(
     clock: Clock,
     streamConfig: StreamConfig | (() => StreamConfig),
     options: Partial<RtmpOutputOptions> & { url: string },
+    nominalRateBps?: number,
   ) {
     const resolved: RtmpOutputOptions = { ...rtmpOutputDefaults(), ...options };
     validateRtmpOutputOptions(resolved);
@@ -39,7 +41,12 @@ export class RtmpOutput extends Output {
     });
     const { url: _url, connection: _connection, ...common } = resolved;
     const initial = config();
-    super(clock, transport, common, (initial.video?.bitrateBps ?? 0) + (initial.audio?.bitrateBps ?? 0));
+    super(
+      clock,
+      transport,
+      common,
+      nominalRateBps ?? (initial.video?.bitrateBps ?? 0) + (initial.audio?.bitrateBps ?? 0),
+    );
     this.rtmpOptions = Object.freeze(resolved);
   }
 }

@@ -7,7 +7,7 @@ import {
 import { CaptureLoop, type CaptureLoopStats } from '../capture/capture-loop.js';
 import type { AudioSource, VideoSource } from '../capture/source.js';
 import type { Clock } from '../core/clock.js';
-import { InvalidStateError } from '../core/errors.js';
+import { InvalidStateError, asError } from '../core/errors.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { AudioEncoder, type AudioEncoderOptions, type AudioEncoderStats } from '../encode/audio-encoder.js';
 import { VideoEncoder, type VideoEncoderOptions, type VideoEncoderStats } from '../encode/video-encoder.js';
@@ -40,14 +40,17 @@ export interface MediaSessionStats {
 
 /** Events of a MediaSession. */
 export type MediaSessionEvents = {
-  packet: [EncodedPacket];
+  /** An engine or encoder failed. */
   error: [Error];
+  /** A sink threw while taking a packet: it was taken out; the other sinks go on. */
+  sinkfailed: [sink: PacketSink, error: Error];
 };
 
 /**
  * The engines of one session on one clock: the CaptureLoop and the AudioEngine feed the encoders,
  * and each encoded packet fans out to every sink (one encode, N outputs). Sinks must return at
- * once; nothing here awaits an output.
+ * once; nothing here awaits an output. Each sink is isolated: one that throws is taken out and
+ * reported (`sinkfailed`), and every other sink keeps every packet.
  */
 export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   /** Both streams' configuration, known once the encoders are open. */
@@ -74,8 +77,14 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     this.#audioEncoder = audio;
     this.config = { ...(video ? { video: video.config } : {}), ...(audio ? { audio: audio.config } : {}) };
     const fanOut = (packet: EncodedPacket): void => {
-      this.emit('packet', packet);
-      for (const sink of this.#sinks) sink.writePacket(packet);
+      for (const sink of this.#sinks) {
+        try {
+          sink.writePacket(packet);
+        } catch (error) {
+          this.#sinks.delete(sink);
+          this.emit('sinkfailed', sink, asError(error));
+        }
+      }
     };
     const forwardError = (error: Error): void => void this.emit('error', error);
     this.#captureLoop = null;
@@ -127,11 +136,6 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   /** Adds an output; it receives every packet from now on. */
   addSink(sink: PacketSink): void {
     this.#sinks.add(sink);
-  }
-
-  /** Removes an output. */
-  removeSink(sink: PacketSink): void {
-    this.#sinks.delete(sink);
   }
 
   /** Starts capture and the audio clock, both at the current clock time. */

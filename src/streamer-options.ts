@@ -1,0 +1,156 @@
+import type { AudioSourceChoice, VideoSourceChoice } from './capture/source-choice.js';
+import type { DeviceHealthStats } from './capture/device-read-loop.js';
+import type { Clock } from './core/clock.js';
+import type { LatenessSummary } from './core/lateness.js';
+import type { VideoEncoderOptions } from './encode/video-encoder.js';
+import { MEDIA_DEFAULTS } from './media/defaults.js';
+import type { BitrateChange } from './output/bitrate-controller.js';
+import type { DropState } from './output/drop-policy.js';
+import type { OutputState, RtmpOutputOptions, RtmpOutputStats } from './output/rtmp-output.js';
+
+/** Video settings of a Streamer: the encoder's settings (defaults in MEDIA_DEFAULTS), plus these. */
+export interface StreamerVideoOptions extends Pick<
+  VideoEncoderOptions,
+  'width' | 'height' | 'fps' | 'bitrateBps' | 'keyframeIntervalS' | 'encoder' | 'preset' | 'encoderOptions'
+> {
+  /**
+   * `test` (moving pattern, default), `push` (frames from `pushVideoFrame()`), `screen` or
+   * `{ screen, region, drawMouse }` (screen capture), `{ file, loop }` (a media file in real time),
+   * or your own VideoSource.
+   */
+  source: VideoSourceChoice;
+  /**
+   * Lower the bitrate under sustained congestion and raise it back when the path clears (see
+   * BitrateController), so drops become rare; `bitrateBps` is the most it uses. Default false.
+   */
+  adaptiveBitrate: boolean;
+}
+
+/** Audio settings of a Streamer. */
+export interface StreamerAudioOptions {
+  /**
+   * Sources to mix: `tone` (440 Hz, default), `silence`, `push` (PCM from `pushAudioSamples()`),
+   * `system` / `mic` or `{ device, name, gain, muted }` (capture devices), `file` (the video file's
+   * audio) or `{ file, loop }`, or your own AudioSource.
+   */
+  sources: AudioSourceChoice[];
+  /** Bits per second; default MEDIA_DEFAULTS.audio.bitrateBps (160_000). */
+  bitrateBps: number;
+}
+
+/** Options of a Streamer; every field but `outputs` has a default. */
+export interface StreamerOptions {
+  /** RTMP/RTMPS destinations: URLs, or per-output options. One encode feeds them all. */
+  outputs: (string | (Partial<RtmpOutputOptions> & { url: string }))[];
+  /** Video, or null for audio only. */
+  video: Partial<StreamerVideoOptions> | null;
+  /** Audio, or null for video only. */
+  audio: Partial<StreamerAudioOptions> | null;
+  /** Drop threshold for every output that does not set its own, ms; default MEDIA_DEFAULTS.maxLatencyMs (2000). */
+  maxLatencyMs: number;
+  /** Also record to this local file (.flv, .mp4, .mkv); never drops. Default none. */
+  recordPath: string | null;
+  /** How often the `stats` event fires, ms; default 1000. */
+  statsIntervalMs: number;
+  /** The session clock; default a new MonotonicClock. Tests inject a fake. */
+  clock: Clock;
+}
+
+/** Where a Streamer is, summarised over its outputs. */
+export type StreamerState = 'idle' | 'starting' | OutputState;
+
+/** One snapshot of everything a Streamer counts. */
+export interface StreamStats {
+  /** Summary state. */
+  readonly state: StreamerState;
+  /** Milliseconds since start. */
+  readonly uptimeMs: number;
+  /** Video frames captured (new and duplicated). */
+  readonly framesCaptured: number;
+  /** Frames repeated because the source had nothing new. */
+  readonly framesDuplicated: number;
+  /** Frame deadlines missed because the capture loop ran late. */
+  readonly framesLagged: number;
+  /** Pushed (or captured) pictures replaced by a newer one before a frame deadline took them. */
+  readonly framesReplaced: number;
+  /** Pushed (or captured) audio dropped because it arrived faster than real time, sample frames. */
+  readonly framesDroppedOverflow: number;
+  /** Timestamped pushed audio dropped because its time was already queued or played, sample frames. */
+  readonly framesDroppedLate: number;
+  /** Frames skipped because the encoder was behind. */
+  readonly framesSkippedEncoder: number;
+  /** Measured capture rate over the last interval, frames per second. */
+  readonly captureFps: number;
+  /** Silence inserted for audio sources that were short, or at a gap between timestamped pushes, ms. */
+  readonly silenceInsertedMs: number;
+  /** Audio dropped from sources that ran ahead of the clock, ms. */
+  readonly audioOverrunDroppedMs: number;
+  /** Video dropped for congestion, summed over outputs. */
+  readonly videoPacketsDropped: number;
+  /** Audio dropped while connected, summed over outputs (0 by design). */
+  readonly audioPacketsDropped: number;
+  /** Packets dropped while disconnected, summed over outputs. */
+  readonly packetsDroppedWhileDisconnected: { readonly video: number; readonly audio: number };
+  /** Reconnections, summed over outputs. */
+  readonly reconnectCount: number;
+  /** The highest current latency among outputs, ms. */
+  readonly currentLatencyMs: number;
+  /** The highest latency seen by any output, ms. */
+  readonly maxLatencyMs: number;
+  /** Bytes sent, all outputs. */
+  readonly bytesSent: number;
+  /** Send bitrate, all outputs, bits per second. */
+  readonly sendBitrateBps: number;
+  /** How late the capture loop's ticks ran. */
+  readonly captureTickLateness: LatenessSummary | null;
+  /** How late the audio engine's ticks ran. */
+  readonly audioTickLateness: LatenessSummary | null;
+  /** Per-output details. */
+  readonly outputs: readonly RtmpOutputStats[];
+  /** The video encoder's bitrate now, bits per second (it moves with `video.adaptiveBitrate`). */
+  readonly videoBitrateBps: number;
+  /** The lowest video bitrate used so far, bits per second. */
+  readonly videoBitrateLowestBps: number;
+  /** Capture devices (screen, microphone, system audio): whether each works, and its failures. */
+  readonly devices: readonly DeviceHealth[];
+}
+
+/** One capture device's health in the stats. */
+export interface DeviceHealth extends DeviceHealthStats {
+  /** The device, e.g. `screen :0.0` or `mic @DEFAULT_SOURCE@`. */
+  readonly name: string;
+  /** `ok`, or `down` while it is failed and being reopened. */
+  readonly state: 'ok' | 'down';
+}
+
+/** Events of a Streamer. */
+export type StreamerEvents = {
+  /** The summary state changed, `prev → next`. */
+  state: [prev: StreamerState, next: StreamerState];
+  /** Periodic snapshot (every `statsIntervalMs`). */
+  stats: [StreamStats];
+  /** An output gave up (permanent failure), or an engine failed. */
+  error: [Error];
+  /**
+   * A capture device failed (display gone, microphone unplugged); the stream goes on with the last
+   * picture (duplicated, counted) or silence (counted) while it is reopened with backoff.
+   */
+  devicefailed: [name: string, error: Error];
+  /** A failed capture device works again, after `outageMs`. */
+  devicerecovered: [name: string, outageMs: number];
+  /** An output entered or left congestion (`dropping`: video is being dropped); `url` has the key hidden. */
+  dropstate: [url: string, prev: DropState, next: DropState];
+  /** With `video.adaptiveBitrate`: the encoder's bitrate changed, bits per second. */
+  bitrate: [bitrateBps: number, reason: BitrateChange['reason']];
+};
+
+/** Default Streamer options (without outputs). */
+export function streamerDefaults(): Omit<StreamerOptions, 'outputs' | 'clock'> {
+  return {
+    video: {},
+    audio: {},
+    maxLatencyMs: MEDIA_DEFAULTS.maxLatencyMs,
+    recordPath: null,
+    statsIntervalMs: 1000,
+  };
+}
