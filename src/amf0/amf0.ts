@@ -6,7 +6,7 @@ import { SteadycastError } from '../core/errors.js';
  */
 export class Amf0Error extends SteadycastError {
   constructor(message: string) {
-    super('ERR_AMF0', message);
+    super('ERR_AMF0', message, false, {});
   }
 }
 

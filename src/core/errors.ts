@@ -11,6 +11,8 @@ export type ErrorCode =
   // Media and devices.
   | 'ERR_MEDIA'
   | 'ERR_DEVICE'
+  // Malformed AMF0 (RTMP turns it into ERR_RTMP_PROTOCOL).
+  | 'ERR_AMF0'
   // Any transport: no progress at all while data was pending.
   | 'ERR_STALLED'
   // RTMP: the URL, then the connection's phases in order, then what the server did.

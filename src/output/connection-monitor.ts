@@ -90,8 +90,8 @@ export class ConnectionMonitor extends TypedEmitter<ConnectionMonitorEvents> {
     watch.drained = drained;
     if (progress.check(nowMs) === 'stalled') {
       const { stallTimeoutMs, ackStallTimeoutMs } = this.#options;
-      const seconds =
-        (progress.stallKind === 'no-acknowledgement' ? ackStallTimeoutMs : stallTimeoutMs) / 1000;
+      // Once the server has acknowledged, either rule runs on the acknowledgement timeout.
+      const seconds = (progress.acknowledgementsSeen ? ackStallTimeoutMs : stallTimeoutMs) / 1000;
       connection.destroy(new StallError(`no progress for ${seconds} s: the server stopped answering`));
       return;
     }

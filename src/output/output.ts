@@ -94,10 +94,11 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
     );
     this.#reconnector = new Reconnector(clock, resolved, transport, (connection) => this.#serve(connection));
     this.#reconnector.on('statechange', (prev, next) => {
-      // The first attempt failed: what waited for it is dropped, as in any outage.
-      if (next === 'reconnecting' || next === 'failed') this.#muxer.setConnected(false);
+      if (next === 'failed') this.#muxer.setConnected(false);
       this.emit('statechange', prev, next);
     });
+    // An attempt failed before any publish: what was held for it is dropped, as in any outage.
+    this.#reconnector.on('retry', () => this.#muxer.setConnected(false));
     for (const event of ['established', 'disconnected', 'retry', 'error'] as const) {
       this.#reconnector.on(event, (...args: unknown[]) =>
         (this.emit as (e: string, ...a: unknown[]) => void)(event, ...args),

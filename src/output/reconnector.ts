@@ -165,6 +165,7 @@ export class Reconnector extends TypedEmitter<ReconnectorEvents> {
         return;
       }
       this.emit('retry', failure, delayMs, kind);
+      if (delayMs === 0) continue; // the first retry of an outage: at once, not on the next timer turn
       try {
         await sleep(this.#clock, delayMs, signal);
       } catch {

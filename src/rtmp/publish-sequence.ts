@@ -1,4 +1,4 @@
-import type { Amf0Object } from './amf0.js';
+import type { Amf0Object } from '../amf0/amf0.js';
 import type { RtmpMessage } from './chunk-writer.js';
 import { RtmpConnectionError, RtmpServerError, type RtmpError } from './errors.js';
 import * as msg from './messages.js';

@@ -12,20 +12,33 @@ export interface ConnectTarget {
   readonly tls: ConnectionOptions | null;
 }
 
-/** The byte stream an RtmpConnection runs on: what `net.Socket` and `tls.TLSSocket` offer. */
-export type RtmpSocket = Pick<
-  net.Socket,
-  | 'write'
-  | 'end'
-  | 'destroy'
-  | 'writableLength'
-  | 'localPort'
-  | 'remotePort'
-  | 'setNoDelay'
-  | 'setKeepAlive'
-  | 'on'
-  | 'once'
->;
+/** The byte stream an RtmpConnection runs on: what `net.Socket` and `tls.TLSSocket` offer, and a test's in-memory socket. */
+export interface RtmpSocket {
+  /** Queues bytes; false once the buffer is past its high-water mark (`drain` follows). */
+  write(data: Uint8Array): boolean;
+  /** Sends FIN after what is queued. */
+  end(): unknown;
+  /** Closes at once. */
+  destroy(error?: Error): unknown;
+  /** Bytes queued in user space. */
+  readonly writableLength: number;
+  /** Our port, when the socket has one (to find it in the kernel's socket table). */
+  readonly localPort?: number | undefined;
+  /** The server's port, when the socket has one. */
+  readonly remotePort?: number | undefined;
+  /** Turns Nagle off. */
+  setNoDelay(noDelay: boolean): unknown;
+  /** TCP keep-alive. */
+  setKeepAlive(enable: boolean, initialDelayMs: number): unknown;
+  /** Incoming bytes. */
+  on(event: 'data', listener: (data: Buffer) => void): unknown;
+  /** A socket error. */
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  /** Closed, or drained. */
+  on(event: 'close' | 'drain', listener: () => void): unknown;
+  /** Closed. */
+  once(event: 'close', listener: () => void): unknown;
+}
 
 /** When a SocketConnector's socket reaches each step. */
 export interface ConnectProgress {

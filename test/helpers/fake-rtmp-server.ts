@@ -5,7 +5,10 @@
  * everything the client sent, and acknowledges per the client's window like nginx (on each read).
  */
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
+import type { SocketConnector } from '../../src/rtmp/rtmp-connection-options.js';
+import { socketPair } from './memory-socket.js';
 import type { Amf0Object, Amf0Value } from '../../src/amf0/amf0.js';
 import { ChunkReader } from '../../src/rtmp/chunk-reader.js';
 import { ChunkWriter, type RtmpMessage } from '../../src/rtmp/chunk-writer.js';
@@ -26,6 +29,11 @@ export interface FakeRtmpServerOptions {
   acknowledge?: boolean;
   /** Never answer the handshake. */
   silentHandshake?: boolean;
+  /**
+   * For session `n` (0 = the first connection), follow `NetStream.Publish.Start` in the same TCP write
+   * with an error-level onStatus, or a `close` command: the client reads both in one go.
+   */
+  publishStartThen?: (session: number) => 'error-status' | 'close' | null;
   /** Close the socket when connect arrives (as nginx-rtmp does for an unknown application). */
   closeOnConnect?: boolean;
   /** Serve TLS with these credentials. */
@@ -44,25 +52,33 @@ export interface FakeSession {
   clientWindow: number;
   /** True once the socket closed. */
   closed: boolean;
-  /** The server side of the socket. */
-  readonly socket: net.Socket;
+  /** The server side of the socket (a real one, or an in-memory end: see `connector()`). */
+  readonly socket: Duplex;
   /** Sends a message to the client. */
   send(message: RtmpMessage): void;
   /** Changes the server's outgoing chunk size (after sending Set Chunk Size). */
   setChunkSize(size: number): void;
   /** Sends an onStatus on the published stream. */
   sendStatus(level: string, code: string, description: string): void;
+  /** Sends messages in one socket write (the client reads them in one go). */
+  sendTogether(messages: RtmpMessage[]): void;
 }
 
 /** The scripted server. */
 export class FakeRtmpServer {
   readonly sessions: FakeSession[] = [];
-  readonly #server: net.Server;
+  readonly #server: net.Server | null;
   readonly #options: FakeRtmpServerOptions;
+  #accepting = true;
 
-  private constructor(server: net.Server, options: FakeRtmpServerOptions) {
+  private constructor(server: net.Server | null, options: FakeRtmpServerOptions) {
     this.#server = server;
     this.#options = options;
+  }
+
+  /** A server reached only in memory through `connector()`: no socket at all (unit tests). */
+  static inMemory(options: FakeRtmpServerOptions = {}): FakeRtmpServer {
+    return new FakeRtmpServer(null, options);
   }
 
   /** Starts listening on a free loopback port. */
@@ -78,7 +94,8 @@ export class FakeRtmpServer {
 
   /** The listening port. */
   get port(): number {
-    return (this.#server.address() as net.AddressInfo).port;
+    // In memory there is no port: any will do, the connector ignores it.
+    return this.#server ? (this.#server.address() as net.AddressInfo).port : 1935;
   }
 
   /** A publish URL to this server. */
@@ -93,13 +110,51 @@ export class FakeRtmpServer {
       .map((m) => msg.parseCommand(m).name);
   }
 
-  /** Stops listening and destroys every session. */
-  async stop(): Promise<void> {
-    for (const session of this.sessions) session.socket.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  /**
+   * A SocketConnector that reaches this server in memory, no loopback socket (RtmpConnection's
+   * `connect` option): each call is a new session. While `refuse` is set (or after `stop()`), a
+   * connect fails as ECONNREFUSED. TLS runs over the in-memory pair when the server serves TLS.
+   */
+  connector(): SocketConnector {
+    return (target, progress) => {
+      const [client, server] = socketPair();
+      if (!this.#accepting) {
+        setImmediate(() =>
+          client.destroy(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+        );
+        return client;
+      }
+      if (target.tls && this.#options.tls) {
+        const serverTls = new tls.TLSSocket(server, { isServer: true, ...this.#options.tls });
+        serverTls.on('secure', () => this.#accept(serverTls));
+        serverTls.on('error', () => undefined);
+        const socket = tls.connect({ ...target.tls, socket: client }, () => progress.onReady());
+        setImmediate(() => progress.onTcpConnected());
+        return socket;
+      }
+      this.#accept(server);
+      setImmediate(() => {
+        progress.onTcpConnected();
+        progress.onReady();
+      });
+      return client;
+    };
   }
 
-  #accept(socket: net.Socket): void {
+  /** While true, in-memory connects are refused (a server restarting); see `connector()`. */
+  set refuse(refuse: boolean) {
+    this.#accepting = !refuse;
+  }
+
+  /** Stops listening and destroys every session. */
+  async stop(): Promise<void> {
+    this.#accepting = false;
+    for (const session of this.sessions) session.socket.destroy();
+    const server = this.#server;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  #accept(socket: Duplex): void {
     const options = this.#options;
     const writer = new ChunkWriter();
     const reader = new ChunkReader({ maxMessageBytes: 0xffffff, maxBufferedBytes: 64 << 20 });
@@ -119,6 +174,9 @@ export class FakeRtmpServer {
       setChunkSize: (size) => writer.setChunkSize(size),
       sendStatus: (level, code, description) =>
         session.send(msg.commandMessage(1, 'onStatus', 0, null, { level, code, description })),
+      sendTogether: (messages) => {
+        if (!socket.destroyed) socket.write(Buffer.concat(messages.map((m) => writer.write(m))));
+      },
     };
     this.sessions.push(session);
     socket.on('error', () => undefined);
@@ -204,11 +262,27 @@ export class FakeRtmpServer {
           session.sendStatus('error', options.rejectPublish.code, options.rejectPublish.description);
           return;
         }
-        session.sendStatus(
-          'status',
-          'NetStream.Publish.Start',
-          `${String(command.args[0])} is now published.`,
-        );
+        {
+          const start = msg.commandMessage(1, 'onStatus', 0, null, {
+            level: 'status',
+            code: 'NetStream.Publish.Start',
+            description: `${String(command.args[0])} is now published.`,
+          });
+          const then = options.publishStartThen?.(this.sessions.indexOf(session)) ?? null;
+          const after =
+            then === 'error-status'
+              ? [
+                  msg.commandMessage(1, 'onStatus', 0, null, {
+                    level: 'error',
+                    code: 'NetStream.Publish.Failed',
+                    description: 'gone',
+                  }),
+                ]
+              : then === 'close'
+                ? [msg.commandMessage(0, 'close', 0, null)]
+                : [];
+          session.sendTogether([start, ...after]);
+        }
         return;
       default:
         return;

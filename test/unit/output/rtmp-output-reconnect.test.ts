@@ -7,8 +7,8 @@ import { FakeClock } from '../../helpers/fake-clock.js';
 import { FakeRtmpServer, type FakeSession } from '../../helpers/fake-rtmp-server.js';
 import { audio, interFrame, keyframe } from './packets.js';
 
-// The reconnect loop of RtmpOutput on a fake clock against a scripted server on a real loopback socket:
-// what a new connection starts with, where its timestamps resume, and how stop() ends a pending wait.
+// The reconnect loop of RtmpOutput on a fake clock against a scripted server reached in memory (no
+// socket): what a new connection starts with, where its timestamps resume, and how stop() ends a wait.
 
 const config: StreamConfig = {
   video: {
@@ -37,27 +37,26 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** Lets real I/O happen while fake time stands still (or moves by `stepMs` per turn) until `predicate` holds. */
-async function until(
-  clock: FakeClock,
-  predicate: () => boolean,
-  stepMs = 0,
-  timeoutMs = 3000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
+/** Lets in-memory I/O happen while fake time stands still (or moves by `stepMs` per turn) until `predicate` holds. */
+async function until(clock: FakeClock, predicate: () => boolean, stepMs = 0, maxTurns = 5000): Promise<void> {
+  for (let turn = 0; !predicate(); turn++) {
+    if (turn >= maxTurns) throw new Error(`condition not met within ${maxTurns} event-loop turns`);
     clock.advance(stepMs);
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
 async function startOutput(
   options: Partial<RtmpOutputOptions> = {},
 ): Promise<{ clock: FakeClock; out: RtmpOutput; keyframeRequests: () => number; server: FakeRtmpServer }> {
-  const s = (server = await FakeRtmpServer.start());
+  const s = (server = FakeRtmpServer.inMemory());
   const clock = new FakeClock();
-  const out = (output = new RtmpOutput(clock, config, { url: s.url(), publishProbationMs: 100, ...options }));
+  const out = (output = new RtmpOutput(clock, config, {
+    url: s.url(),
+    publishProbationMs: 100,
+    ...options,
+    connection: { connect: s.connector() },
+  }));
   let requests = 0;
   out.on('keyframeRequest', () => requests++);
   out.start();

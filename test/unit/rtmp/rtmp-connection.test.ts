@@ -11,27 +11,26 @@ import * as msg from '../../../src/rtmp/messages.js';
 import { RtmpConnection, type ServerInfo } from '../../../src/rtmp/rtmp-connection.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { FakeRtmpServer, sendRaw, type FakeRtmpServerOptions } from '../../helpers/fake-rtmp-server.js';
+import { untilTrue as waitFor } from '../../helpers/memory-socket.js';
+import type { SocketConnector } from '../../../src/rtmp/rtmp-connection-options.js';
+
+// RtmpConnection against the scripted server, in memory (its `connect` option): no loopback socket,
+// no wall clock; timeouts run on the FakeClock.
 
 let server: FakeRtmpServer | undefined;
+let connector: SocketConnector | undefined;
 const connections: RtmpConnection[] = [];
 
 async function start(options: FakeRtmpServerOptions = {}): Promise<FakeRtmpServer> {
-  server = await FakeRtmpServer.start(options);
+  server = FakeRtmpServer.inMemory(options);
+  connector = server.connector();
   return server;
 }
 
 function open(url: string, clock = new FakeClock(), extra: object = {}): RtmpConnection {
-  const connection = new RtmpConnection({ url, ...extra }, clock);
+  const connection = new RtmpConnection({ url, connect: connector, ...extra }, clock);
   connections.push(connection);
   return connection;
-}
-
-async function waitFor(predicate: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 async function rejection(promise: Promise<unknown>): Promise<RtmpError> {

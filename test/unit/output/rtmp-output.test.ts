@@ -1,0 +1,266 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeAmf0, Amf0EcmaArray } from '../../../src/amf0/amf0.js';
+import type { StreamConfig } from '../../../src/media/packet.js';
+import type { OutputState } from '../../../src/output/reconnector.js';
+import { RtmpOutput, type RtmpOutputOptions } from '../../../src/output/rtmp-output.js';
+import type { RtmpMessage } from '../../../src/rtmp/chunk-writer.js';
+import { MessageType } from '../../../src/rtmp/constants.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import {
+  FakeRtmpServer,
+  type FakeRtmpServerOptions,
+  type FakeSession,
+} from '../../helpers/fake-rtmp-server.js';
+import { ioTurns, untilTrue, type MemorySocket } from '../../helpers/memory-socket.js';
+import {
+  audio,
+  interFrame as emptyInterFrame,
+  keyframe as emptyKeyframe,
+  type FakePacketOptions,
+} from './packets.js';
+import type { EncodedPacket } from '../../../src/media/packet.js';
+
+// Video with payloads of their real size: what reaches the socket is what the byte counts say.
+const sized = (packet: EncodedPacket): EncodedPacket => ({
+  ...packet,
+  data: Buffer.alloc(packet.byteLength, 1),
+});
+const keyframe = (options: FakePacketOptions = {}): EncodedPacket => sized(emptyKeyframe(options));
+const interFrame = (options: FakePacketOptions = {}): EncodedPacket => sized(emptyInterFrame(options));
+
+// The output's state machine end to end (Output → RtmpTransport → RtmpConnection) against the scripted
+// server in memory, on the fake clock: what it holds before the first publish, how every way a
+// connection ends is seen, what each new connection announces, and what stop() flushes.
+
+const config = (bitrateBps = 2_500_000): StreamConfig => ({
+  video: {
+    avcDecoderConfigurationRecord: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe0]),
+    width: 1280,
+    height: 720,
+    fps: 30,
+    bitrateBps,
+    encoderName: 'libx264',
+  },
+  audio: {
+    audioSpecificConfig: Buffer.from([0x11, 0x90]),
+    sampleRate: 48000,
+    channels: 2,
+    bitrateBps: 160_000,
+  },
+});
+
+let output: RtmpOutput | undefined;
+afterEach(async () => {
+  await output?.stop();
+  output = undefined;
+});
+
+interface Rig {
+  clock: FakeClock;
+  out: RtmpOutput;
+  server: FakeRtmpServer;
+  states: OutputState[];
+}
+
+function rig(
+  serverOptions: FakeRtmpServerOptions = {},
+  options: Partial<RtmpOutputOptions> = {},
+  streamConfig: () => StreamConfig = () => config(),
+): Rig {
+  const server = FakeRtmpServer.inMemory(serverOptions);
+  const clock = new FakeClock();
+  const out = (output = new RtmpOutput(clock, streamConfig, {
+    url: server.url(),
+    publishProbationMs: 1000,
+    reconnect: { jitter: 0 },
+    ...options,
+    connection: { connect: server.connector(), ...options.connection },
+  }));
+  const states: OutputState[] = [];
+  out.on('statechange', (_prev, next) => states.push(next));
+  return { clock, out, server, states };
+}
+
+/** Fake time passes in steps, with I/O between. */
+async function pass(clock: FakeClock, totalMs: number, stepMs = 50): Promise<void> {
+  for (let t = 0; t < totalMs; t += stepMs) {
+    clock.advance(Math.min(stepMs, totalMs - t));
+    await ioTurns(20);
+  }
+}
+
+/** Fake time passes in steps, with I/O between, until `predicate` holds (at most `maxMs`). */
+async function passUntil(
+  clock: FakeClock,
+  predicate: () => boolean,
+  what: string,
+  maxMs = 60_000,
+): Promise<void> {
+  for (let t = 0; !predicate(); t += 50) {
+    if (t > maxMs) throw new Error(`${what} did not happen within ${maxMs} ms of fake time`);
+    await pass(clock, 50);
+  }
+}
+
+const isMedia = (m: RtmpMessage): boolean =>
+  m.messageTypeId === MessageType.VIDEO || m.messageTypeId === MessageType.AUDIO;
+const isFrame = (m: RtmpMessage): boolean => isMedia(m) && m.payload[1] === 1;
+const frames = (session: FakeSession | undefined): RtmpMessage[] => (session?.messages ?? []).filter(isFrame);
+const metadataOf = (session: FakeSession | undefined): Record<string, unknown> => {
+  const data = (session?.messages ?? []).find((m) => m.messageTypeId === MessageType.DATA_AMF0);
+  const value = data ? decodeAmf0(data.payload)[2] : undefined;
+  return value instanceof Amf0EcmaArray ? value.properties : {};
+};
+
+describe('RtmpOutput before the first publish', () => {
+  it('holds what the encoders produce while connecting and sends it, from the first keyframe, once the publish starts', async () => {
+    const { out, server } = rig();
+    out.start();
+    // The encoders are faster than the handshake: these arrive before Publish.Start.
+    out.writePacket(keyframe({ atMs: 0 }));
+    out.writePacket(audio({ atMs: 0 }));
+    out.writePacket(interFrame({ atMs: 33 }));
+    expect(out.state).toBe('connecting');
+    await untilTrue(() => frames(server.sessions[0]).length === 3, 'the held frames at the server');
+    expect(frames(server.sessions[0]).map((m) => [m.messageTypeId, m.timestamp])).toEqual([
+      [MessageType.VIDEO, 0],
+      [MessageType.AUDIO, 0],
+      [MessageType.VIDEO, 33],
+    ]);
+    expect(out.stats.packetsDroppedWhileDisconnected).toEqual({ video: 0, audio: 0 });
+  });
+
+  it('stops holding once the first connection takes longer than maxLatencyMs, then resumes at the live edge', async () => {
+    const { clock, out, server } = rig(
+      { silentHandshake: true },
+      { maxLatencyMs: 1000, connection: { handshakeTimeoutMs: 3000 } },
+    );
+    const keyframeRequests: number[] = [];
+    out.on('keyframeRequest', () => keyframeRequests.push(clock.nowUs() / 1000));
+    out.start();
+    for (let t = 0; t <= 1500; t += 100) {
+      out.writePacket(t % 1000 === 0 ? keyframe({ atMs: t }) : interFrame({ atMs: t }));
+      out.writePacket(audio({ atMs: t }));
+      await pass(clock, 100);
+    }
+    const dropped = out.stats.packetsDroppedWhileDisconnected;
+    expect(dropped.video + dropped.audio).toBeGreaterThan(10); // the stale backlog, counted
+    expect(out.state).toBe('connecting');
+    expect(server.sessions).toHaveLength(1);
+  });
+
+  it('drops what it held when the first attempt fails, counted as dropped while disconnected', async () => {
+    const { clock, out, server } = rig();
+    server.refuse = true;
+    let retries = 0;
+    out.on('retry', () => retries++);
+    out.start();
+    out.writePacket(keyframe({ atMs: 0 }));
+    out.writePacket(audio({ atMs: 0 }));
+    await untilTrue(() => retries > 0, 'the first attempt to fail');
+    expect(out.state).toBe('connecting'); // still connecting: it never was live
+    expect(out.stats.packetsDroppedWhileDisconnected).toEqual({ video: 1, audio: 1 });
+    server.refuse = false;
+    await passUntil(clock, () => out.state === 'live', 'the server back', 1000);
+  });
+});
+
+describe('RtmpOutput sees every way a connection ends', () => {
+  it.each(['error-status', 'close'] as const)(
+    'a server that starts the publish and sends %s in the same read, on the first connection: no hang, it retries, and stop() ends it',
+    async (then) => {
+      const { clock, out, server, states } = rig({ publishStartThen: (n) => (n === 0 ? then : null) });
+      out.start();
+      await untilTrue(() => server.sessions.length >= 2, 'a second connection');
+      await pass(clock, 1200);
+      expect(out.state).toBe('live');
+      expect(states.slice(0, 3)).toEqual(['connecting', 'live', 'reconnecting']);
+      expect(out.stats.lastDisconnectReason).toMatch(
+        then === 'close' ? /sent "close"/ : /NetStream\.Publish\.Failed/,
+      );
+      await out.stop();
+      expect(out.state).toBe('stopped');
+    },
+  );
+
+  it.each(['error-status', 'close'] as const)(
+    'the same on a reconnection (%s): the output goes on to the next connection instead of staying "live" on a dead socket',
+    async (then) => {
+      const { clock, out, server } = rig({ publishStartThen: (n) => (n === 1 ? then : null) });
+      out.start();
+      await untilTrue(() => out.state === 'live', 'live');
+      await pass(clock, 1500); // past probation
+      server.sessions[0]?.socket.destroy();
+      await passUntil(clock, () => server.sessions.length >= 3, 'a third connection');
+      await pass(clock, 100);
+      expect(out.state).toBe('live');
+      expect(server.sessions[1]?.closed).toBe(true);
+      out.writePacket(keyframe({ atMs: clock.nowUs() / 1000 }));
+      await untilTrue(() => frames(server.sessions[2]).length === 1, 'the keyframe on the third connection');
+    },
+  );
+
+  it('declares a path that stops delivering dead after ackStallTimeoutMs and reconnects', async () => {
+    const { clock, out, server } = rig(
+      {},
+      { ackStallTimeoutMs: 5000, connection: { windowAckSizeBytes: 1024 } },
+    );
+    out.start();
+    await untilTrue(() => out.state === 'live', 'live');
+    for (let t = 0; t < 2000; t += 33) {
+      out.writePacket(
+        t % 1000 === 0 ? keyframe({ atMs: t, bytes: 5000 }) : interFrame({ atMs: t, bytes: 2000 }),
+      );
+      await pass(clock, 33, 33);
+    }
+    expect(out.stats.ackState).toBe('acknowledging');
+    (server.sessions[0]?.socket as MemorySocket).peer?.hold(); // the path dies: nothing reaches the server
+    for (let t = 2000; t < 9000; t += 33) {
+      out.writePacket(
+        t % 1000 === 0 ? keyframe({ atMs: t, bytes: 5000 }) : interFrame({ atMs: t, bytes: 2000 }),
+      );
+      await pass(clock, 33, 33);
+      if (server.sessions.length >= 2) break;
+    }
+    expect(server.sessions.length).toBeGreaterThanOrEqual(2);
+    expect(out.stats.lastDisconnectReason).toMatch(/no progress for 5 s/);
+  });
+});
+
+describe('RtmpOutput on each new connection', () => {
+  it('announces the bitrate in use now, not the one configured at start (adaptive bitrate moved it)', async () => {
+    let bitrateBps = 2_500_000;
+    const { clock, out, server } = rig({}, {}, () => config(bitrateBps));
+    out.start();
+    out.writePacket(keyframe({ atMs: 0 }));
+    await untilTrue(() => frames(server.sessions[0]).length === 1, 'the first frame');
+    expect(metadataOf(server.sessions[0]).videodatarate).toBe(2500);
+    await pass(clock, 1500);
+    bitrateBps = 800_000;
+    server.sessions[0]?.socket.destroy();
+    await untilTrue(() => out.state === 'reconnecting', 'the drop');
+    await untilTrue(() => out.state === 'live', 'the reconnection');
+    out.writePacket(keyframe({ atMs: 1600 }));
+    await untilTrue(() => frames(server.sessions[1]).length === 1, 'the first frame after the reconnection');
+    expect(metadataOf(server.sessions[1]).videodatarate).toBe(800);
+  });
+});
+
+describe('RtmpOutput stop()', () => {
+  it('sends what is queued, then unpublishes and closes', async () => {
+    const { clock, out, server } = rig();
+    out.start();
+    await untilTrue(() => out.state === 'live', 'live');
+    (server.sessions[0]?.socket as MemorySocket).peer?.hold();
+    for (let i = 0; i < 30; i++)
+      out.writePacket(i === 0 ? keyframe({ atMs: i * 33 }) : interFrame({ atMs: i * 33 }));
+    expect(out.stats.queuedPackets).toBeGreaterThan(0);
+    (server.sessions[0]?.socket as MemorySocket).peer?.release();
+    let stopped = false;
+    void out.stop().then(() => (stopped = true));
+    await passUntil(clock, () => stopped, 'the stop');
+    expect(frames(server.sessions[0])).toHaveLength(30);
+    expect(server.commands().slice(-2)).toEqual(['FCUnpublish', 'deleteStream']);
+    expect(out.state).toBe('stopped');
+  });
+});
