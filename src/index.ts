@@ -10,7 +10,16 @@ export type {
 } from './streamer.js';
 export type { Clock, Timer } from './core/clock.js';
 export { MonotonicClock } from './core/monotonic-clock.js';
-export { ConfigError, InvalidStateError, MediaError, SteadycastError } from './core/errors.js';
+export {
+  AbortError,
+  ConfigError,
+  DeviceError,
+  InvalidStateError,
+  MediaError,
+  StallError,
+  SteadycastError,
+  type ErrorCode,
+} from './core/errors.js';
 export { TypedEmitter } from './core/typed-emitter.js';
 export type { LatenessSummary } from './core/lateness.js';
 export type { AudioSource, VideoSource } from './capture/source.js';
@@ -37,9 +46,31 @@ export {
   type RtmpOutputOptions,
   type RtmpOutputStats,
 } from './output/rtmp-output.js';
-export { RtmpError, RtmpServerError } from './rtmp/errors.js';
+export { Output, type OutputEvents } from './output/output.js';
+export { outputDefaults, type OutputOptions, type OutputStats } from './output/output-options.js';
+export type {
+  DeliveryReading,
+  Transport,
+  TransportConnection,
+  TransportConnectionEvents,
+  TransportWrite,
+} from './output/transport.js';
+export { RtmpTransport, type RtmpTransportOptions } from './output/rtmp-transport.js';
+export {
+  RtmpConnectionError,
+  RtmpError,
+  RtmpProtocolError,
+  RtmpServerError,
+  type RtmpConnectionErrorCode,
+} from './rtmp/errors.js';
+export {
+  connectSocket,
+  type ConnectTarget,
+  type RtmpSocket,
+  type SocketConnector,
+} from './rtmp/rtmp-connection-options.js';
 export { parseRtmpUrl, redactUrl, type RtmpUrl } from './rtmp/url.js';
-export { DeviceError, listDevices, type DeviceList } from './capture/device-inputs.js';
+export { listDevices, type DeviceList } from './capture/device-inputs.js';
 export type { DeviceHealthStats, DeviceSourceEvents } from './capture/device-read-loop.js';
 export { DeviceVideoSource, type DeviceVideoStats } from './capture/device-video-source.js';
 export {

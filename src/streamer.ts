@@ -133,6 +133,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       session.start();
       this.#statsTimer = this.#clock.setTimer(() => this.#statsTick(), this.#options.statsIntervalMs);
       this.#startAdaptiveBitrate(session);
+      if (this.#group.outputs.length === 0) this.#setState('live'); // recording only: live once capturing
       await this.#group.firstAccepted(signal);
     } catch (error) {
       await this.#teardown();
