@@ -129,6 +129,11 @@ export type StreamerEvents = {
   state: [prev: StreamerState, next: StreamerState];
   /** Periodic snapshot (every `statsIntervalMs`). */
   stats: [StreamStats];
+  /**
+   * Capture started: media flows from now, at `sessionTimeUs` (so a run of N seconds counted from here
+   * holds N seconds of media). Comes during `start()`, before the first destination has accepted.
+   */
+  capturing: [sessionTimeUs: number];
   /** An output gave up (permanent failure), or an engine failed. */
   error: [Error];
   /**

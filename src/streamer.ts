@@ -59,6 +59,8 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   #videoBitrateBps: number | null = null;
   #videoBitrateLowestBps: number | null = null;
   #startedUs = 0;
+  /** start() resolved: from now on an output's failure is an `error` event, not start()'s rejection. */
+  #started = false;
   #lastCaptured = { atUs: 0, frames: 0 };
   #captureFps = 0;
   readonly #listenerFaults = new Set<string>();
@@ -131,10 +133,14 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       this.#startedUs = this.#clock.nowUs();
       this.#lastCaptured = { atUs: this.#startedUs, frames: 0 };
       session.start();
+      this.emit('capturing', this.#startedUs);
       this.#statsTimer = this.#clock.setTimer(() => this.#statsTick(), this.#options.statsIntervalMs);
       this.#startAdaptiveBitrate(session);
       if (this.#group.outputs.length === 0) this.#setState('live'); // recording only: live once capturing
       await this.#group.firstAccepted(signal);
+      this.#started = true;
+      // Another destination gave up while this one was accepted: say so now.
+      for (const output of this.#group.outputs) if (output.failure) this.emit('error', output.failure);
     } catch (error) {
       await this.#teardown();
       this.#setState(signal.aborted ? 'stopped' : 'failed');
@@ -277,7 +283,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     output.on('statechange', () => this.#updateState());
     output.on('dropstatechange', (prev, next) => this.emit('dropstate', output.stats.url, prev, next));
     output.on('error', (error) => {
-      if (this.#startedUs) this.emit('error', error);
+      if (this.#started) this.emit('error', error);
       this.#updateState();
     });
     return output;

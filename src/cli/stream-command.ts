@@ -142,9 +142,15 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
   process.on('SIGTERM', onSignal);
   try {
     say(`streaming to ${redactUrl(url)}${durationS ? ` for ${durationS} s` : ' (Ctrl-C to stop)'}`);
+    // --duration counts media: from the moment capture starts, which is before start() resolves.
+    let captureStartUs: number | null = null;
+    streamer.once('capturing', (atUs) => (captureStartUs = atUs));
     await streamer.start();
     const waits: Promise<unknown>[] = [streamer.finished(), once(stopRequested.signal)];
-    if (durationS !== null) waits.push(sleep(clock, durationS * 1000, stopRequested.signal).catch(() => {}));
+    if (durationS !== null) {
+      const capturedMs = captureStartUs === null ? 0 : (clock.nowUs() - captureStartUs) / 1000;
+      waits.push(sleep(clock, durationS * 1000 - capturedMs, stopRequested.signal).catch(() => {}));
+    }
     await Promise.race(waits);
     await streamer.stop();
   } finally {

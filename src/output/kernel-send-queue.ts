@@ -48,6 +48,13 @@ export interface KernelSendQueueOptions {
    * proportional to the kernel's hash table (4 ms on the CI VM, 50 µs on a desktop), so reads space out.
    */
   maxCostShare: number;
+  /**
+   * Reads are never further apart than this, ms; default 250. A read's measured cost includes its
+   * wait for a libuv thread, which the encoders keep busy: at start-up one read took 60 ms, the next
+   * was put off 3 s, and meanwhile the latency measure, blind, read 3 s and video was dropped on a
+   * clean link. The cap bounds how stale the reading gets (4 ms every 250 ms is still 1.6 %).
+   */
+  maxIntervalMs: number;
   /** Reads the socket table; default fs.promises.readFile (off the event loop). Tests inject one. */
   readTable: (file: string) => Promise<string>;
   /** Give up after this many reads in a row that do not find the socket; default 3. */
@@ -59,6 +66,7 @@ export function defaultKernelSendQueueOptions(): KernelSendQueueOptions {
   return {
     minIntervalMs: 20,
     maxCostShare: 0.02,
+    maxIntervalMs: 250,
     readTable: (file) => readFile(file, 'latin1'),
     maxMisses: 3,
   };
@@ -74,7 +82,8 @@ const TABLES = ['/proc/net/tcp', '/proc/net/tcp6'] as const;
  * falls back to what it can see.
  *
  * Reads run off the event loop (the capture and audio ticks never wait for them), one at a time,
- * at most every `minIntervalMs`, and spaced so that they take at most `maxCostShare` of the time.
+ * at most every `minIntervalMs`, and spaced so that they take at most `maxCostShare` of the time, but
+ * never more than `maxIntervalMs` apart.
  */
 export class KernelSendQueue {
   /** The resolved options. */
@@ -120,7 +129,11 @@ export class KernelSendQueue {
     void this.#readNow().then((bytes) => {
       this.#reading = false;
       const costUs = this.#clock.nowUs() - startUs;
-      this.#intervalUs = Math.max(this.options.minIntervalMs * 1000, costUs / this.options.maxCostShare);
+      const { minIntervalMs, maxIntervalMs, maxCostShare } = this.options;
+      this.#intervalUs = Math.min(
+        maxIntervalMs * 1000,
+        Math.max(minIntervalMs * 1000, costUs / maxCostShare),
+      );
       if (bytes === undefined) {
         if (++this.#misses >= this.options.maxMisses) this.#disabled = true;
         return;

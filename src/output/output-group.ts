@@ -67,7 +67,8 @@ export class OutputGroup {
     const outputs = this.outputs;
     if (outputs.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const errors: Error[] = [];
+      // Outputs that failed before this was called (fast failures while the encoders opened) count too.
+      const errors: Error[] = outputs.flatMap((o) => (o.failure ? [o.failure] : []));
       const check = (): void => {
         if (outputs.some((o) => o.isEstablished)) finish(null);
         else if (this.allFailed) finish(errors[0] ?? new Error('every output failed'));

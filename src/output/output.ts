@@ -116,6 +116,11 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
     return this.#reconnector.isEstablished;
   }
 
+  /** Why it gave up, once `failed`; else null. */
+  get failure(): Error | null {
+    return this.#reconnector.failure;
+  }
+
   /** Starts connecting; failures are retried in the background (watch `statechange` and `error`). */
   start(): void {
     if (this.state !== 'idle') return;

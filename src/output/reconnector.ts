@@ -78,6 +78,7 @@ export class Reconnector extends TypedEmitter<ReconnectorEvents> {
   #downSinceUs: number | null = null;
   #downtimeUs = 0;
   #lastReconnectMs: number | null = null;
+  #failure: Error | null = null;
 
   constructor(clock: Clock, options: ReconnectorOptions, transport: Transport, serve: ServeConnection) {
     super();
@@ -97,6 +98,11 @@ export class Reconnector extends TypedEmitter<ReconnectorEvents> {
   /** Whether a publish outlived its probation: the server accepted the stream. */
   get isEstablished(): boolean {
     return this.#classifier.hasPublished;
+  }
+
+  /** Why it gave up, once `failed` (for a caller that comes after the `error` event); else null. */
+  get failure(): Error | null {
+    return this.#failure;
   }
 
   /** The published connection, while live. */
@@ -217,6 +223,7 @@ export class Reconnector extends TypedEmitter<ReconnectorEvents> {
   #fail(error: Error): void {
     // Say how long it tried: "no connection within 10000 ms" alone hides that it was the third time.
     if (this.#attempts > 1) error.message += ` (gave up after ${this.#attempts} attempts)`;
+    this.#failure = error;
     this.emit('error', error);
     this.#setState('failed');
   }

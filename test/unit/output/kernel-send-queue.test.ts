@@ -84,6 +84,13 @@ describe('KernelSendQueue', () => {
     expect(q.intervalMs).toBeCloseTo(4 / 0.02);
   });
 
+  it('never spaces reads more than maxIntervalMs apart, however slow one was (it waited for a busy threadpool)', async () => {
+    const { q } = queue({ '/proc/net/tcp': TABLE }, 60_000);
+    q.request(() => {});
+    await settle();
+    expect(q.intervalMs).toBe(250);
+  });
+
   it('falls back to /proc/net/tcp6, then sticks to the table that listed the socket', async () => {
     const { q, reads } = queue({ '/proc/net/tcp': 'header\n', '/proc/net/tcp6': TABLE });
     const seen: number[] = [];
