@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { TestPatternSource } from '../../../src/capture/test-pattern.js';
+import { ToneSource } from '../../../src/capture/tone-source.js';
+import type { EncodedPacket } from '../../../src/media/packet.js';
+import type { PacketSink } from '../../../src/output/packet-sink.js';
+import { MediaSession } from '../../../src/session/media-session.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+
+/** Runs the session's engines for `ms` of fake time, letting the encoders (threadpool) keep up. */
+async function run(clock: FakeClock, ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += 10) {
+    clock.advance(10);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe('MediaSession fan-out', () => {
+  it('takes out a sink that throws and reports it; every other sink keeps every packet', async () => {
+    const clock = new FakeClock();
+    const session = await MediaSession.open(clock, {
+      video: {
+        source: new TestPatternSource(320, 180),
+        encoder: { width: 320, height: 180, bitrateBps: 300_000 },
+      },
+      audio: { sources: [new ToneSource(48_000, 2)], encoder: {} },
+    });
+    const kept: EncodedPacket[] = [];
+    const before: PacketSink = { writePacket: (p) => void kept.push(p) };
+    let thrown = 0;
+    const broken: PacketSink = {
+      writePacket: () => {
+        thrown++;
+        throw new Error('disk on fire');
+      },
+    };
+    const after: EncodedPacket[] = [];
+    const failures: [PacketSink, string][] = [];
+    session.on('sinkfailed', (sink, error) => failures.push([sink, error.message]));
+    session.addSink(before);
+    session.addSink(broken);
+    session.addSink({ writePacket: (p) => void after.push(p) });
+    session.start();
+    await run(clock, 1000);
+    await session.stop();
+    const { videoEncoder, audioEncoder } = session.stats;
+    const produced = (videoEncoder?.packetsOut ?? 0) + (audioEncoder?.packetsOut ?? 0);
+    expect(produced).toBeGreaterThan(50);
+    expect(thrown).toBe(1); // taken out at its first throw
+    expect(failures).toEqual([[broken, 'disk on fire']]);
+    expect(kept).toHaveLength(produced); // the sink before it
+    expect(after).toHaveLength(produced); // and the one after it: nothing lost at the seam
+    expect(after.map((p) => p.dtsUs)).toEqual(kept.map((p) => p.dtsUs));
+  }, 30_000);
+});
