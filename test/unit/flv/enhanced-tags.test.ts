@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Amf0EcmaArray, encodeAmf0 } from '../../../src/amf0/amf0.js';
 import { splitAnnexB } from '../../../src/encode/annexb.js';
 import {
   exCodedFramesTag,
@@ -11,10 +10,9 @@ import {
   fourCcNumber,
   metadataVideoCodecId,
   VIDEO_FOURCC,
-  type VideoFourCc,
 } from '../../../src/flv/enhanced-tags.js';
 import { encodeSamples, type EncodedSamples } from '../../helpers/encoded-samples.js';
-import { flvFile, type FlvFileTag } from '../../helpers/flv-file.js';
+import { writeEnhancedFlv, type FlvFrame } from '../../helpers/enhanced-flv.js';
 import { readFlvTags } from '../../helpers/flv-tags.js';
 import { probeWithNodeAv } from '../../helpers/node-av-probe.js';
 
@@ -107,36 +105,9 @@ function lengthPrefixed(annexB: Buffer): Buffer {
   );
 }
 
-/** An enhanced FLV file of `samples`: onMetaData, SequenceStart, every frame (dts shifted to start ≥ 0). */
-function enhancedFlv(
-  fourCc: VideoFourCc,
-  samples: EncodedSamples,
-  record: Buffer,
-  body: (d: Buffer) => Buffer,
-) {
-  const shiftUs = -Math.min(0, ...samples.packets.map((p) => p.dtsUs));
-  const ms = (us: number): number => Math.round((us + shiftUs) / 1000);
-  const metadata = new Amf0EcmaArray({
-    width: 192,
-    height: 108,
-    framerate: 30,
-    videocodecid: fourCcNumber(fourCc),
-  });
-  const tags: FlvFileTag[] = [
-    { type: 18, timestampMs: 0, body: encodeAmf0('onMetaData', metadata) },
-    { type: 9, timestampMs: 0, body: exSequenceStartTag(fourCc, record) },
-  ];
-  for (const p of samples.packets) {
-    const cts = ms(p.ptsUs) - ms(p.dtsUs);
-    tags.push({
-      type: 9,
-      timestampMs: ms(p.dtsUs),
-      body: exCodedFramesTag(fourCc, body(p.data), p.keyframe, cts),
-    });
-  }
-  tags.push({ type: 9, timestampMs: ms(samples.packets.at(-1)?.dtsUs ?? 0), body: exSequenceEndTag(fourCc) });
-  return { file: flvFile(tags), ms };
-}
+/** The samples as FLV frames, NAL units length-prefixed. */
+const framesOf = (samples: EncodedSamples): FlvFrame[] =>
+  samples.packets.map((p) => ({ ...p, data: lengthPrefixed(p.data) }));
 
 describe('enhanced FLV read back by FFmpeg 8.1 (node-av)', () => {
   it('demuxes and decodes HEVC without B-frames (CodedFramesX): every frame, keyframes where sent, hvcC as extradata', async () => {
@@ -145,11 +116,10 @@ describe('enhanced FLV read back by FFmpeg 8.1 (node-av)', () => {
       forceKeyframesAt: [12],
       options: { 'forced-idr': '1', 'x265-params': 'log-level=error' },
     });
-    const { file } = enhancedFlv('hvc1', samples, samples.record, lengthPrefixed);
     const path = join(dir, 'hevc.flv');
-    writeFileSync(path, file);
+    writeEnhancedFlv(path, 'hvc1', samples.record, framesOf(samples));
     // Our own reader sees CodedFramesX: no composition time on the wire.
-    const frameTags = readFlvTags(file).filter((t) => t.video?.packetType === 'nalu');
+    const frameTags = readFlvTags(path).filter((t) => t.video?.packetType === 'nalu');
     expect(
       frameTags.every(
         (t) => t.video?.codec === 'hvc1' && (t.video.frameType === 1 || t.video.frameType === 2),
@@ -174,9 +144,8 @@ describe('enhanced FLV read back by FFmpeg 8.1 (node-av)', () => {
       options: { 'x265-params': 'log-level=error' },
     });
     expect(samples.packets.some((p) => p.ptsUs !== p.dtsUs)).toBe(true);
-    const { file, ms } = enhancedFlv('hvc1', samples, samples.record, lengthPrefixed);
     const path = join(dir, 'hevc-b.flv');
-    writeFileSync(path, file);
+    const ms = writeEnhancedFlv(path, 'hvc1', samples.record, framesOf(samples));
     const report = await probeWithNodeAv(path);
     expect(report.decodeErrors).toEqual([]);
     expect(report.decodedVideoFrames).toBe(16);
