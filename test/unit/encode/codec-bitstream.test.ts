@@ -16,7 +16,7 @@ describe('openVideoBitstream', () => {
     ['av1', '81', 'av1C'],
   ] as const)(
     '%s: the configuration record starts 0x%s (%s) and packets come out with FFmpeg’s keyframe flags',
-    async (codec, first) => {
+    async (codec, first, _name) => {
       const [encoder, options] = ENCODERS[codec];
       const samples = await encodeSamples(encoder, {
         frames: 8,
