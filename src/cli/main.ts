@@ -51,6 +51,7 @@ const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   ERR_RTMP_HANDSHAKE_TIMEOUT: EXIT.connectionLost,
   ERR_RTMP_PUBLISH_TIMEOUT: EXIT.rejected,
   ERR_RTMP_REJECTED: EXIT.rejected,
+  ERR_RTMP_CODEC_REFUSED: EXIT.rejected,
   ERR_RTMP_PROTOCOL: EXIT.connectionLost,
   ERR_RTMP_CONNECTION_RESET: EXIT.connectionLost,
   ERR_RTMP_CLOSED_BY_SERVER: EXIT.connectionLost,

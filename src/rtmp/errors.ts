@@ -64,6 +64,31 @@ export class RtmpServerError extends RtmpError {
   }
 }
 
+/**
+ * The server's connect `_result` says it takes none of the video codecs this session may send
+ * (`ERR_RTMP_CODEC_REFUSED`, Enhanced RTMP v2 negotiation). Retrying cannot change its mind.
+ */
+export class RtmpCodecRefusedError extends RtmpError {
+  /** The codecs asked for, e.g. `['hevc']`. */
+  readonly refused: readonly string[];
+  /** The video FourCCs the server said it takes. */
+  readonly serverTakes: readonly string[];
+
+  /** `where` is `host:port` (never the stream key). */
+  constructor(where: string, refused: readonly string[], serverTakes: readonly string[]) {
+    const takes = serverTakes.length > 0 ? serverTakes.join(', ') : 'no enhanced codec';
+    super(
+      'ERR_RTMP_CODEC_REFUSED',
+      `${where} cannot take ${refused.join(' or ')} video (it takes ${takes}): stream H.264 there ` +
+        `(--codec h264), or allow the fallback (--codec ${refused[0] ?? 'hevc'},h264)`,
+      false,
+      {},
+    );
+    this.refused = refused;
+    this.serverTakes = serverTakes;
+  }
+}
+
 /** A publish the server accepted and then dropped at once: a rejection in disguise (`ERR_RTMP_REJECTED`). */
 export class RtmpRejectedAfterStartError extends RtmpError {
   /** Stands in for the server's status code, which it never sent. */

@@ -160,6 +160,8 @@ export interface ConnectParams {
   readonly tcUrl: string;
   /** Flash Player version string; FMLE's is what ingest servers expect from encoders. */
   readonly flashVer?: string;
+  /** More command object properties (Enhanced RTMP: fourCcList, FourCcInfoMaps, capsEx). */
+  readonly extra?: Amf0Object;
 }
 
 /** The flashVer we send: encoders identify as FMLE-compatible, as OBS and FFmpeg do. */
@@ -172,6 +174,7 @@ export function connectCommand(params: ConnectParams, transactionId = 1): RtmpMe
     type: 'nonprivate',
     flashVer: params.flashVer ?? DEFAULT_FLASH_VER,
     tcUrl: params.tcUrl,
+    ...params.extra,
   };
   return commandMessage(0, 'connect', transactionId, commandObject);
 }

@@ -1,6 +1,13 @@
 import type { Amf0Object } from '../amf0/amf0.js';
 import type { RtmpMessage } from './chunk-writer.js';
-import { RtmpConnectionError, RtmpServerError, type RtmpError } from './errors.js';
+import {
+  enhancedConnectProperties,
+  legacyNegotiation,
+  readNegotiation,
+  type NegotiationOutcome,
+  type NegotiationRequest,
+} from './enhanced-negotiation.js';
+import { RtmpCodecRefusedError, RtmpConnectionError, RtmpServerError, type RtmpError } from './errors.js';
 import * as msg from './messages.js';
 import { redact, type RtmpUrl } from './url.js';
 
@@ -18,6 +25,8 @@ export interface PublishAccepted {
   readonly connectProperties: Amf0Object;
   /** The connect `_result` status (e.g. `NetConnection.Connect.Success`). */
   readonly connectStatus: msg.RtmpStatus;
+  /** What the Enhanced RTMP negotiation settled: the video codec to send, and whether the server said so. */
+  readonly negotiation: NegotiationOutcome;
 }
 
 /** What a command from the server means for the connection. */
@@ -43,18 +52,29 @@ export class PublishSequence {
   readonly #where: string;
   readonly #secrets: readonly string[];
   readonly #flashVer: string | undefined;
-  #connect: { properties: Amf0Object; status: msg.RtmpStatus } | undefined;
+  readonly #negotiation: NegotiationRequest;
+  #connect: { properties: Amf0Object; status: msg.RtmpStatus; negotiation: NegotiationOutcome } | undefined;
   #streamId = 0;
   #publishing = false;
   #nextTransactionId = TXN_CREATE_STREAM + 1;
   #lastCommand = '';
 
-  /** `where` is `host:port`; `secrets` are redacted from everything the server says. */
-  constructor(url: RtmpUrl, where: string, secrets: readonly string[], flashVer: string | undefined) {
+  /**
+   * `where` is `host:port`; `secrets` are redacted from everything the server says; `negotiation`
+   * is what `connect` asks for (default: H.264 only, a legacy connect).
+   */
+  constructor(
+    url: RtmpUrl,
+    where: string,
+    secrets: readonly string[],
+    flashVer: string | undefined,
+    negotiation: NegotiationRequest = legacyNegotiation(),
+  ) {
     this.#url = url;
     this.#where = where;
     this.#secrets = secrets;
     this.#flashVer = flashVer;
+    this.#negotiation = negotiation;
   }
 
   /** The message stream id we publish on (0 before createStream answered). */
@@ -76,6 +96,7 @@ export class PublishSequence {
           app: this.#url.app,
           tcUrl: this.#url.tcUrl,
           ...(this.#flashVer === undefined ? {} : { flashVer: this.#flashVer }),
+          extra: enhancedConnectProperties(this.#negotiation),
         },
         TXN_CONNECT,
       ),
@@ -100,7 +121,8 @@ export class PublishSequence {
       const safe = { ...status, description: redact(status.description, this.#secrets) };
       if (status.code === 'NetStream.Publish.Start' && !this.#publishing && this.#streamId !== 0) {
         this.#publishing = true;
-        const connect = this.#connect ?? { properties: {}, status: { level: '', code: '', description: '' } };
+        const connect = this.#connect;
+        if (!connect) return { send: [], status: safe }; // unreachable: streamId ≠ 0 needs the connect result
         return {
           send: [],
           status: safe,
@@ -108,6 +130,7 @@ export class PublishSequence {
             streamId: this.#streamId,
             connectProperties: connect.properties,
             connectStatus: connect.status,
+            negotiation: connect.negotiation,
           },
         };
       }
@@ -133,11 +156,16 @@ export class PublishSequence {
   #onResult(command: msg.RtmpCommand): CommandOutcome {
     const txn = command.transactionId;
     if (txn === TXN_CONNECT && !this.#connect) {
-      const properties = command.commandObject;
-      this.#connect = {
-        properties: properties !== null && typeof properties === 'object' ? (properties as Amf0Object) : {},
-        status: msg.parseStatus(command.args[0] ?? null),
-      };
+      const object = command.commandObject;
+      const properties = object !== null && typeof object === 'object' ? (object as Amf0Object) : {};
+      const negotiation = readNegotiation(this.#negotiation, properties, command.args[0] ?? null);
+      if ('refused' in negotiation) {
+        return {
+          send: [],
+          failure: new RtmpCodecRefusedError(this.#where, negotiation.refused, negotiation.serverTakes),
+        };
+      }
+      this.#connect = { properties, status: msg.parseStatus(command.args[0] ?? null), negotiation };
       const key = this.#url.streamKey;
       return {
         send: [

@@ -1,6 +1,7 @@
 import net, { isIP } from 'node:net';
 import tls, { type ConnectionOptions } from 'node:tls';
 import { ConfigError } from '../core/errors.js';
+import { validateNegotiation, type NegotiationRequest } from './enhanced-negotiation.js';
 
 /** What a SocketConnector opens: the server's address, and TLS options for rtmps:// (null for rtmp://). */
 export interface ConnectTarget {
@@ -110,6 +111,11 @@ export interface RtmpConnectionOptions {
    * then means the server is not ready yet (restarting behind a proxy), not that it is no RTMP server.
    */
   readonly publishedBefore?: boolean;
+  /**
+   * Enhanced RTMP negotiation: the video codecs this session may send (preference order) and the
+   * capsEx bits it supports; default H.264 only, which leaves `connect` as legacy servers know it.
+   */
+  readonly negotiation?: NegotiationRequest;
 }
 
 /** Defaults of every RtmpConnection option but `url` (a new object each call). */
@@ -146,6 +152,7 @@ export function validateRtmpConnectionOptions(
   range('chunkSizeBytes', 128, 0xffffff, 'use bytes from 128 to 16777215 (4096 is usual)');
   range('windowAckSizeBytes', 1024, 0x7fffffff, 'use bytes from 1024 up (32768 is the default)');
   range('keepAliveInitialDelayMs', 0, 3_600_000, 'use milliseconds from 0 to 3600000');
+  if (merged.negotiation) validateNegotiation(merged.negotiation);
   return merged;
 }
 

@@ -79,6 +79,7 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
       this.#where,
       secretsOf(this.#url),
       this.#options.flashVer,
+      this.#options.negotiation,
     );
   }
 

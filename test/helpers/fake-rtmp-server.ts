@@ -38,6 +38,11 @@ export interface FakeRtmpServerOptions {
   closeOnConnect?: boolean;
   /** Serve TLS with these credentials. */
   tls?: { key: string; cert: string };
+  /**
+   * More fields in the connect `_result`: in its command object (`properties`) and its info object
+   * (`info`) — where Enhanced RTMP servers say which codecs and capabilities they take.
+   */
+  connectResult?: { properties?: Amf0Object; info?: Amf0Object };
 }
 
 /** One client connection as the fake server saw it. */
@@ -240,11 +245,16 @@ export class FakeRtmpServer {
           reply('_error', command.transactionId, null, { level: 'error', ...options.rejectConnect });
           return;
         }
-        const properties: Amf0Object = { fmsVer: 'FMS/3,0,1,123', capabilities: 31 };
+        const properties: Amf0Object = {
+          fmsVer: 'FMS/3,0,1,123',
+          capabilities: 31,
+          ...options.connectResult?.properties,
+        };
         reply('_result', command.transactionId, properties, {
           level: 'status',
           code: 'NetConnection.Connect.Success',
           description: 'Connection succeeded.',
+          ...options.connectResult?.info,
         });
         return;
       }
