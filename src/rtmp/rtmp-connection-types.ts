@@ -1,3 +1,4 @@
+import type { NegotiationOutcome } from './enhanced-negotiation.js';
 import type { Amf0Object } from '../amf0/amf0.js';
 import type { HandshakeInfo } from './handshake.js';
 import type { RtmpStatus } from './messages.js';
@@ -18,6 +19,8 @@ export interface ServerInfo {
   readonly connectStatus: RtmpStatus;
   /** The handshake facts (S2 echo check etc.). */
   readonly handshake: HandshakeInfo;
+  /** What the Enhanced RTMP negotiation settled (codec to send, whether the server confirmed it). */
+  readonly negotiation: NegotiationOutcome;
 }
 
 /** Result of a media write. */
