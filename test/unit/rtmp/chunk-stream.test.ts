@@ -6,6 +6,16 @@ import { RtmpProtocolError } from '../../../src/rtmp/errors.js';
 import { setChunkSizeMessage } from '../../../src/rtmp/messages.js';
 import { mulberry32, randomBytes, randomInt } from '../../helpers/prng.js';
 
+// Mutation testing (npm run test:mutation) leaves these survivors, equivalent:
+// - ChunkReader `#pending.length > 0` → `>= 0`/`true`: concatenating an empty carry-over changes nothing;
+// - `next < 0` → `<= 0`: a header always ends after the byte it starts at, so `next` is never 0;
+// - `available < 2` → `false` for a two-byte basic header: the message-header length check right
+//   after it finds the same input too short;
+// - `if (fmt <= 2) stream.extended = extended` → `if (true)`: for fmt 3, `extended` is that value;
+// - `parts.length === 1 ? parts[0] : concat` → always concat: the same bytes, copied;
+// - not reached: `stream?.extended ?? false` (only fmt 0 meets an unknown stream, and it reads its
+//   own marker) and the `{ cause }` of a non-protocol error (nothing in #push throws one).
+
 const message = (over: Partial<RtmpMessage> & { payload: Buffer }): RtmpMessage => ({
   chunkStreamId: 3,
   messageTypeId: MessageType.AUDIO,
@@ -316,6 +326,19 @@ describe('ChunkReader', () => {
     const next = message({ chunkStreamId: 5, payload: fill(3) });
     expect(reader.push(new ChunkWriter().write(next))).toEqual([next]);
   });
+
+  it.each([
+    ['two-byte', 70, 'c006'],
+    ['three-byte', 400, 'c15001'],
+  ])(
+    'completes a zero-length message as soon as its %s fmt 3 header is in, when the input ends there',
+    (_name, csid, header) => {
+      const reader = new ChunkReader();
+      const first = message({ chunkStreamId: csid, payload: Buffer.alloc(0) });
+      expect(reader.push(new ChunkWriter().write(first))).toEqual([first]);
+      expect(reader.push(Buffer.from(header, 'hex'))).toEqual([first]); // fmt 3: same header, delta 0
+    },
+  );
 
   it('delivers zero-length messages', () => {
     const m = message({ payload: Buffer.alloc(0) });
