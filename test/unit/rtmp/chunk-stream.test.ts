@@ -76,6 +76,23 @@ describe('ChunkWriter', () => {
     expect(out.subarray(0, 8).toString('hex')).toBe('43' + '00000f' + '00000b' + '08');
   });
 
+  it('uses fmt 1 when only the message type changes', () => {
+    const writer = new ChunkWriter();
+    writer.write(message({ timestamp: 10, payload: fill(10) }));
+    const out = writer.write(message({ timestamp: 20, messageTypeId: MessageType.VIDEO, payload: fill(10) }));
+    expect(out.subarray(0, 8).toString('hex')).toBe('43' + '00000a' + '00000a' + '09');
+  });
+
+  it('never uses fmt 3 for a repeated delta of exactly 0xFFFFFF (it needs the extended field)', () => {
+    const writer = new ChunkWriter();
+    const step = 0xffffff;
+    writer.write(message({ timestamp: 0, payload: fill(4) }));
+    writer.write(message({ timestamp: step, payload: fill(4) }));
+    const out = writer.write(message({ timestamp: 2 * step, payload: fill(4) }));
+    expect(out[0]! >> 6).toBe(2);
+    expect(out.readUInt32BE(4)).toBe(step);
+  });
+
   it('uses fmt 0 when the timestamp goes backward or the message stream changes', () => {
     const writer = new ChunkWriter();
     writer.write(message({ timestamp: 100, payload: fill(4) }));
@@ -119,6 +136,8 @@ describe('ChunkWriter', () => {
   it('wraps timestamps to 32 bits', () => {
     expect(toRtmpTimestamp(2 ** 32 + 7)).toBe(7);
     expect(toRtmpTimestamp(1234.9)).toBe(1234);
+    expect(toRtmpTimestamp(0)).toBe(0);
+    expect(toRtmpTimestamp(-1)).toBe(0xffffffff); // a time before the epoch wraps the same way
     const out = new ChunkWriter().write(message({ timestamp: 2 ** 32 + 0x1000000, payload: fill(1) }));
     expect(out.readUInt32BE(12)).toBe(0x1000000);
   });
