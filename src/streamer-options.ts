@@ -147,6 +147,10 @@ export type StreamerEvents = {
   dropstate: [url: string, prev: DropState, next: DropState];
   /** With `video.adaptiveBitrate`: the encoder's bitrate changed, bits per second. */
   bitrate: [bitrateBps: number, reason: BitrateChange['reason']];
+  /** An output lost its connection and reconnects; `url` and `reason` have the stream key hidden. */
+  disconnected: [url: string, reason: string];
+  /** An output's connection attempt failed; the next one follows after `delayMs` (key hidden). */
+  retry: [url: string, reason: string, delayMs: number];
 };
 
 /** Default Streamer options (without outputs). */

@@ -19,7 +19,11 @@ import { FileRecorder } from './output/file-recorder.js';
 import { OutputGroup } from './output/output-group.js';
 import type { Output } from './output/output.js';
 import { RtmpOutput } from './output/rtmp-output.js';
+import type { DashboardHandle, DashboardOptions } from './observe/dashboard-server.js';
+import { StreamerViews } from './observe/views.js';
+import { redact, secretsOf } from './rtmp/url.js';
 import { MediaSession, type MediaSessionOptions } from './session/media-session.js';
+import type { Registry } from 'prom-client';
 import {
   streamerDefaults,
   type DeviceHealth,
@@ -64,6 +68,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   #lastCaptured = { atUs: 0, frames: 0 };
   #captureFps = 0;
   readonly #listenerFaults = new Set<string>();
+  #views: StreamerViews | null = null;
 
   constructor(options: Partial<StreamerOptions> & Pick<StreamerOptions, 'outputs'>) {
     super();
@@ -217,6 +222,25 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     this.#setState(this.#group.allFailed ? 'failed' : 'stopped');
   }
 
+  /**
+   * Serves a live dashboard of this stream (charts, timeline, state; SSE, no network needed) at
+   * `{ host, port }` (default 127.0.0.1 and a free port) → `{ url, close() }`. See DashboardOptions.
+   */
+  serveDashboard(options: DashboardOptions = {}): Promise<DashboardHandle> {
+    return this.#observed().serveDashboard(options);
+  }
+
+  /** This stream's Prometheus metrics (prom-client), read from the stats at each scrape; merge it into yours. */
+  metricsRegistry(): Registry {
+    return this.#observed().metricsRegistry();
+  }
+
+  #observed(): StreamerViews {
+    const urls = this.#options.outputs.map((o) => (typeof o === 'string' ? o : o.url));
+    this.#views ??= new StreamerViews(this, this.#clock, urls);
+    return this.#views;
+  }
+
   /** A snapshot of every counter. */
   get stats(): StreamStats {
     const session = this.#session?.stats;
@@ -282,6 +306,13 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     output.on('keyframeRequest', () => this.#session?.requestKeyframe());
     output.on('statechange', () => this.#updateState());
     output.on('dropstatechange', (prev, next) => this.emit('dropstate', output.stats.url, prev, next));
+    const secrets = secretsOf(options.url);
+    output.on('disconnected', (error) =>
+      this.emit('disconnected', output.stats.url, redact(error.message, secrets)),
+    );
+    output.on('retry', (error, delayMs) =>
+      this.emit('retry', output.stats.url, redact(error.message, secrets), delayMs),
+    );
     output.on('error', (error) => {
       if (this.#started) this.emit('error', error);
       this.#updateState();

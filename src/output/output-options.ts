@@ -123,6 +123,8 @@ export interface OutputStats {
   readonly videoDropsByReason: Readonly<Record<DropReason, number>>;
   /** Packets dropped while disconnected, by kind (counted apart from congestion). */
   readonly packetsDroppedWhileDisconnected: KindCounts;
+  /** The drop threshold in force (the maxLatencyMs option), ms. */
+  readonly dropThresholdMs: number;
   /** Age of the oldest media the server has not received, ms. */
   readonly currentLatencyMs: number;
   /** Highest latency seen since start, ms. */

@@ -172,6 +172,7 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
       audioPacketsDropped: muxer.audioPacketsDropped,
       videoDropsByReason: muxer.videoDropsByReason,
       packetsDroppedWhileDisconnected: muxer.packetsDroppedWhileDisconnected,
+      dropThresholdMs: this.options.maxLatencyMs,
       currentLatencyMs: this.#live ? this.#muxer.currentLatencyMs : 0,
       maxLatencyMs: this.#maxLatencyMs,
       latencyMeasure: this.#tracker.measure,

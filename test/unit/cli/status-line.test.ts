@@ -17,6 +17,7 @@ const output: RtmpOutputStats = {
     disconnected: 3,
   },
   packetsDroppedWhileDisconnected: { video: 3, audio: 4 },
+  dropThresholdMs: 2000,
   currentLatencyMs: 312.4,
   maxLatencyMs: 2100.2,
   latencyMeasure: 'acknowledged',
