@@ -1,82 +1,120 @@
-import { parseArgs } from 'node:util';
+import { statSync } from 'node:fs';
 import { sleep } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { MonotonicClock } from '../core/monotonic-clock.js';
-import { FileRecorder } from '../output/file-recorder.js';
-import { MediaSession } from '../session/media-session.js';
-import { captureDevices, openSources } from '../capture/source-choice.js';
-import { MEDIA_OPTIONS, MEDIA_USAGE, parseMediaOptions } from './media-options.js';
+import { Streamer } from '../streamer.js';
+import { inFlagTerms, parseMediaOptions } from './media-options.js';
+import {
+  defineCommand,
+  formatOptionHelp,
+  MEDIA_OPTION_SPECS,
+  parseCommandLine,
+  RUN_OPTION_SPECS,
+  VERSION_OPTION_SPEC,
+} from './options.js';
 import { parsePositive } from './parse.js';
+import { checkObserveOptions, observeRun } from './run-observers.js';
 import { formatDeviceBack, formatDeviceFailed } from './status-line.js';
-import { MEDIA_DEFAULTS } from '../media/defaults.js';
+import { stopSignals } from './stop-signals.js';
+
+/** The options of `steadycast encode`: the same as `stream`'s where they mean the same. */
+export const ENCODE_OPTIONS = defineCommand('encode', {
+  ...MEDIA_OPTION_SPECS,
+  duration: {
+    type: 'string',
+    arg: 'SECONDS',
+    help: 'how long to record (default 10); Ctrl-C ends it sooner',
+  },
+  ...RUN_OPTION_SPECS,
+  ...VERSION_OPTION_SPEC,
+});
 
 /** Usage of `steadycast encode`. */
 export const ENCODE_USAGE = `steadycast encode <file.flv|.mp4|.mkv> [options]
-  Records through the real pipeline (capture clock, encoders, muxer) to a local file.
-${MEDIA_USAGE}
-  --duration SECONDS           default 10`;
+  Records through the real pipeline (capture clock, encoders, muxer) to a local file; no network.
+
+${formatOptionHelp(ENCODE_OPTIONS)}`;
+
+type EncodeValues = ReturnType<typeof parseCommandLine<typeof ENCODE_OPTIONS>>['values'];
 
 /** Runs `steadycast encode`; resolves to the exit code. */
 export async function encodeCommand(argv: string[], log: (line: string) => void): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { ...MEDIA_OPTIONS, duration: { type: 'string', default: '10' } },
-  });
-  const path = positionals[0];
-  if (!path || positionals.length > 1)
-    throw new ConfigError('output file', positionals.join(' '), 'name one file, e.g. out.flv');
-  const media = parseMediaOptions(values);
-  const { width, height, fps } = media;
-  const durationS = parsePositive('--duration', values.duration, 'seconds');
-  const clock = new MonotonicClock();
-  const sources = await openSources(clock, media.video, media.audio.length ? media.audio : null, {
-    width,
-    height,
-    fps,
-    sampleRate: MEDIA_DEFAULTS.audio.sampleRate,
-    channels: MEDIA_DEFAULTS.audio.channels,
-  });
-  for (const device of captureDevices(sources)) {
-    device.on('failed', (error) => log(formatDeviceFailed(error, 'recording')));
-    device.on('recovered', (outageMs) => log(formatDeviceBack(device.name, outageMs)));
+  const { values, positionals } = parseCommandLine('encode', argv, ENCODE_OPTIONS);
+  if (values.help) {
+    process.stdout.write(`${ENCODE_USAGE}\n`);
+    return 0;
   }
-  const videoSource = sources.video;
-  const session = await MediaSession.open(clock, {
-    video: videoSource
-      ? {
-          source: videoSource,
-          encoder: {
-            width,
-            height,
-            fps,
+  try {
+    return await encode(values, positionals, log);
+  } catch (error) {
+    throw inFlagTerms(error, values);
+  }
+}
+
+async function encode(
+  values: EncodeValues,
+  positionals: string[],
+  log: (line: string) => void,
+): Promise<number> {
+  const path = positionals[0];
+  if (!path || positionals.length > 1) {
+    const got = positionals.length === 0 ? 'none given' : `${positionals.length} arguments`;
+    throw new ConfigError('output file', got, 'name one file, e.g. out.flv');
+  }
+  const media = parseMediaOptions(values);
+  const durationS = parsePositive('--duration', values.duration ?? '10', 'seconds');
+  const checked = checkObserveOptions({ statsFile: values['stats-file'] }, log);
+  const clock = new MonotonicClock();
+  // A Streamer with no network output and a recording: the same assembly as `stream`.
+  const streamer = new Streamer({
+    clock,
+    outputs: [],
+    recordPath: path,
+    video:
+      media.video === null
+        ? null
+        : {
+            source: media.video,
+            width: media.width,
+            height: media.height,
+            fps: media.fps,
             bitrateBps: media.videoBitrateBps,
             keyframeIntervalS: media.keyframeIntervalS,
             encoder: media.encoder,
             preset: media.preset,
           },
-        }
-      : null,
-    audio: sources.audio.length
-      ? {
-          sources: sources.audio,
-          encoder: { bitrateBps: media.audioBitrateBps },
-        }
-      : null,
+    audio: media.audio.length === 0 ? null : { sources: media.audio, bitrateBps: media.audioBitrateBps },
   });
-  const recorder = await FileRecorder.open(path, session.config);
-  session.addSink(recorder);
-  session.on('error', (error) => log(`warning: ${error.message}`));
-  log(`encoding ${durationS} s to ${path}`);
-  session.start();
-  await sleep(clock, durationS * 1000);
-  await session.stop();
-  await recorder.close();
-  const stats = session.stats;
+  const observers = await observeRun(streamer, clock, [], checked, log);
+  streamer.on('devicefailed', (_name, error) => log(formatDeviceFailed(error, 'recording')));
+  streamer.on('devicerecovered', (name, outageMs) => log(formatDeviceBack(name, outageMs)));
+  streamer.on('error', (error) => log(`warning: ${error.message}`));
+  const stop = stopSignals(log);
+  try {
+    if (!values.quiet) log(`encoding ${durationS} s to ${path}`);
+    await streamer.start();
+    await sleep(clock, durationS * 1000, stop.signal).catch(() => {});
+    await streamer.stop();
+  } catch (error) {
+    await observers.finish(streamer.stats);
+    throw error;
+  } finally {
+    stop.dispose();
+  }
+  const stats = streamer.stats;
+  const files = await observers.finish(stats);
   log(
-    `done: ${stats.capture?.framesCaptured ?? 0} video frames (${stats.capture?.framesDuplicated ?? 0} duplicated, ` +
-      `${stats.capture?.framesLagged ?? 0} lagged), ${recorder.stats.packetsWritten} packets, ` +
-      `${(recorder.stats.bytesWritten / 1024).toFixed(0)} KiB written to ${path}`,
+    `done: ${stats.framesCaptured} video frames (${stats.framesDuplicated} duplicated, ${stats.framesLagged} lagged), ` +
+      `${(sizeOf(path) / 1024).toFixed(0)} KiB written to ${path}`,
   );
+  for (const line of files) log(line);
   return 0;
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }

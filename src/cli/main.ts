@@ -1,9 +1,12 @@
 import { SteadycastError, type ErrorCode } from '../core/errors.js';
 import { MonotonicClock } from '../core/monotonic-clock.js';
-import { ENCODE_USAGE, encodeCommand } from './encode-command.js';
+import { ENCODE_OPTIONS, ENCODE_USAGE, encodeCommand } from './encode-command.js';
 import { quietFfmpegLog } from './ffmpeg-log.js';
+import { nearestName, parseCommandLine, UsageError, type OptionTable } from './options.js';
+import { REPORT_USAGE, reportCommand } from './report-command.js';
 import { printDeviceList } from './sources.js';
-import { STREAM_USAGE, streamCommand } from './stream-command.js';
+import { STREAM_OPTIONS, STREAM_USAGE, streamCommand } from './stream-command.js';
+import { packageVersion } from './version.js';
 
 /** Exit codes of the CLI, stable for scripts. */
 export const EXIT = {
@@ -58,20 +61,27 @@ const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   ERR_RTMP_SOCKET: EXIT.connectionLost,
 };
 
-const USAGE = `usage: steadycast <command> [options]
+const DEVICES_USAGE = `steadycast devices   (or: steadycast --list-devices)
+  Lists the screens and audio capture devices this machine offers.`;
+
+const COMMANDS = ['stream', 'encode', 'report', 'devices', 'help'] as const;
+
+const USAGE = `usage: steadycast <command> [options]    (steadycast <command> --help for its options)
 
 commands:
-${STREAM_USAGE}
+  stream <url>          publish to an RTMP/RTMPS ingest (dashboard, metrics, stats file and report)
+  encode <file>         record through the same pipeline to a local file, no network
+  report <stats.jsonl>  turn a --stats-file into a self-contained HTML report
+  devices               list the screens and audio devices (also: --list-devices)
 
-steadycast --list-devices
-  Lists the screens and audio capture devices this machine offers.
+  --version             print the version
+  -h, --help            this help
 
-${ENCODE_USAGE}
+exit codes: 0 ok (also after Ctrl-C), 2 bad option, path or URL, 3 unreachable, 4 refused,
+            5 publish rejected, 6 TLS certificate not trusted, 7 connection lost for good,
+            130 a second Ctrl-C (quit at once), 1 other failure`;
 
-exit codes: 0 ok, 2 bad option or URL, 3 unreachable, 4 refused, 5 publish rejected,
-            6 TLS certificate not trusted, 7 connection lost for good, 1 other failure`;
-
-/** The CLI entry point; resolves to the process exit code. Known failures print one line, no stack. */
+/** The CLI entry point; resolves to the exit code. Known failures print one line, no stack. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -80,28 +90,70 @@ export async function main(argv: string[]): Promise<number> {
     quietFfmpegLog(new MonotonicClock(), (line) => void process.stderr.write(line));
   }
   try {
+    if (rest.includes('--version') && command !== undefined && !command.startsWith('-')) {
+      process.stdout.write(`steadycast ${packageVersion()}\n`);
+      return EXIT.ok;
+    }
     switch (command) {
       case 'stream':
         return await streamCommand(rest, log);
       case 'encode':
         return await encodeCommand(rest, log);
+      case 'report':
+        return await reportCommand(rest, log);
       case '--list-devices':
       case 'devices':
+        if (rest.includes('--help') || rest.includes('-h')) {
+          process.stdout.write(`${DEVICES_USAGE}\n`);
+          return EXIT.ok;
+        }
+        parseCommandLine('devices', rest, {});
         await printDeviceList((text) => void process.stdout.write(text));
+        return EXIT.ok;
+      case '--version':
+      case '-v':
+        process.stdout.write(`steadycast ${packageVersion()}\n`);
         return EXIT.ok;
       case undefined:
       case '-h':
       case '--help':
-      case 'help':
         process.stdout.write(`${USAGE}\n`);
         return command === undefined ? EXIT.usage : EXIT.ok;
+      case 'help':
+        process.stdout.write(`${helpOf(rest[0])}\n`);
+        return EXIT.ok;
       default:
-        log(`steadycast: unknown command "${command}" — run "steadycast --help" for the list`);
-        return EXIT.usage;
+        throw new UsageError(unknownCommandMessage(command));
     }
   } catch (error) {
     return reportFailure(error, log);
   }
+}
+
+/** The help of one command (`steadycast help stream`), or the general usage. */
+function helpOf(command: string | undefined): string {
+  if (command === 'stream') return STREAM_USAGE;
+  if (command === 'encode') return ENCODE_USAGE;
+  if (command === 'report') return REPORT_USAGE;
+  if (command === 'devices') return DEVICES_USAGE;
+  return USAGE;
+}
+
+function unknownCommandMessage(command: string): string {
+  if (command.startsWith('-')) {
+    const name = command.replace(/^--?/, '').split('=')[0] ?? '';
+    const owner = (STREAM_OPTIONS as OptionTable)[name]
+      ? 'stream'
+      : (ENCODE_OPTIONS as OptionTable)[name]
+        ? 'encode'
+        : null;
+    if (owner)
+      return `${command.split('=')[0]} goes after a command, e.g. "steadycast ${owner} … ${command.split('=')[0]}"`;
+    return `unknown option ${command.split('=')[0]} — run "steadycast --help" for the commands`;
+  }
+  const nearest = nearestName(command, COMMANDS);
+  const hint = nearest ? `did you mean "${nearest}"? ` : '';
+  return `unknown command "${command}" — ${hint}run "steadycast --help" for the list`;
 }
 
 /** The exit code for an error that ended a command. */

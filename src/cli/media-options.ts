@@ -1,49 +1,12 @@
-import type { ParseArgsConfig } from 'node:util';
 import type { AudioSourceChoice, VideoSourceChoice } from '../capture/source-choice.js';
 import { ConfigError } from '../core/errors.js';
+import { MEDIA_DEFAULTS } from '../media/defaults.js';
+import type { MEDIA_OPTION_SPECS, OptionValues } from './options.js';
 import { parseBitrate, parsePositive, parseSize } from './parse.js';
 import { parseAudioChoices, parseVideoChoice, toAudioSourceChoices, toVideoSourceChoice } from './sources.js';
-import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
-const V = MEDIA_DEFAULTS.video;
-const kbit = (bps: number): string => `${bps / 1000}k`;
-
-/** Usage lines of the capture and encoding options `stream` and `encode` share. */
-export const MEDIA_USAGE = `  --video SOURCE               screen[:DISPLAY_OR_INDEX] | file:PATH | test | none (default test)
-  --audio SOURCE               system[:NAME] | mic[:NAME] | file[:PATH] | tone | silence | none
-                               (default tone; repeat to mix, e.g. --audio system --audio mic)
-  --loop                       with file sources: start again at the end
-  --size WxH --fps N           default ${V.width}x${V.height}, ${V.fps}
-  --video-bitrate ${kbit(V.bitrateBps)} --audio-bitrate ${kbit(MEDIA_DEFAULTS.audio.bitrateBps)} --keyint ${V.keyframeIntervalS} (seconds)
-  --encoder ${V.encoder} --preset ${V.preset} (x264 presets; h264_nvenc, h264_qsv, h264_amf: no --preset)`;
-
-/** The parseArgs spec of those options. */
-export const MEDIA_OPTIONS = {
-  video: { type: 'string', default: 'test' },
-  audio: { type: 'string', multiple: true, default: ['tone'] },
-  loop: { type: 'boolean', default: false },
-  size: { type: 'string', default: `${V.width}x${V.height}` },
-  fps: { type: 'string', default: String(V.fps) },
-  'video-bitrate': { type: 'string', default: kbit(V.bitrateBps) },
-  'audio-bitrate': { type: 'string', default: kbit(MEDIA_DEFAULTS.audio.bitrateBps) },
-  keyint: { type: 'string', default: String(V.keyframeIntervalS) },
-  encoder: { type: 'string', default: V.encoder },
-  preset: { type: 'string' },
-} satisfies NonNullable<ParseArgsConfig['options']>;
-
-/** The values parseArgs gives for MEDIA_OPTIONS. */
-export interface MediaOptionValues {
-  video: string;
-  audio: string[];
-  loop: boolean;
-  size: string;
-  fps: string;
-  'video-bitrate': string;
-  'audio-bitrate': string;
-  keyint: string;
-  encoder: string;
-  preset?: string | undefined;
-}
+/** The values the command line gives for MEDIA_OPTION_SPECS (defaults applied by parseMediaOptions). */
+export type MediaOptionValues = OptionValues<typeof MEDIA_OPTION_SPECS>;
 
 /** Capture and encoding settings, checked, as both commands use them. */
 export interface MediaSettings {
@@ -71,23 +34,60 @@ export interface MediaSettings {
 
 /** Checks every shared option; throws a ConfigError naming the first bad one. */
 export function parseMediaOptions(values: MediaOptionValues): MediaSettings {
-  const audioChoices = parseAudioChoices(values.audio);
+  const V = MEDIA_DEFAULTS.video;
+  const loop = values.loop ?? false;
+  const audioChoices = parseAudioChoices(values.audio ?? ['tone']);
+  const encoder = values.encoder ?? V.encoder;
   return {
-    video: toVideoSourceChoice(parseVideoChoice(values.video), values.loop),
-    audio: audioChoices.length === 0 ? [] : toAudioSourceChoices(audioChoices, values.loop),
-    ...parseSize('--size', values.size),
-    fps: parsePositive('--fps', values.fps, 'frames per second'),
-    videoBitrateBps: parseBitrate('--video-bitrate', values['video-bitrate']),
-    audioBitrateBps: parseBitrate('--audio-bitrate', values['audio-bitrate']),
-    keyframeIntervalS: parsePositive('--keyint', values.keyint, 'seconds'),
-    encoder: values.encoder,
-    preset: parsePreset(values.encoder, values.preset),
+    video: toVideoSourceChoice(parseVideoChoice(values.video ?? 'test'), loop),
+    audio: audioChoices.length === 0 ? [] : toAudioSourceChoices(audioChoices, loop),
+    ...parseSize('--size', values.size ?? `${V.width}x${V.height}`),
+    fps: parsePositive('--fps', values.fps ?? String(V.fps), 'frames per second'),
+    videoBitrateBps: parseBitrate('--video-bitrate', values['video-bitrate'] ?? String(V.bitrateBps)),
+    audioBitrateBps: parseBitrate(
+      '--audio-bitrate',
+      values['audio-bitrate'] ?? String(MEDIA_DEFAULTS.audio.bitrateBps),
+    ),
+    keyframeIntervalS: parsePositive('--keyint', values.keyint ?? String(V.keyframeIntervalS), 'seconds'),
+    encoder,
+    preset: parsePreset(encoder, values.preset),
   };
+}
+
+/** The flag a user typed for each library option field that a ConfigError may name. */
+const FLAG_BY_FIELD: Readonly<Record<string, string>> = {
+  'video.fps': '--fps',
+  'video.width': '--size',
+  'video.height': '--size',
+  'video.bitrateBps': '--video-bitrate',
+  'video.keyframeIntervalS': '--keyint',
+  'video.preset': '--preset',
+  'video.encoder': '--encoder',
+  'audio.bitrateBps': '--audio-bitrate',
+  video: '--video',
+  audio: '--audio',
+  maxLatencyMs: '--max-latency',
+};
+
+/**
+ * A ConfigError from the library names its option field (`video.fps`); on the command line the user
+ * typed a flag (`--fps`): say that, with the value as typed. Other errors pass through unchanged.
+ */
+export function inFlagTerms(error: unknown, typed: Readonly<Record<string, unknown>>): unknown {
+  if (!(error instanceof ConfigError)) return error;
+  const field = error.field.startsWith('video.encoderOptions.') ? 'video.encoder' : error.field;
+  const flag = FLAG_BY_FIELD[field];
+  if (!flag) return error;
+  const dash = error.message.indexOf(' — ');
+  const fix = dash < 0 ? error.message : error.message.slice(dash + ' — '.length);
+  const value = typed[flag.slice(2)];
+  const shown = Array.isArray(value) ? value.join(' ') : value;
+  return new ConfigError(flag, shown ?? '(the default)', fix);
 }
 
 /** x264's presets name libx264 settings; other encoders are set up for live streaming by themselves. */
 function parsePreset(encoder: string, preset: string | undefined): string {
-  if (preset === undefined) return V.preset;
+  if (preset === undefined) return MEDIA_DEFAULTS.video.preset;
   if (encoder !== 'libx264') {
     throw new ConfigError(
       '--preset',

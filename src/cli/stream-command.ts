@@ -1,50 +1,99 @@
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { sleep } from '../core/clock.js';
-import { ConfigError } from '../core/errors.js';
+import { readFileSync } from 'node:fs';
+import { sleep, type Clock, type Timer } from '../core/clock.js';
+import { ConfigError, SteadycastError } from '../core/errors.js';
 import { MonotonicClock } from '../core/monotonic-clock.js';
+import { MEDIA_DEFAULTS } from '../media/defaults.js';
 import { parseRtmpUrl, redactUrl } from '../rtmp/url.js';
 import { Streamer, type StreamStats } from '../streamer.js';
-import { MEDIA_OPTIONS, MEDIA_USAGE, parseMediaOptions } from './media-options.js';
+import { inFlagTerms, parseMediaOptions } from './media-options.js';
+import {
+  defineCommand,
+  formatOptionHelp,
+  MEDIA_OPTION_SPECS,
+  parseCommandLine,
+  RUN_OPTION_SPECS,
+  VERSION_OPTION_SPEC,
+} from './options.js';
 import { parsePositive } from './parse.js';
+import { checkObserveOptions, observeRun } from './run-observers.js';
 import { printDeviceList } from './sources.js';
 import { formatDeviceBack, formatDeviceFailed, formatStatusLine, formatSummary } from './status-line.js';
-import { MEDIA_DEFAULTS } from '../media/defaults.js';
+import { stopSignals } from './stop-signals.js';
+
+/** The options of `steadycast stream`. */
+export const STREAM_OPTIONS = defineCommand('stream', {
+  ...MEDIA_OPTION_SPECS,
+  'max-latency': {
+    type: 'string',
+    arg: 'MS',
+    help: `drop threshold: video is dropped above this latency (default ${MEDIA_DEFAULTS.maxLatencyMs})`,
+  },
+  'adaptive-bitrate': {
+    type: 'boolean',
+    help: 'lower the video bitrate under sustained congestion, raise it back after',
+  },
+  duration: {
+    type: 'string',
+    arg: 'SECONDS',
+    help: 'stop by itself after this long (default: until Ctrl-C)',
+  },
+  record: { type: 'string', arg: 'PATH', help: 'also record locally (.flv/.mp4/.mkv); never drops' },
+  ca: { type: 'string', arg: 'FILE', help: 'trust this CA certificate (PEM) for rtmps://' },
+  dashboard: {
+    type: 'string',
+    arg: '[HOST:]PORT',
+    help: 'serve a live dashboard (default host 127.0.0.1; other hosts print a warning)',
+  },
+  'dashboard-token': {
+    type: 'string',
+    arg: 'TOKEN',
+    help: 'the dashboard requires this token (8+ characters)',
+  },
+  metrics: {
+    type: 'string',
+    arg: '[HOST:]PORT',
+    help: 'serve Prometheus metrics at /metrics (default host 127.0.0.1)',
+  },
+  'list-devices': {
+    type: 'boolean',
+    help: 'list the screens and audio devices this machine offers, and exit',
+  },
+  ...RUN_OPTION_SPECS,
+  ...VERSION_OPTION_SPEC,
+});
 
 /** Usage of `steadycast stream`. */
 export const STREAM_USAGE = `steadycast stream <url> [options]
   Publishes to rtmp[s]://host[:port]/app/streamKey with bounded latency and automatic reconnect.
-${MEDIA_USAGE}
-  --list-devices               list the screens and audio devices this machine offers, and exit
-  --max-latency MS             drop threshold (default ${MEDIA_DEFAULTS.maxLatencyMs})
-  --adaptive-bitrate           lower the video bitrate under sustained congestion, raise it back after
-  --duration SECONDS           stop by itself after this long (default: until Ctrl-C)
-  --stats-file PATH            one JSON object per second, and a final one with "final": true
-  --record PATH                also record locally (.flv/.mp4/.mkv); never drops
-  --ca FILE                    trust this CA certificate (PEM) for rtmps://
-  --quiet                      no live status line`;
+  Ends with Ctrl-C (exit 0 once stopped gracefully; a second Ctrl-C quits at once, exit 130) or --duration.
+
+${formatOptionHelp(STREAM_OPTIONS)}`;
 
 /** Runs `steadycast stream`; resolves to the exit code. */
 export async function streamCommand(argv: string[], log: (line: string) => void): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...MEDIA_OPTIONS,
-      'list-devices': { type: 'boolean', default: false },
-      'max-latency': { type: 'string', default: String(MEDIA_DEFAULTS.maxLatencyMs) },
-      'adaptive-bitrate': { type: 'boolean', default: false },
-      duration: { type: 'string' },
-      'stats-file': { type: 'string' },
-      record: { type: 'string' },
-      ca: { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-    },
-  });
+  const { values, positionals } = parseCommandLine('stream', argv, STREAM_OPTIONS);
+  if (values.help) {
+    process.stdout.write(`${STREAM_USAGE}\n`);
+    return 0;
+  }
   if (values['list-devices']) {
     await printDeviceList((text) => void process.stdout.write(text));
     return 0;
   }
+  try {
+    return await stream(values, positionals, log);
+  } catch (error) {
+    throw inFlagTerms(error, values);
+  }
+}
+
+type StreamValues = ReturnType<typeof parseCommandLine<typeof STREAM_OPTIONS>>['values'];
+
+async function stream(
+  values: StreamValues,
+  positionals: string[],
+  log: (line: string) => void,
+): Promise<number> {
   const url = positionals[0];
   if (!url || positionals.length > 1) {
     // Never echo the arguments: one of them may be the stream key, given apart from the URL by mistake.
@@ -56,18 +105,36 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
     );
   }
   parseRtmpUrl(url);
+  const quiet = values.quiet ?? false;
   const media = parseMediaOptions(values);
   const durationS =
     values.duration === undefined ? null : parsePositive('--duration', values.duration, 'seconds');
+  const maxLatencyMs = parsePositive(
+    '--max-latency',
+    values['max-latency'] ?? String(MEDIA_DEFAULTS.maxLatencyMs),
+    'milliseconds',
+  );
   const ca = values.ca === undefined ? undefined : readCa(values.ca);
-  const statsFile = values['stats-file'];
-  if (statsFile) writeFileSync(statsFile, '');
+  const live = !quiet && process.stderr.isTTY === true;
+  const say = (line: string): void => {
+    if (live) process.stderr.write('\r\x1b[2K');
+    log(line);
+  };
+  const checked = checkObserveOptions(
+    {
+      statsFile: values['stats-file'],
+      dashboard: values.dashboard,
+      dashboardToken: values['dashboard-token'],
+      metrics: values.metrics,
+    },
+    say,
+  );
 
   const clock = new MonotonicClock();
   const streamer = new Streamer({
     clock,
     outputs: [{ url, ...(ca ? { connection: { tls: { ca } } } : {}) }],
-    maxLatencyMs: parsePositive('--max-latency', values['max-latency'], 'milliseconds'),
+    maxLatencyMs,
     recordPath: values.record ?? null,
     video:
       media.video === null
@@ -81,84 +148,81 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
             keyframeIntervalS: media.keyframeIntervalS,
             encoder: media.encoder,
             preset: media.preset,
-            adaptiveBitrate: values['adaptive-bitrate'],
+            adaptiveBitrate: values['adaptive-bitrate'] ?? false,
           },
     audio: media.audio.length === 0 ? null : { sources: media.audio, bitrateBps: media.audioBitrateBps },
   });
+  const observers = await observeRun(streamer, clock, [url], checked, say);
 
-  const live = !values.quiet && process.stderr.isTTY === true;
-  const status = (line: string): void => {
-    if (live) process.stderr.write(`\r\x1b[2K${line}`);
-  };
-  const say = (line: string): void => {
-    if (live) process.stderr.write('\r\x1b[2K');
-    log(line);
-  };
   let fatal: Error | null = null;
   streamer.on('stats', (stats) => {
-    status(formatStatusLine(stats));
-    if (statsFile) appendFileSync(statsFile, `${JSON.stringify(stats)}\n`);
+    if (live) process.stderr.write(`\r\x1b[2K${formatStatusLine(stats)}`);
+  });
+  let lostReason: string | null = null;
+  streamer.on('disconnected', (_url, reason) => {
+    lostReason = reason;
+    if (live) say(`connection lost (${reason}); reconnecting`);
   });
   streamer.on('state', (prev, next) => {
-    if (!live && !values.quiet) say(`state: ${prev} -> ${next}`);
+    if (live || quiet) return;
+    // The reason comes with the `disconnected` event right after this state change.
+    queueMicrotask(() =>
+      say(`state: ${prev} -> ${next}${next === 'reconnecting' && lostReason ? ` (${lostReason})` : ''}`),
+    );
   });
-  streamer.on('dropstate', (url, _prev, next) => {
-    if (values.quiet) return;
+  streamer.on('dropstate', (outputUrl, _prev, next) => {
+    if (quiet) return;
     const latencyMs = Math.round(streamer.stats.currentLatencyMs);
     say(
       next === 'dropping'
-        ? `${url}: congested (latency ${latencyMs} ms): dropping video, GOP-aware; audio continues`
-        : `${url}: congestion over (latency ${latencyMs} ms): video resumes at a keyframe`,
+        ? `${outputUrl}: congested (latency ${latencyMs} ms): dropping video, GOP-aware; audio continues`
+        : `${outputUrl}: congestion over (latency ${latencyMs} ms): video resumes at a keyframe`,
     );
   });
   streamer.on('error', (error) => {
     fatal ??= error;
     say(`error: ${error.message}`);
   });
-  // A capture device that fails is reopened by itself; say so, since the picture freezes meanwhile.
   let bitrateChanges = 0;
   streamer.on('bitrate', (bitrateBps, reason) => {
     bitrateChanges++;
-    if (values.quiet) return;
+    if (quiet) return;
     const kbit = Math.round(bitrateBps / 1000);
     if (reason === 'congested') say(`video bitrate lowered to ${kbit} kbit/s (congested)`);
     else if (bitrateBps >= media.videoBitrateBps) say(`video bitrate back to ${kbit} kbit/s`);
   });
+  // A capture device that fails is reopened by itself; say so even with --quiet: the picture freezes.
   streamer.on('devicefailed', (_name, error) => say(formatDeviceFailed(error, 'stream')));
   streamer.on('devicerecovered', (name, outageMs) => say(formatDeviceBack(name, outageMs)));
 
-  const stopRequested = new AbortController();
-  let interrupts = 0;
-  const onSignal = (): void => {
-    interrupts++;
-    if (interrupts > 1) {
-      say('stopping now');
-      process.exit(130);
-    }
-    say('stopping (Ctrl-C again to quit at once)…');
-    stopRequested.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Armed before start(): --duration and Ctrl-C also end a run that is still connecting. The duration
+  // counts media: from the moment capture starts (before start() resolves: what is captured while
+  // the server accepts the stream reaches it); until then it bounds the wait for a silent server.
+  const stop = stopSignals(say);
+  const armDeadline = (): Timer | null =>
+    durationS === null ? null : clock.setTimer(() => stop.request(), durationS * 1000);
+  let deadline = armDeadline();
+  streamer.once('capturing', () => {
+    deadline?.cancel();
+    deadline = armDeadline();
+  });
   try {
     say(`streaming to ${redactUrl(url)}${durationS ? ` for ${durationS} s` : ' (Ctrl-C to stop)'}`);
-    // --duration counts media: from the moment capture starts, which is before start() resolves.
-    let captureStartUs: number | null = null;
-    streamer.once('capturing', (atUs) => (captureStartUs = atUs));
-    await streamer.start();
-    const waits: Promise<unknown>[] = [streamer.finished(), once(stopRequested.signal)];
-    if (durationS !== null) {
-      const capturedMs = captureStartUs === null ? 0 : (clock.nowUs() - captureStartUs) / 1000;
-      waits.push(sleep(clock, durationS * 1000 - capturedMs, stopRequested.signal).catch(() => {}));
-    }
-    await Promise.race(waits);
+    const started = streamer.start();
+    started.catch(() => {}); // settled below, or abandoned when a stop comes first
+    const first = await Promise.race([started.then(() => 'started' as const), stop.requested]);
+    if (first === 'started') await Promise.race([streamer.finished(), stop.requested]);
     await streamer.stop();
+    if (first !== 'started') await settledUnlessAborted(started, clock);
+  } catch (error) {
+    await observers.finish(streamer.stats);
+    throw error;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    deadline?.cancel();
+    stop.dispose();
   }
   const final = streamer.stats;
-  if (statsFile) appendFileSync(statsFile, `${JSON.stringify({ ...final, final: true })}\n`);
+  const files = await observers.finish(final);
   say(formatSummary(final));
   if (bitrateChanges > 0) {
     say(
@@ -166,8 +230,31 @@ export async function streamCommand(argv: string[], log: (line: string) => void)
         `at the end ${Math.round(final.videoBitrateBps / 1000)} kbit/s`,
     );
   }
+  for (const line of files) say(line);
   if (fatal) throw fatal;
   return 0;
+}
+
+/**
+ * After a stop that came while start() was pending: start() rejects with ERR_ABORTED (a normal end)
+ * or with the error that beat the stop; it is waited for at most a second, as a start() that never
+ * settles must not hold the exit.
+ */
+async function settledUnlessAborted(started: Promise<void>, clock: Clock): Promise<void> {
+  const outcome = await Promise.race([
+    started.then(
+      () => null,
+      (error: unknown) => error,
+    ),
+    sleep(clock, 1000).then(() => null),
+  ]);
+  if (
+    outcome instanceof SteadycastError &&
+    outcome.code !== 'ERR_ABORTED' &&
+    outcome.code !== 'ERR_STOPPED'
+  ) {
+    throw outcome;
+  }
 }
 
 function readCa(path: string): string {
@@ -176,10 +263,6 @@ function readCa(path: string): string {
   } catch (error) {
     throw new ConfigError('--ca', path, `cannot read it (${(error as Error).message}); give a PEM file`);
   }
-}
-
-function once(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 /** Re-exported for tests of the status line. */
