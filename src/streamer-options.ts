@@ -5,6 +5,7 @@ import type { LatenessSummary } from './core/lateness.js';
 import type { VideoEncoderOptions } from './encode/video-encoder.js';
 import { MEDIA_DEFAULTS } from './media/defaults.js';
 import type { BitrateChange } from './output/bitrate-controller.js';
+import type { LogLevel, LogRecord } from './observe/ffmpeg-log.js';
 import type { DropState } from './output/drop-policy.js';
 import type { OutputState, RtmpOutputOptions, RtmpOutputStats } from './output/rtmp-output.js';
 
@@ -54,6 +55,8 @@ export interface StreamerOptions {
   statsIntervalMs: number;
   /** The session clock; default a new MonotonicClock. Tests inject a fake. */
   clock: Clock;
+  /** FFmpeg's log lines at this level or worse go to the `log` event (stderr without a listener); default 'warning'. */
+  logLevel: LogLevel;
 }
 
 /** Where a Streamer is, summarised over its outputs. */
@@ -151,6 +154,8 @@ export type StreamerEvents = {
   disconnected: [url: string, reason: string];
   /** An output's connection attempt failed; the next one follows after `delayMs` (key hidden). */
   retry: [url: string, reason: string, delayMs: number];
+  /** A line of FFmpeg's log at `logLevel` or worse, while started (FFmpeg's log is per process). */
+  log: [LogRecord];
 };
 
 /** Default Streamer options (without outputs). */
@@ -161,5 +166,6 @@ export function streamerDefaults(): Omit<StreamerOptions, 'outputs' | 'clock'> {
     maxLatencyMs: MEDIA_DEFAULTS.maxLatencyMs,
     recordPath: null,
     statsIntervalMs: 1000,
+    logLevel: 'warning',
   };
 }

@@ -20,6 +20,7 @@ import { OutputGroup } from './output/output-group.js';
 import type { Output } from './output/output.js';
 import { RtmpOutput } from './output/rtmp-output.js';
 import type { DashboardHandle, DashboardOptions } from './observe/dashboard-server.js';
+import { routeFfmpegLog } from './observe/ffmpeg-log.js';
 import { StreamerViews } from './observe/views.js';
 import { redact, secretsOf } from './rtmp/url.js';
 import { MediaSession, type MediaSessionOptions } from './session/media-session.js';
@@ -69,6 +70,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   #captureFps = 0;
   readonly #listenerFaults = new Set<string>();
   #views: StreamerViews | null = null;
+  #unrouteLog: (() => void) | null = null;
 
   constructor(options: Partial<StreamerOptions> & Pick<StreamerOptions, 'outputs'>) {
     super();
@@ -117,6 +119,10 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
 
   async #start(signal: AbortSignal): Promise<void> {
     this.#setState('starting');
+    this.#unrouteLog = routeFfmpegLog(this.#options.logLevel, (record) => {
+      if (this.listenerCount('log') > 0) this.emit('log', record);
+      else process.stderr.write(`ffmpeg ${record.level}: ${record.message}\n`);
+    });
     try {
       // The outputs need the streams' configuration only at their first packet: they connect while
       // the sources and encoders open.
@@ -458,6 +464,10 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     const prev = this.#state;
     if (prev === next) return;
     this.#state = next;
+    if (next === 'stopped' || next === 'failed') {
+      this.#unrouteLog?.();
+      this.#unrouteLog = null;
+    }
     this.emit('state', prev, next);
   }
 }

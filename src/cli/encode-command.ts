@@ -3,6 +3,7 @@ import { sleep } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { MonotonicClock } from '../core/monotonic-clock.js';
 import { Streamer } from '../streamer.js';
+import { silenceStreamerLog } from './ffmpeg-log.js';
 import { inFlagTerms, parseMediaOptions } from './media-options.js';
 import {
   defineCommand,
@@ -68,6 +69,7 @@ async function encode(
   // A Streamer with no network output and a recording: the same assembly as `stream`.
   const streamer = new Streamer({
     clock,
+    logLevel: 'error',
     outputs: [],
     recordPath: path,
     video:
@@ -85,6 +87,7 @@ async function encode(
           },
     audio: media.audio.length === 0 ? null : { sources: media.audio, bitrateBps: media.audioBitrateBps },
   });
+  silenceStreamerLog(streamer);
   const observers = await observeRun(streamer, clock, [], checked, log);
   streamer.on('devicefailed', (_name, error) => log(formatDeviceFailed(error, 'recording')));
   streamer.on('devicerecovered', (name, outageMs) => log(formatDeviceBack(name, outageMs)));

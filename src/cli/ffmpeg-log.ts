@@ -1,6 +1,5 @@
-import { Log } from 'node-av';
-import { AV_LOG_ERROR } from 'node-av/constants';
 import type { Clock } from '../core/clock.js';
+import { routeFfmpegLog } from '../observe/ffmpeg-log.js';
 
 /** The same FFmpeg message is printed at most once in this long, ms. */
 export const REPEAT_WINDOW_MS = 60_000;
@@ -38,14 +37,18 @@ export class RepeatFilter {
   }
 }
 
-/** FFmpeg's errors go to `write` (stderr), each repeated message at most once a minute. */
-export function quietFfmpegLog(clock: Clock, write: (line: string) => void): void {
+/**
+ * FFmpeg's errors go to `write` (stderr), each repeated message at most once a minute, for the whole
+ * process; the CLI's Streamers take their `log` event and print nothing more (see `silenceStreamerLog`).
+ */
+export function quietFfmpegLog(clock: Clock, write: (line: string) => void): () => void {
   const filter = new RepeatFilter(clock);
-  Log.setLevel(AV_LOG_ERROR);
-  Log.setCallback(
-    (_level, message) => {
-      if (filter.accept(message)) write(message.endsWith('\n') ? message : `${message}\n`);
-    },
-    { maxLevel: AV_LOG_ERROR },
-  );
+  return routeFfmpegLog('error', (record) => {
+    if (filter.accept(record.message)) write(`${record.message}\n`);
+  });
+}
+
+/** A Streamer of the CLI: its FFmpeg lines are printed once, by the process-wide route above. */
+export function silenceStreamerLog(streamer: { on(event: 'log', listener: () => void): unknown }): void {
+  streamer.on('log', () => {});
 }

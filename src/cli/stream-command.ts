@@ -5,6 +5,7 @@ import { MonotonicClock } from '../core/monotonic-clock.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
 import { parseRtmpUrl, redactUrl } from '../rtmp/url.js';
 import { Streamer, type StreamStats } from '../streamer.js';
+import { silenceStreamerLog } from './ffmpeg-log.js';
 import { inFlagTerms, parseMediaOptions } from './media-options.js';
 import {
   defineCommand,
@@ -133,6 +134,7 @@ async function stream(
   const clock = new MonotonicClock();
   const streamer = new Streamer({
     clock,
+    logLevel: 'error',
     outputs: [{ url, ...(ca ? { connection: { tls: { ca } } } : {}) }],
     maxLatencyMs,
     recordPath: values.record ?? null,
@@ -152,6 +154,7 @@ async function stream(
           },
     audio: media.audio.length === 0 ? null : { sources: media.audio, bitrateBps: media.audioBitrateBps },
   });
+  silenceStreamerLog(streamer);
   const observers = await observeRun(streamer, clock, [url], checked, say);
 
   let fatal: Error | null = null;
@@ -237,8 +240,7 @@ async function stream(
 
 /**
  * After a stop that came while start() was pending: start() rejects with ERR_ABORTED (a normal end)
- * or with the error that beat the stop; it is waited for at most a second, as a start() that never
- * settles must not hold the exit.
+ * or with the error that beat the stop; waited for at most a second, so nothing can hold the exit.
  */
 async function settledUnlessAborted(started: Promise<void>, clock: Clock): Promise<void> {
   const outcome = await Promise.race([
@@ -248,13 +250,7 @@ async function settledUnlessAborted(started: Promise<void>, clock: Clock): Promi
     ),
     sleep(clock, 1000).then(() => null),
   ]);
-  if (
-    outcome instanceof SteadycastError &&
-    outcome.code !== 'ERR_ABORTED' &&
-    outcome.code !== 'ERR_STOPPED'
-  ) {
-    throw outcome;
-  }
+  if (outcome instanceof SteadycastError && outcome.code !== 'ERR_ABORTED') throw outcome;
 }
 
 function readCa(path: string): string {
