@@ -43,7 +43,12 @@
     return h > 0 ? `${h} h ${pad(m)} min` : `${m} min ${pad(s % 60)} s`;
   }
   const kbit = (bps) => `${Math.round(bps / 1000)} kbit/s`;
-  const ms = (v) => (v >= 10000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
+  const ms = (v) => (v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
+  /** x-axis labels: 24-hour clock time, seconds only when the span is short. */
+  const timeAxis = (u, vals) => {
+    const span = (u.scales.x.max || 0) - (u.scales.x.min || 0);
+    return vals.map((v) => (span > 3600 ? clock(v * 1000).slice(0, 5) : clock(v * 1000)));
+  };
 
   /** Per-second differences of a cumulative counter (null where the counter went back, e.g. a new run). */
   function perSecond(samples, pick) {
@@ -104,18 +109,24 @@
           (u) => {
             const { ctx } = u;
             ctx.save();
-            ctx.font = `${Math.round(12 * window.devicePixelRatio)}px system-ui, sans-serif`;
-            ctx.fillStyle = '#ffcdd2';
+            ctx.textAlign = 'left';
+            ctx.textBaseline = 'top';
+            ctx.font = `bold ${Math.round(12 * window.devicePixelRatio)}px system-ui, sans-serif`;
             for (const o of getOutages()) {
               const x0 = u.valToPos(o.from / 1000, 'x', true);
               const x1 = u.valToPos(o.to / 1000, 'x', true);
               const text = `offline ${duration(o.durationMs)}`;
-              const w = ctx.measureText(text).width;
-              ctx.fillText(
-                text,
-                Math.max(u.bbox.left + 4, (x0 + x1) / 2 - w / 2),
-                u.bbox.top + 16 * window.devicePixelRatio,
+              const dpr = window.devicePixelRatio;
+              const w = ctx.measureText(text).width + 10 * dpr;
+              const x = Math.min(
+                u.bbox.left + u.bbox.width - w,
+                Math.max(u.bbox.left + 2, (x0 + x1) / 2 - w / 2),
               );
+              const y = u.bbox.top + u.bbox.height / 2 - 10 * dpr;
+              ctx.fillStyle = 'rgba(183, 28, 28, 0.92)';
+              ctx.fillRect(x, y, w, 20 * dpr);
+              ctx.fillStyle = '#ffffff';
+              ctx.fillText(text, x + 5 * dpr, y + 4 * dpr);
             }
             ctx.restore();
           },
@@ -127,7 +138,7 @@
   function chart(container, title, series, axes, plugins, height) {
     const box = el('div', { class: 'chart' }, el('h3', {}, title));
     container.append(box);
-    const width = () => Math.max(320, box.clientWidth - 4);
+    const width = () => Math.max(320, box.clientWidth - 20);
     const opts = {
       width: width(),
       height: height || 200,
@@ -136,7 +147,7 @@
       legend: { live: true },
       series: [{}, ...series],
       axes: [
-        { stroke: '#9aa4b2', grid: { stroke: '#2a313c' }, ticks: { stroke: '#2a313c' } },
+        { stroke: '#9aa4b2', grid: { stroke: '#2a313c' }, ticks: { stroke: '#2a313c' }, values: timeAxis },
         ...axes.map((a) => ({
           stroke: '#9aa4b2',
           grid: { stroke: '#2a313c' },
@@ -172,7 +183,14 @@
     const summary = el('section', { id: 'summary', class: 'summary' });
     root.append(head, summary, tiles, el('main', { class: 'body' }, charts, side));
 
-    const getBands = () => bands(samples);
+    // Offline stretches from the outages when the report knows them exactly (from the event timeline).
+    const getBands = () => {
+      const all = bands(samples);
+      if (mode !== 'report' || !outages.length) return all;
+      return all
+        .filter((b) => b.kind !== 'offline')
+        .concat(outages.map((o) => ({ kind: 'offline', from: o.from, to: o.to })));
+    };
     const getOutages = () => outages;
     let latency = null;
     let rates = null;
@@ -274,7 +292,7 @@
             value: (u, v) => (isNone(v) ? '–' : v.toFixed(1)),
           },
           {
-            label: 'capture tick p99',
+            label: 'capture tick p99 (ms, right)',
             stroke: '#9aa4b2',
             width: 1,
             dash: [3, 3],
@@ -282,7 +300,7 @@
             value: (u, v) => (isNone(v) ? '–' : `${v} ms`),
           },
           {
-            label: 'audio tick p99',
+            label: 'audio tick p99 (ms, right)',
             stroke: '#81c784',
             width: 1,
             dash: [3, 3],
@@ -444,16 +462,30 @@
 
     function renderTimeline() {
       list.textContent = '';
-      const shown = events.slice(-200).reverse();
+      // Repeated reconnect attempts for the same reason read as one line with a count.
+      const rows = [];
+      for (const e of events.slice(-400)) {
+        const key = e.kind === 'retry' ? `${e.output}|${e.text.replace(/; next in .*$/, '')}` : null;
+        const last = rows[rows.length - 1];
+        if (key && last && last.key === key) {
+          last.count++;
+          last.e = e;
+        } else rows.push({ key, e, first: e, count: 1 });
+      }
+      const shown = rows.slice(-200).reverse();
       if (shown.length === 0) list.append(el('li', { class: 'empty' }, 'Nothing yet.'));
-      for (const e of shown) {
+      for (const { e, first, count } of shown) {
+        const text =
+          count > 1
+            ? `${count} attempts failed (${clock(first.t)}–${clock(e.t)}): ${e.text.replace(/^attempt failed: /, '')}`
+            : e.text;
         list.append(
           el(
             'li',
             { class: `event kind-${e.kind}` },
             el('time', {}, clock(e.t)),
             el('span', { class: 'tag' }, KIND_LABEL[e.kind] || e.kind),
-            el('span', { class: 'text' }, e.text),
+            el('span', { class: 'text' }, text),
           ),
         );
       }

@@ -78,6 +78,7 @@ export async function serveDashboard(
       );
     }
     if (url.pathname === '/feed') return openFeed(res);
+    if (url.pathname === '/favicon.ico') return void res.writeHead(204).end();
     const asset = ASSETS[url.pathname];
     if (!asset) return end(res, 404, 'not found');
     res.writeHead(200, {

@@ -46,6 +46,19 @@ export interface DashboardScenarioResult {
   readonly screenshots: string[];
 }
 
+// The page's own DOM, read in the page (a string: this project's TypeScript has no DOM types).
+const READ_PAGE = `(() => {
+  const chart = document.querySelector('#latency-chart');
+  return {
+    state: document.querySelector('#state')?.textContent ?? '',
+    latencyPoints: Number(chart?.dataset.points ?? 0),
+    congestedEvents: document.querySelectorAll('#timeline .kind-congested').length,
+    timeline: [...document.querySelectorAll('#timeline li')].map((li) => li.textContent ?? ''),
+    sentence: document.querySelector('#sentence')?.textContent ?? '',
+    html: document.documentElement.outerHTML,
+  };
+})()`;
+
 const args = JSON.parse(process.argv[2] ?? '{}') as DashboardScenarioArgs;
 const UNLIMITED_KBIT = 10_000_000;
 const KEY = 'dashsecretkey';
@@ -134,19 +147,6 @@ const result: DashboardScenarioResult = {
 };
 console.log(JSON.stringify(result));
 process.exit(0);
-
-// The page's own DOM, read in the page (a string: this project's TypeScript has no DOM types).
-const READ_PAGE = `(() => {
-  const chart = document.querySelector('#latency-chart');
-  return {
-    state: document.querySelector('#state')?.textContent ?? '',
-    latencyPoints: Number(chart?.dataset.points ?? 0),
-    congestedEvents: document.querySelectorAll('#timeline .kind-congested').length,
-    timeline: [...document.querySelectorAll('#timeline li')].map((li) => li.textContent ?? ''),
-    sentence: document.querySelector('#sentence')?.textContent ?? '',
-    html: document.documentElement.outerHTML,
-  };
-})()`;
 
 async function read(): Promise<DashboardPageReading> {
   return (await page.evaluate(READ_PAGE)) as DashboardPageReading;

@@ -4,7 +4,7 @@
  * crash, opened in the same browser with no network; and /metrics scraped during a stream and parsed
  * by a strict Prometheus text parser. Screenshots are kept in test-artifacts/ (ignored by git).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
@@ -150,7 +150,7 @@ describe.skipIf(missingServer)('metrics and the report against nginx-rtmp', () =
     async () => {
       const statsFile = join(dir, 'reconnect-stats.jsonl');
       const running = runCli(
-        ['stream', nginx.url('live', 'reportkey'), '--duration', '24', '--stats-file', statsFile, '--quiet'],
+        ['stream', nginx.url('live', 'reportkey'), '--duration', '24', '--stats-file', statsFile],
         90_000,
       );
       await waitForLines(statsFile, 6);
@@ -207,6 +207,21 @@ describe.skipIf(missingServer)('metrics and the report against nginx-rtmp', () =
     },
     120_000,
   );
+});
+
+describe.skipIf(!existsSync('/dev/full'))('a stats file on a full disk', () => {
+  it('is one line naming the path and "disk full"; the recording goes on and the run exits 0', async () => {
+    const out = join(dir, 'full-disk.flv');
+    const run = await runCli(['encode', out, '--duration', '3', '--stats-file', '/dev/full'], 60_000);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stderr.split('\n').filter((l) => l.includes('/dev/full'));
+    expect(lines).toEqual([
+      'stats file /dev/full: disk full — no more lines are written to it; the stream goes on',
+      '  stats file: /dev/full (incomplete: disk full)',
+    ]);
+    expect(run.stderr).not.toContain('    at ');
+    expect(statSync(out).size).toBeGreaterThan(100_000);
+  }, 60_000);
 });
 
 interface Family {
