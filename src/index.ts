@@ -86,3 +86,7 @@ export type {
   ScreenChoice,
   VideoSourceChoice,
 } from './capture/source-choice.js';
+export type { DashboardHandle, DashboardOptions } from './observe/dashboard-server.js';
+export type { LogLevel, LogRecord } from './observe/ffmpeg-log.js';
+export type { TimelineEvent, TimelineKind } from './observe/timeline.js';
+export type { OutputSample, Sample } from './observe/sample.js';
