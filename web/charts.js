@@ -315,7 +315,7 @@
             side: 1,
             size: 50,
             grid: { show: false },
-            values: (u, vals) => vals.map((v) => `${v} ms`),
+            values: (u, vals) => vals.map((v) => String(+v.toFixed(1))),
           },
         ],
         [],

@@ -13,7 +13,7 @@ export interface Outage {
   readonly durationMs: number;
   /** Whether it came back before the end. */
   readonly recovered: boolean;
-  /** Why the connection was lost, key hidden. */
+  /** Why the connection was lost (the event's reason, else the last failure seen), key hidden. */
   readonly reason: string | null;
 }
 
@@ -112,14 +112,14 @@ export function findOutages(samples: readonly Sample[], events: readonly Timelin
       const down = o.state === 'reconnecting' || o.state === 'connecting';
       if (o.state === 'live') {
         if (before) {
-          const from = lostAt(events, name, before.t, s.t) ?? before.t;
+          const lost = lostEvent(events, name, before.t, s.t);
           outages.push({
             output: name,
-            from,
+            from: lost?.t ?? before.t,
             to: s.t,
             durationMs: o.downtimeMs - before.downtimeMs,
             recovered: true,
-            reason,
+            reason: lost ? lost.text.replace(/^connection lost: /, '') : reason,
           });
           before = null;
         }
@@ -133,25 +133,28 @@ export function findOutages(samples: readonly Sample[], events: readonly Timelin
     const last = samples[samples.length - 1];
     const lastOut = last?.outputs.find((x) => x.name === name);
     if (before && last && lastOut) {
-      const from = lostAt(events, name, before.t, last.t) ?? before.t;
+      const lost = lostEvent(events, name, before.t, last.t);
       outages.push({
         output: name,
-        from,
+        from: lost?.t ?? before.t,
         to: last.t,
         durationMs: lastOut.downtimeMs - before.downtimeMs,
         recovered: false,
-        reason,
+        reason: lost ? lost.text.replace(/^connection lost: /, '') : reason,
       });
     }
   }
   return outages.sort((a, b) => a.from - b.from);
 }
 
-function lostAt(events: readonly TimelineEvent[], output: string, from: number, to: number): number | null {
-  const lost = events.find(
-    (e) => e.kind === 'disconnected' && e.output === output && e.t >= from && e.t <= to,
-  );
-  return lost?.t ?? null;
+/** The `disconnected` event of `output` between `from` and `to`, if the stats file has events. */
+function lostEvent(
+  events: readonly TimelineEvent[],
+  output: string,
+  from: number,
+  to: number,
+): TimelineEvent | undefined {
+  return events.find((e) => e.kind === 'disconnected' && e.output === output && e.t >= from && e.t <= to);
 }
 
 /** The clock minute with the most trouble: dropped frames, then offline seconds, then latency. */
