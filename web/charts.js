@@ -405,13 +405,19 @@
       let text = 'Waiting for the stream…';
       let tone = 'neutral';
       if (last && o) {
-        const dropping = last.outputs.some((x) => x.dropState === 'dropping');
+        // Drop episodes come and go within seconds while a link is too slow: any in the last 5 s counts.
+        const dropping = samples.slice(-5).some((x) => x.outputs.some((y) => y.dropState === 'dropping'));
         const offline = last.outputs.filter((x) => x.state === 'reconnecting');
         if (offline.length) {
           text = `Offline: reconnecting${o.lastReason ? ` (${o.lastReason})` : ''}. Capture goes on; nothing is sent meanwhile.`;
           tone = 'bad';
         } else if (dropping) {
-          text = `Congested: the network carries less than the stream. Video frames are dropped to keep latency under ${ms(o.thresholdMs || 2000)}; audio goes on.`;
+          const delivered = last.outputs.reduce((t, x) => t + x.deliveryBps, 0);
+          const carries =
+            delivered > 0
+              ? `only about ${kbit(delivered)} gets through`
+              : 'the network carries less than the stream';
+          text = `Congested: ${carries}, the video alone is ${kbit(last.videoBitrateBps)}. Video frames are dropped to keep latency under ${ms(o.thresholdMs || 2000)}; audio goes on.`;
           tone = 'warn';
         } else if (st === 'live') {
           const recent = samples.slice(-10);
