@@ -9,6 +9,13 @@ import {
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { audio, interFrame, keyframe } from './packets.js';
 
+// Mutation testing (npm run test:mutation) leaves these survivors, equivalent:
+// - nextPacket's `if (state === 'dropping')` before #checkRecovery → `if (true)`: the policy never
+//   grants a keyframe request outside `dropping`;
+// - #countVideoDrops's `if (count === 0) return` → `if (false)`: adding 0 changes no counter;
+// - #countVideoDrops's `if (reason !== 'disconnected')` → `if (true)`: no caller passes
+//   'disconnected' (#dropDisconnected counts those), so the condition is dead code.
+
 function connectedMuxer(options: Partial<StreamMuxerOptions> = {}): {
   clock: FakeClock;
   muxer: StreamMuxer;
@@ -223,12 +230,15 @@ describe('StreamMuxer', () => {
   });
 
   it('keeps audio over the bound, counted, when no video is left to purge', () => {
-    const { muxer } = connectedMuxer({ maxPackets: 2 });
+    const { muxer, states } = connectedMuxer({ maxPackets: 2 });
     [audio(), audio(), audio(), audio()].forEach((p) => expect(muxer.writeAudioPacket(p)).toBe(true));
     expect(muxer.queuedPackets).toBe(4);
     const stats = muxer.stats;
     expect(stats.audioPacketsOverBound).toBe(2);
     expect(stats.audioPacketsDropped).toBe(0);
+    // with no video queued there is nothing to drop: audio alone starts no drop episode
+    expect(states).toEqual([]);
+    expect(stats.congestionEvents).toBe(0);
   });
 
   it('takes every buffer and policy option, and derives the policy thresholds from maxLatencyMs', () => {
