@@ -12,6 +12,11 @@ import { ConfigError, InvalidStateError } from '../../../src/core/errors.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { mulberry32 } from '../../helpers/prng.js';
 
+// Mutation testing (npm run test:mutation) leaves these survivors, equivalent:
+// - `this.#scratch.length < length` → `<=`: the scratch buffer is reallocated at equal size too;
+// - the clip value `v > 1 ? 1 : -1` → `v >= 1`: inside the clip branch v is never exactly 1;
+// - `this.#pendingFrames === frameSize` → `>=`: a block never takes more than it lacks.
+
 /** A source fed by the test, which also records when the engine last read it. */
 class FedSource implements AudioSource {
   readonly name = 'fed';
@@ -289,6 +294,17 @@ describe('AudioEngine', () => {
     engine.stop();
     expect(ticks).toEqual([10, 20, 45, 50, 60]);
     expect(engine.stats.tickLateness.maxMs).toBeCloseTo(15, 6); // the 30 ms tick ran at 45
+  });
+
+  it('a tick exactly one period late schedules the next on the grid, with no extra tick in between', () => {
+    const clock = new FakeClock();
+    const { engine } = startEngine(clock, new ToneSource(48000, 2));
+    clock.advance(20); // ticks at 0, 10, 20
+    clock.block(20); // 40 ms: the 30 ms tick runs exactly one period late
+    clock.advance(15); // the overdue tick at 40, then 50
+    engine.stop();
+    expect(engine.stats.tickLateness.count).toBe(5);
+    expect(engine.stats.samplesMixed).toBe(48 * 50);
   });
 
   it('reports its sample rate and channel count, defaulting to 48 kHz stereo', () => {

@@ -6,6 +6,9 @@ import type { CapturedFrame, RawVideoFrame } from '../../../src/media/frames.js'
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { mulberry32 } from '../../helpers/prng.js';
 
+// Mutation testing (npm run test:mutation) leaves this survivor, equivalent: `due > expectedFrame`
+// → `>=` before counting lagged frames adds `due - expectedFrame`, which is 0 at equality.
+
 const picture = (n: number): RawVideoFrame => ({
   format: 'i420',
   width: 2,
@@ -103,6 +106,20 @@ describe('CaptureLoop', () => {
     expect(last?.ptsUs).toBe(200_000);
     expect(loop.expectedFrame).toBe(7);
     expect(loop.stats.tickLateness.maxMs).toBeCloseTo(5, 6);
+  });
+
+  it('a late tick that runs exactly on a later deadline serves that deadline, not the one before', () => {
+    const { loop, frames, clock } = run(10);
+    clock.advance(100); // frames 0, 1
+    clock.block(200); // 300 ms: exactly frame 3's deadline
+    clock.advance(0.1);
+    loop.stop();
+    expect(frames.map((f) => [f.index, f.ptsUs])).toEqual([
+      [0, 0],
+      [1, 100_000],
+      [3, 300_000],
+    ]);
+    expect(loop.stats.framesLagged).toBe(1);
   });
 
   it('shows the placeholder until the source delivers its first picture', () => {
