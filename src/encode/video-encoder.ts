@@ -252,7 +252,8 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
       throw new MediaError(`opening ${options.encoder}`, 'the encoder gave no AVCDecoderConfigurationRecord');
     }
     return new VideoEncoder(options, clock, context, {
-      avcDecoderConfigurationRecord: Buffer.from(record),
+      codec: 'h264',
+      decoderConfigurationRecord: Buffer.from(record),
       width: options.width,
       height: options.height,
       fps: options.fps,

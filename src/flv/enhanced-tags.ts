@@ -1,7 +1,6 @@
 // Enhanced RTMP v2 video tag bodies ("Enhanced Video": ExVideoTagHeader). What goes in the payload
 // of an RTMP video message (9) when the codec is signalled by a FourCC instead of FLV's 4-bit codec id.
 import type { VideoCodec } from '../media/packet.js';
-import { FLV_CODEC_ID } from './tags.js';
 
 /** A video FourCC this publisher can send (Enhanced RTMP v2, enum VideoFourCc). */
 export type VideoFourCc = 'avc1' | 'hvc1' | 'av01';
@@ -46,14 +45,6 @@ const SI24_MAX = 0x7fffff;
 export function fourCcNumber(fourCc: string): number {
   if (!/^[\x20-\x7e]{4}$/.test(fourCc)) throw new RangeError(`"${fourCc}" is not a four-character code`);
   return Buffer.from(fourCc, 'latin1').readUInt32BE(0);
-}
-
-/**
- * `onMetaData`'s `videocodecid` for a codec: FLV's legacy id 7 for H.264 (sent as classic AVC tags, which
- * every ingest reads), the FourCC as a number for the codecs that only exist in enhanced tags.
- */
-export function metadataVideoCodecId(codec: VideoCodec): number {
-  return codec === 'h264' ? FLV_CODEC_ID.AVC : fourCcNumber(VIDEO_FOURCC[codec]);
 }
 
 function exHeader(frameType: number, packetType: number, fourCc: VideoFourCc, bodyLength: number): Buffer {

@@ -1,4 +1,5 @@
-import type { EncodedPacket, StreamConfig } from '../media/packet.js';
+import type { EncodedPacket, StreamConfig, VideoCodec, VideoConfig } from '../media/packet.js';
+import { exCodedFramesTag, exSequenceStartTag, fourCcNumber, VIDEO_FOURCC } from './enhanced-tags.js';
 import { Amf0EcmaArray, type Amf0Object } from '../amf0/amf0.js';
 
 // FLV tag bodies (Adobe FLV specification v10.1, Annex E.4.2/E.4.3): what goes in the payload of
@@ -86,11 +87,30 @@ export function packetTimestampMs(packet: EncodedPacket): number {
   return Math.round(packet.dtsUs / 1000);
 }
 
-/** The FLV tag body of an encoded packet: an AVC NALU tag or an AAC raw tag. */
-export function packetTag(packet: EncodedPacket): Buffer {
+/**
+ * The FLV tag body of an encoded packet: an AAC raw tag, or a video tag of `videoCodec` — a classic
+ * AVC NALU tag for H.264 (what every server reads), an Enhanced RTMP coded-frames tag for HEVC and AV1.
+ */
+export function packetTag(packet: EncodedPacket, videoCodec: VideoCodec = 'h264'): Buffer {
   if (packet.kind === 'audio') return aacRawTag(packet.data);
   const ctsMs = Math.round(packet.ptsUs / 1000) - Math.round(packet.dtsUs / 1000);
-  return avcNaluTag(packet.data, packet.keyframe, ctsMs);
+  if (videoCodec === 'h264') return avcNaluTag(packet.data, packet.keyframe, ctsMs);
+  return exCodedFramesTag(VIDEO_FOURCC[videoCodec], packet.data, packet.keyframe, ctsMs);
+}
+
+/** The video sequence header: classic AVC for H.264, an Enhanced RTMP SequenceStart for HEVC and AV1. */
+export function videoSequenceHeaderTag(video: VideoConfig): Buffer {
+  if (video.codec === 'h264') return avcSequenceHeaderTag(video.decoderConfigurationRecord);
+  return exSequenceStartTag(VIDEO_FOURCC[video.codec], video.decoderConfigurationRecord);
+}
+
+/**
+ * `onMetaData`'s `videocodecid` for a codec: FLV's legacy id 7 for H.264 (sent as classic AVC tags),
+ * the FourCC as a number for the codecs that exist only in enhanced tags (Enhanced RTMP v2,
+ * "Enhancing onMetaData").
+ */
+export function metadataVideoCodecId(codec: VideoCodec): number {
+  return codec === 'h264' ? FLV_CODEC_ID.AVC : fourCcNumber(VIDEO_FOURCC[codec]);
 }
 
 /** Options of `onMetaData`. */
@@ -110,7 +130,7 @@ export function onMetaData(config: StreamConfig, options: MetadataOptions = {}):
     properties.width = video.width;
     properties.height = video.height;
     properties.framerate = video.fps;
-    properties.videocodecid = FLV_CODEC_ID.AVC;
+    properties.videocodecid = metadataVideoCodecId(video.codec);
     properties.videodatarate = video.bitrateBps / 1000;
   }
   if (audio) {

@@ -6,15 +6,15 @@ export type VideoCodec = 'h264' | 'hevc' | 'av1';
 
 /** One encoded access unit, shared (read-only) by every output of a session. */
 export interface EncodedPacket {
-  /** Video (H.264) or audio (AAC). */
+  /** Video (the session's codec) or audio (AAC). */
   readonly kind: MediaKind;
-  /** Video: AVCC (4-byte length-prefixed NAL units). Audio: one raw AAC frame. */
+  /** Video: H.264/HEVC 4-byte length-prefixed NAL units, or an AV1 temporal unit's OBUs. Audio: one raw AAC frame. */
   readonly data: Buffer;
   /** Decode timestamp, microseconds on the session clock (never negative). */
   readonly dtsUs: number;
   /** Presentation timestamp, microseconds on the session clock (≥ dtsUs). */
   readonly ptsUs: number;
-  /** Video: an IDR frame (a decoder can start here). Audio: always true. */
+  /** Video: a decoder can start here (H.264 IDR, HEVC IRAP, AV1 shown key frame). Audio: always true. */
   readonly keyframe: boolean;
   /** Video: other frames may reference this one (false for disposable frames). Audio: false. */
   readonly reference: boolean;
@@ -22,10 +22,15 @@ export interface EncodedPacket {
   readonly byteLength: number;
 }
 
-/** The H.264 stream's configuration, needed before the first video packet. */
+/** The video stream's configuration, needed before the first video packet. */
 export interface VideoConfig {
-  /** AVCDecoderConfigurationRecord (ISO/IEC 14496-15 §5.2.4.1). */
-  readonly avcDecoderConfigurationRecord: Buffer;
+  /** The codec. */
+  readonly codec: VideoCodec;
+  /**
+   * The codec's configuration record: AVCDecoderConfigurationRecord (ISO/IEC 14496-15 §5.3.3.1),
+   * HEVCDecoderConfigurationRecord (§8.3.3.1) or AV1CodecConfigurationRecord (AV1-ISOBMFF §2.3.3).
+   */
+  readonly decoderConfigurationRecord: Buffer;
   /** Coded width in pixels. */
   readonly width: number;
   /** Coded height in pixels. */

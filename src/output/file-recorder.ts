@@ -3,17 +3,26 @@ import {
   AV_CHANNEL_LAYOUT_MONO,
   AV_CHANNEL_LAYOUT_STEREO,
   AV_CODEC_ID_AAC,
+  AV_CODEC_ID_AV1,
   AV_CODEC_ID_H264,
+  AV_CODEC_ID_HEVC,
   AV_PKT_FLAG_KEY,
   AVMEDIA_TYPE_AUDIO,
   AVMEDIA_TYPE_VIDEO,
 } from 'node-av/constants';
 import { MediaError } from '../core/errors.js';
 import { SerialWorker } from '../core/serial-worker.js';
-import type { EncodedPacket, StreamConfig } from '../media/packet.js';
+import type { EncodedPacket, StreamConfig, VideoCodec } from '../media/packet.js';
 import type { PacketSink } from './packet-sink.js';
 
 const US = new Rational(1, 1_000_000);
+
+/** FFmpeg's codec of each video codec; its FLV and MP4 muxers take the configuration record as extradata. */
+const CODEC_IDS: Record<VideoCodec, typeof AV_CODEC_ID_H264> = {
+  h264: AV_CODEC_ID_H264,
+  hevc: AV_CODEC_ID_HEVC,
+  av1: AV_CODEC_ID_AV1,
+};
 
 /** Counters of the FileRecorder. */
 export interface FileRecorderStats {
@@ -66,11 +75,11 @@ export class FileRecorder implements PacketSink {
       video = context.newStream(null);
       const p = video.codecpar;
       p.codecType = AVMEDIA_TYPE_VIDEO;
-      p.codecId = AV_CODEC_ID_H264;
+      p.codecId = CODEC_IDS[config.video.codec];
       p.width = config.video.width;
       p.height = config.video.height;
       p.bitRate = BigInt(config.video.bitrateBps);
-      p.extradata = config.video.avcDecoderConfigurationRecord;
+      p.extradata = config.video.decoderConfigurationRecord;
       video.timeBase = US;
     }
     if (config.audio) {

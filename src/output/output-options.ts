@@ -6,6 +6,7 @@ import type { OutputState } from './reconnector.js';
 import type { DropReason, DropState } from './drop-policy.js';
 import type { AckState, LatencyMeasure } from './latency-tracker.js';
 import type { KindCounts } from './stream-muxer.js';
+import type { CodecNegotiation } from './transport.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
 export type { OutputState };
@@ -113,6 +114,8 @@ export interface OutputStats {
   readonly state: OutputState;
   /** The destination, stream key redacted. */
   readonly url: string;
+  /** What the last publish settled with the server about codecs (null before one). */
+  readonly codecNegotiation: CodecNegotiation | null;
   /** `normal`, or `dropping` while congested. */
   readonly dropState: DropState;
   /** Video dropped for congestion while connected (GOP-aware). */

@@ -167,6 +167,7 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
     return {
       state: this.state,
       url: this.#transport.redactedUrl,
+      codecNegotiation: this.#transport.codecNegotiation,
       dropState: muxer.state,
       videoPacketsDropped: muxer.videoPacketsDropped,
       audioPacketsDropped: muxer.audioPacketsDropped,

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import { aacSequenceHeaderTag, avcSequenceHeaderTag, packetTag } from '../flv/tags.js';
-import type { EncodedPacket, MediaKind, StreamConfig } from '../media/packet.js';
+import { aacSequenceHeaderTag, packetTag, videoSequenceHeaderTag } from '../flv/tags.js';
+import type { EncodedPacket, MediaKind, StreamConfig, VideoCodec } from '../media/packet.js';
 import { RtmpRejectedAfterStartError } from '../rtmp/errors.js';
 import { rtmpConnectionDefaults, type RtmpConnectionOptions } from '../rtmp/rtmp-connection-options.js';
 import { RtmpConnection } from '../rtmp/rtmp-connection.js';
@@ -9,6 +9,7 @@ import { redactUrl } from '../rtmp/url.js';
 import { AckCounter } from './ack-counter.js';
 import { KernelSendQueue } from './kernel-send-queue.js';
 import type {
+  CodecNegotiation,
   Transport,
   TransportConnection,
   TransportConnectionEvents,
@@ -31,6 +32,7 @@ export class RtmpTransport implements Transport {
   readonly redactedUrl: string;
   readonly #clock: Clock;
   readonly #options: RtmpTransportOptions;
+  #negotiation: CodecNegotiation | null = null;
 
   constructor(clock: Clock, options: RtmpTransportOptions) {
     this.#clock = clock;
@@ -43,6 +45,10 @@ export class RtmpTransport implements Transport {
     return this.#options.connection.windowAckSizeBytes ?? rtmpConnectionDefaults().windowAckSizeBytes;
   }
 
+  get codecNegotiation(): CodecNegotiation | null {
+    return this.#negotiation;
+  }
+
   async open(signal: AbortSignal, publishedBefore: boolean): Promise<TransportConnection> {
     const connection = new RtmpConnection(
       { ...this.#options.connection, url: this.#options.url, publishedBefore },
@@ -50,6 +56,9 @@ export class RtmpTransport implements Transport {
     );
     // Listening before connect(): the connection may end in the very read that starts publishing.
     const adapter = new RtmpTransportConnection(this.#clock, connection, this.#options.streamConfig);
+    connection.once('publishing', ({ negotiation }) => {
+      this.#negotiation = { videoCodec: negotiation.videoCodec, state: negotiation.state };
+    });
     await connection.connect(signal);
     return adapter;
   }
@@ -72,6 +81,7 @@ class RtmpTransportConnection extends TypedEmitter<TransportConnectionEvents> im
   readonly #streamConfig: () => StreamConfig;
   readonly #acks = new AckCounter();
   readonly #started = new Set<MediaKind>();
+  #videoCodec: VideoCodec = 'h264';
   #kernelQueue: KernelSendQueue | null = null;
 
   constructor(clock: Clock, connection: RtmpConnection, streamConfig: () => StreamConfig) {
@@ -110,13 +120,14 @@ class RtmpTransportConnection extends TypedEmitter<TransportConnectionEvents> im
       if (this.#started.size === 0) connection.writeMetadata(config, timestampMs);
       this.#started.add(packet.kind);
       if (packet.kind === 'video' && config.video) {
-        connection.writeVideo(timestampMs, avcSequenceHeaderTag(config.video.avcDecoderConfigurationRecord));
+        this.#videoCodec = config.video.codec;
+        connection.writeVideo(timestampMs, videoSequenceHeaderTag(config.video));
       }
       if (packet.kind === 'audio' && config.audio) {
         connection.writeAudio(timestampMs, aacSequenceHeaderTag(config.audio.audioSpecificConfig));
       }
     }
-    const body = packetTag(packet);
+    const body = packetTag(packet, this.#videoCodec);
     return packet.kind === 'video'
       ? connection.writeVideo(timestampMs, body)
       : connection.writeAudio(timestampMs, body);

@@ -1,5 +1,5 @@
 import type { TypedEmitter } from '../core/typed-emitter.js';
-import type { EncodedPacket } from '../media/packet.js';
+import type { EncodedPacket, VideoCodec } from '../media/packet.js';
 
 /** Result of one write to a transport connection. */
 export interface TransportWrite {
@@ -56,8 +56,21 @@ export interface TransportConnection extends TypedEmitter<TransportConnectionEve
   destroy(error: Error): void;
 }
 
+/** What a publish settled with the server about codecs (Enhanced RTMP's connect negotiation). */
+export interface CodecNegotiation {
+  /** The video codec sent. */
+  readonly videoCodec: VideoCodec;
+  /**
+   * `confirmed`: the server said it takes it; `unconfirmed`: the server said nothing about codecs (a
+   * legacy server), so what was asked is sent unconfirmed; `not-asked`: H.264 only, nothing to ask.
+   */
+  readonly state: 'confirmed' | 'unconfirmed' | 'not-asked';
+}
+
 /** One destination's protocol: opens connections to it. */
 export interface Transport {
+  /** What the last publish settled about codecs; null before any, or where the protocol has no negotiation. */
+  readonly codecNegotiation: CodecNegotiation | null;
   /** The destination, secrets hidden (for stats, logs and errors). */
   readonly redactedUrl: string;
   /** The peer is asked to acknowledge every this many bytes (whether it does is for the tracker to find out). */

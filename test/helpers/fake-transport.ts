@@ -80,6 +80,7 @@ export type OpenStep = 'publish' | Error | 'hang';
 export class FakeTransport implements Transport {
   readonly redactedUrl = 'fake://server/app/****';
   readonly ackWindowBytes = 1000;
+  readonly codecNegotiation = null;
   /** The connections opened, in order. */
   readonly connections: FakeConnection[] = [];
   /** The `publishedBefore` flag of each open, in order. */

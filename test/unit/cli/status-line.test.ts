@@ -6,6 +6,7 @@ import type { StreamStats } from '../../../src/streamer.js';
 const output: RtmpOutputStats = {
   state: 'live',
   url: 'rtmp://host/live/****',
+  codecNegotiation: null,
   dropState: 'normal',
   videoPacketsDropped: 12,
   audioPacketsDropped: 0,

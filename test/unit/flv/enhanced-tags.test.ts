@@ -8,9 +8,9 @@ import {
   exSequenceEndTag,
   exSequenceStartTag,
   fourCcNumber,
-  metadataVideoCodecId,
   VIDEO_FOURCC,
 } from '../../../src/flv/enhanced-tags.js';
+import { metadataVideoCodecId } from '../../../src/flv/tags.js';
 import { encodeSamples, type EncodedSamples } from '../../helpers/encoded-samples.js';
 import { writeEnhancedFlv, type FlvFrame } from '../../helpers/enhanced-flv.js';
 import { readFlvTags } from '../../helpers/flv-tags.js';

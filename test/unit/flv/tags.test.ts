@@ -55,7 +55,8 @@ describe('FLV audio tag bodies', () => {
 describe('onMetaData', () => {
   const config: StreamConfig = {
     video: {
-      avcDecoderConfigurationRecord: Buffer.alloc(0),
+      codec: 'h264',
+      decoderConfigurationRecord: Buffer.alloc(0),
       width: 1280,
       height: 720,
       fps: 30,

@@ -12,7 +12,8 @@ import { audio, interFrame, keyframe } from './packets.js';
 
 const config: StreamConfig = {
   video: {
-    avcDecoderConfigurationRecord: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe0]),
+    codec: 'h264',
+    decoderConfigurationRecord: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe0]),
     width: 1280,
     height: 720,
     fps: 30,

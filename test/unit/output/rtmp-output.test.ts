@@ -34,7 +34,8 @@ const interFrame = (options: FakePacketOptions = {}): EncodedPacket => sized(emp
 
 const config = (bitrateBps = 2_500_000): StreamConfig => ({
   video: {
-    avcDecoderConfigurationRecord: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe0]),
+    codec: 'h264',
+    decoderConfigurationRecord: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe0]),
     width: 1280,
     height: 720,
     fps: 30,
