@@ -6,6 +6,7 @@ export function outputStats(over: Partial<RtmpOutputStats> = {}): RtmpOutputStat
   return {
     state: 'live',
     url: 'rtmp://127.0.0.1:1935/live/****',
+    codecNegotiation: null,
     dropState: 'normal',
     videoPacketsDropped: 11,
     audioPacketsDropped: 0,
