@@ -155,6 +155,16 @@ describe('ProgressMonitor', () => {
     ],
   ])('%s', (_name, events) => play(events));
 
+  it('a queue that keeps growing while nothing drains is still declared stalled (growth is not progress)', () => {
+    play([
+      ['pending', 1000, 0],
+      ['pending', 2000, 5000],
+      ['pending', 3000, 10_000],
+      ['check', 14_999, 'ok'],
+      ['check', 15_000, 'stalled', 'no-progress'],
+    ]);
+  });
+
   it('forgets the connection on reset()', () => {
     const monitor = new ProgressMonitor({ ackWindowBytes: 1000 });
     monitor.pendingChanged(100, 0);
