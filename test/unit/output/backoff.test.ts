@@ -106,6 +106,15 @@ describe('ReconnectSchedule', () => {
     expect(run(schedule, ['transient'], 5000)).toEqual([4000]);
   });
 
+  it('measures how long a connection stayed up from when it came up, late in a session too', () => {
+    const schedule = new ReconnectSchedule(noJitter);
+    schedule.onDisconnected(0);
+    run(schedule, ['transient', 'transient', 'transient']); // 0, 1000, 2000
+    schedule.onConnected(100_000);
+    schedule.onDisconnected(101_000); // up 1 s: a flap, whatever the clock reads
+    expect(run(schedule, ['transient'], 101_000)).toEqual([4000]);
+  });
+
   it('measures the refused probe window from the start of a flapping outage', () => {
     const schedule = new ReconnectSchedule(noJitter);
     schedule.onDisconnected(0);
