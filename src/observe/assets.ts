@@ -5,7 +5,14 @@ import { fileURLToPath } from 'node:url';
 
 /** Files of the dashboard and the report, by the name the page asks for. */
 export type AssetName =
-  'dashboard.html' | 'dashboard.js' | 'charts.js' | 'style.css' | 'report.js' | 'uplot.js' | 'uplot.css';
+  | 'dashboard.html'
+  | 'dashboard.js'
+  | 'chart-kit.js'
+  | 'charts.js'
+  | 'style.css'
+  | 'report.js'
+  | 'uplot.js'
+  | 'uplot.css';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // src/observe (tests) or dist/src/observe (the package): web/ is at the package root beside both.

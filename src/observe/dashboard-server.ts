@@ -34,6 +34,7 @@ const COOKIE = 'steadycast_dashboard';
 const ASSETS: Readonly<Record<string, AssetName>> = {
   '/': 'dashboard.html',
   '/dashboard.js': 'dashboard.js',
+  '/chart-kit.js': 'chart-kit.js',
   '/charts.js': 'charts.js',
   '/style.css': 'style.css',
   '/uplot.js': 'uplot.js',

@@ -113,6 +113,7 @@ export function reportHtml(data: ReportData): string {
 <div id="app"></div>
 <script>window.STEADYCAST_REPORT = ${json};</script>
 <script>${readAsset('uplot.js')}</script>
+<script>${readAsset('chart-kit.js')}</script>
 <script>${readAsset('charts.js')}</script>
 <script>${readAsset('report.js')}</script>
 </body>

@@ -96,7 +96,7 @@ describe('dashboard server', () => {
     const page = await get(handle.url);
     expect(page.status).toBe(200);
     expect(page.body).toContain('<script src="uplot.js"></script>');
-    for (const file of ['uplot.js', 'uplot.css', 'charts.js', 'dashboard.js', 'style.css']) {
+    for (const file of ['uplot.js', 'uplot.css', 'chart-kit.js', 'charts.js', 'dashboard.js', 'style.css']) {
       const res = await get(new URL(file, handle.url).toString());
       expect(res.status, file).toBe(200);
     }
