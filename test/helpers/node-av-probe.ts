@@ -3,13 +3,13 @@
  * cannot read (Enhanced RTMP / enhanced FLV: HEVC and AV1 with a FourCC). Same report as
  * `probeMedia()` (ffprobe), plus what the decoders actually produced.
  */
-import { Codec, CodecContext, FormatContext, Frame, Log, Packet, avGetCodecName, type Stream } from 'node-av';
+import { Codec, CodecContext, FormatContext, Frame, Packet, avGetCodecName, type Stream } from 'node-av';
+import { routeFfmpegLog } from '../../src/observe/ffmpeg-log.js';
 import {
   AVERROR_EAGAIN,
   AVERROR_EOF,
   AVMEDIA_TYPE_AUDIO,
   AVMEDIA_TYPE_VIDEO,
-  AV_LOG_ERROR,
   AV_NOPTS_VALUE,
 } from 'node-av/constants';
 import {
@@ -52,7 +52,8 @@ export async function probeWithNodeAv(file: string, options: ProbeOptions = {}):
   const frame = new Frame();
   packet.alloc();
   frame.alloc();
-  Log.setCallback((_level, message) => errors.push(message.trim()), { maxLevel: AV_LOG_ERROR });
+  // FFmpeg's error lines while this file is read and decoded (the library's one log route).
+  const stopLog = routeFfmpegLog('error', (record) => errors.push(record.message.trim()));
   try {
     ret = await input.findStreamInfo();
     if (ret < 0) throw new Error(`node-av cannot read ${file}: error ${ret}`);
@@ -93,8 +94,7 @@ export async function probeWithNodeAv(file: string, options: ProbeOptions = {}):
         .map((p) => Number(p.pts_time)),
     };
   } finally {
-    Log.resetCallback();
-    Log.setLevel(AV_LOG_ERROR);
+    stopLog();
     for (const decoder of decoders.values()) decoder.context.freeContext();
     packet.free();
     frame.free();
