@@ -8,6 +8,8 @@ import type { BitrateChange } from './output/bitrate-controller.js';
 import type { LogLevel, LogRecord } from './observe/ffmpeg-log.js';
 import type { DropState } from './output/drop-policy.js';
 import type { OutputState, RtmpOutputOptions, RtmpOutputStats } from './output/rtmp-output.js';
+import type { RenditionChangeReason } from './output/rendition-switch.js';
+import type { RenditionSpec } from './session/video-renditions.js';
 
 /** Video settings of a Streamer: the encoder's settings (defaults in MEDIA_DEFAULTS), plus these. */
 export interface StreamerVideoOptions extends Pick<
@@ -21,10 +23,25 @@ export interface StreamerVideoOptions extends Pick<
    */
   source: VideoSourceChoice;
   /**
-   * Lower the bitrate under sustained congestion and raise it back when the path clears (see
-   * BitrateController), so drops become rare; `bitrateBps` is the most it uses. Default false.
+   * Shared adaptive bitrate: one encoder's bitrate follows the slowest destination (see
+   * BitrateController); `bitrateBps` is the most it uses. Default false. `adaptiveQuality` supersedes it.
    */
   adaptiveBitrate: boolean;
+  /**
+   * Per-destination quality: a destination whose path falls behind gets a lower rendition of its own
+   * (made on demand from its delivery rate, or a rung of `renditions`), and the others keep the full
+   * quality; with one destination, its bitrate follows the path. Default false.
+   */
+  adaptiveQuality: boolean;
+  /**
+   * A fixed ladder: the first rung is the main encode (its size and bitrate replace `width`, `height`
+   * and `bitrateBps`), the others are what destinations move to (`adaptiveQuality`) or pin (an
+   * output's `rendition`). Rungs start on demand. Default none: renditions are made on demand at the
+   * main size.
+   */
+  renditions: RenditionSpec[];
+  /** At most this many encodes besides the main one run at once; default 2. */
+  maxExtraEncoders: number;
 }
 
 /** Audio settings of a Streamer. */
@@ -41,8 +58,11 @@ export interface StreamerAudioOptions {
 
 /** Options of a Streamer; every field but `outputs` has a default. */
 export interface StreamerOptions {
-  /** RTMP/RTMPS destinations: URLs, or per-output options. One encode feeds them all. */
-  outputs: (string | (Partial<RtmpOutputOptions> & { url: string }))[];
+  /**
+   * RTMP/RTMPS destinations: URLs, or per-output options (`rendition`: always carry that rung of
+   * `video.renditions`). One capture feeds them all.
+   */
+  outputs: (string | (Partial<RtmpOutputOptions> & { url: string; rendition?: string }))[];
   /** Video, or null for audio only. */
   video: Partial<StreamerVideoOptions> | null;
   /** Audio, or null for video only. */
@@ -108,14 +128,26 @@ export interface StreamStats {
   readonly captureTickLateness: LatenessSummary | null;
   /** How late the audio engine's ticks ran. */
   readonly audioTickLateness: LatenessSummary | null;
-  /** Per-output details. */
-  readonly outputs: readonly RtmpOutputStats[];
+  /** Per-output details, with the video bitrate each carries now. */
+  readonly outputs: readonly (RtmpOutputStats & { readonly videoBitrateBps: number })[];
+  /** The encodes of the video running now, the main one first, with how many outputs carry each. */
+  readonly renditions: readonly RenditionStats[];
   /** The video encoder's bitrate now, bits per second (it moves with `video.adaptiveBitrate`). */
   readonly videoBitrateBps: number;
   /** The lowest video bitrate used so far, bits per second. */
   readonly videoBitrateLowestBps: number;
   /** Capture devices (screen, microphone, system audio): whether each works, and its failures. */
   readonly devices: readonly DeviceHealth[];
+}
+
+/** One running encode of the video in the stats. */
+export interface RenditionStats extends RenditionSpec {
+  /** Outputs carrying it now. */
+  readonly outputs: number;
+  /** Frames it encoded. */
+  readonly framesEncoded: number;
+  /** Frames it skipped because it was behind. */
+  readonly framesSkippedBusy: number;
 }
 
 /** One capture device's health in the stats. */
@@ -148,6 +180,8 @@ export type StreamerEvents = {
   devicerecovered: [name: string, outageMs: number];
   /** An output entered or left congestion (`dropping`: video is being dropped); `url` has the key hidden. */
   dropstate: [url: string, prev: DropState, next: DropState];
+  /** A destination moved to another rendition (at its keyframe); `url` has the key hidden. */
+  renditionchange: [url: string, from: string, to: string, reason: RenditionChangeReason];
   /** With `video.adaptiveBitrate`: the encoder's bitrate changed, bits per second. */
   bitrate: [bitrateBps: number, reason: BitrateChange['reason']];
   /** An output lost its connection and reconnects; `url` and `reason` have the stream key hidden. */

@@ -5,7 +5,6 @@ import type {
   PushedVideoTiming,
 } from './capture/push-sources.js';
 import { captureDevices, openSources, type OpenedSources } from './capture/source-choice.js';
-import type { DeviceHealthStats } from './capture/device-read-loop.js';
 import type { RawVideoFrame } from './media/frames.js';
 import type { Clock, Timer } from './core/clock.js';
 import { AbortError, ConfigError, InvalidStateError, MediaError, asError } from './core/errors.js';
@@ -14,7 +13,6 @@ import { TypedEmitter } from './core/typed-emitter.js';
 import { checkVideoBitrate } from './encode/video-encoder.js';
 import { MEDIA_DEFAULTS } from './media/defaults.js';
 import type { StreamConfig } from './media/packet.js';
-import { AdaptiveBitrate } from './output/adaptive-bitrate.js';
 import { FileRecorder } from './output/file-recorder.js';
 import { OutputGroup } from './output/output-group.js';
 import type { Output } from './output/output.js';
@@ -25,9 +23,10 @@ import { StreamerViews } from './observe/views.js';
 import { redact, secretsOf } from './rtmp/url.js';
 import { MediaSession, type MediaSessionOptions } from './session/media-session.js';
 import type { Registry } from 'prom-client';
+import { mainRenditionName, startAdaptation, validatePins, type Adaptation } from './session/adaptation.js';
+import { collectStats } from './streamer-stats.js';
 import {
   streamerDefaults,
-  type DeviceHealth,
   type StreamerEvents,
   type StreamerOptions,
   type StreamerState,
@@ -56,7 +55,9 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   #group = new OutputGroup([]);
   #recorder: FileRecorder | null = null;
   #sources: OpenedSources | null = null;
-  #abr: AdaptiveBitrate | null = null;
+  #adaptation: Adaptation | null = null;
+  /** Per output, the rendition it must carry, if any. */
+  readonly #pins: (string | undefined)[];
   #statsTimer: Timer | null = null;
   #startAbort: AbortController | null = null;
   #starting: Promise<void> | null = null;
@@ -81,6 +82,8 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       throw new ConfigError('outputs', outputs, 'give at least one rtmp:// or rtmps:// URL');
     }
     if (!video && !audio) throw new ConfigError('video/audio', null, 'enable video, audio or both');
+    this.#pins = outputs.map((spec) => (typeof spec === 'string' ? undefined : spec.rendition));
+    validatePins(this.#pins, video?.renditions ?? []);
   }
 
   /** The summary state. */
@@ -146,7 +149,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       session.start();
       this.emit('capturing', this.#startedUs);
       this.#statsTimer = this.#clock.setTimer(() => this.#statsTick(), this.#options.statsIntervalMs);
-      this.#startAdaptiveBitrate(session);
+      this.#startAdaptation(session);
       if (this.#group.outputs.length === 0) this.#setState('live'); // recording only: live once capturing
       await this.#group.firstAccepted(signal);
       this.#started = true;
@@ -192,7 +195,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   /** Changes the video bitrate on the running encoder, bits per second (with adaptive bitrate: its ceiling). */
   setVideoBitrate(bitrateBps: number): void {
     checkVideoBitrate(bitrateBps); // before the controller moves its ceiling
-    this.#applyVideoBitrate(this.#abr ? this.#abr.setMaxBitrate(bitrateBps) : bitrateBps);
+    this.#applyVideoBitrate(this.#adaptation ? this.#adaptation.setMaxBitrate(bitrateBps) : bitrateBps);
   }
 
   /** Resolves when every output has stopped or failed (e.g. a permanent error). */
@@ -249,34 +252,17 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
 
   /** A snapshot of every counter. */
   get stats(): StreamStats {
-    const session = this.#session?.stats;
-    const { outputs, totals } = this.#group.stats();
-    const configured = this.#session?.config.video?.bitrateBps ?? 0;
-    return {
+    return collectStats({
       state: this.#state,
       uptimeMs: this.#startedUs ? (this.#clock.nowUs() - this.#startedUs) / 1000 : 0,
-      framesCaptured: session?.capture?.framesCaptured ?? 0,
-      framesDuplicated: session?.capture?.framesDuplicated ?? 0,
-      framesLagged: session?.capture?.framesLagged ?? 0,
-      framesReplaced: this.#sumSourceStat('framesReplaced', this.#sources?.pushVideo?.framesReplaced),
-      framesDroppedOverflow: this.#sumSourceStat(
-        'framesDroppedOverflow',
-        this.#sources?.pushAudio?.framesDroppedOverflow,
-      ),
-      framesDroppedLate: this.#sources?.pushAudio?.framesDroppedLate ?? 0,
-      framesSkippedEncoder: session?.videoEncoder?.framesSkippedBusy ?? 0,
       captureFps: this.#captureFps,
-      silenceInsertedMs:
-        (session?.audio?.silenceInsertedMs ?? 0) + (this.#sources?.pushAudio?.silenceInsertedMs ?? 0),
-      audioOverrunDroppedMs: session?.audio?.audioOverrunDroppedMs ?? 0,
-      ...totals,
-      captureTickLateness: session?.capture?.tickLateness ?? null,
-      audioTickLateness: session?.audio?.tickLateness ?? null,
-      outputs,
-      videoBitrateBps: this.#videoBitrateBps ?? configured,
-      videoBitrateLowestBps: Math.min(this.#videoBitrateLowestBps ?? Infinity, configured),
-      devices: this.#deviceHealth(),
-    };
+      session: this.#session,
+      sources: this.#sources,
+      group: this.#group,
+      mainRenditionName: mainRenditionName(this.#options.video?.renditions ?? []),
+      videoBitrateBps: this.#videoBitrateBps,
+      videoBitrateLowestBps: this.#videoBitrateLowestBps,
+    });
   }
 
   /**
@@ -298,7 +284,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   // ------------------------------------------------------------ assembly
 
   #makeOutput(spec: StreamerOptions['outputs'][number]): Output {
-    const options = typeof spec === 'string' ? { url: spec } : spec;
+    const { rendition: _pin, ...options } = typeof spec === 'string' ? { url: spec } : spec;
     const { video, audio } = this.#options;
     const nominalBps =
       (video ? (video.bitrateBps ?? MEDIA_DEFAULTS.video.bitrateBps) : 0) +
@@ -311,6 +297,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     );
     output.on('keyframeRequest', () => this.#session?.requestKeyframe());
     output.on('statechange', () => this.#updateState());
+    output.mainRenditionName = mainRenditionName(this.#options.video?.renditions ?? []);
     output.on('dropstatechange', (prev, next) => this.emit('dropstate', output.stats.url, prev, next));
     const secrets = secretsOf(options.url);
     output.on('disconnected', (error) =>
@@ -319,6 +306,10 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     output.on('retry', (error, delayMs) =>
       this.emit('retry', output.stats.url, redact(error.message, secrets), delayMs),
     );
+    output.on('renditionchange', ({ from, to, reason }) => {
+      const name = (r: string | undefined): string => r ?? output.mainRenditionName;
+      this.emit('renditionchange', output.stats.url, name(from), name(to), reason);
+    });
     output.on('error', (error) => {
       if (this.#started) this.emit('error', error);
       this.#updateState();
@@ -333,8 +324,8 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       video ? (video.source ?? 'test') : null,
       audio ? (audio.sources ?? ['tone']) : null,
       {
-        width: video?.width ?? MEDIA_DEFAULTS.video.width,
-        height: video?.height ?? MEDIA_DEFAULTS.video.height,
+        width: video?.renditions?.[0]?.width ?? video?.width ?? MEDIA_DEFAULTS.video.width,
+        height: video?.renditions?.[0]?.height ?? video?.height ?? MEDIA_DEFAULTS.video.height,
         fps: video?.fps ?? MEDIA_DEFAULTS.video.fps,
         sampleRate: MEDIA_DEFAULTS.audio.sampleRate,
         channels: MEDIA_DEFAULTS.audio.channels,
@@ -346,8 +337,17 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     const { video, audio } = this.#options;
     let videoSetup: MediaSessionOptions['video'] = null;
     if (video && sources.video) {
-      const { source: _source, adaptiveBitrate: _abr, ...encoder } = video;
-      videoSetup = { source: sources.video, encoder };
+      const {
+        source: _source,
+        adaptiveBitrate: _abr,
+        adaptiveQuality: _aq,
+        renditions = [],
+        maxExtraEncoders: _max,
+        ...encoder
+      } = video;
+      const top = renditions[0];
+      const main = top ? { width: top.width, height: top.height, bitrateBps: top.bitrateBps } : {};
+      videoSetup = { source: sources.video, encoder: { ...encoder, ...main } };
     }
     return {
       video: videoSetup,
@@ -370,20 +370,27 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     }
   }
 
-  #startAdaptiveBitrate(session: MediaSession): void {
-    const video = session.config.video;
-    if (!video || !this.#options.video?.adaptiveBitrate) return;
-    this.#abr = new AdaptiveBitrate(
+  #startAdaptation(session: MediaSession): void {
+    const video = this.#options.video;
+    this.#adaptation = startAdaptation(
       this.#clock,
+      session,
       this.#group.outputs,
-      video.bitrateBps,
-      session.config.audio?.bitrateBps ?? 0,
+      {
+        adaptiveQuality: video?.adaptiveQuality === true,
+        adaptiveBitrate: video?.adaptiveBitrate === true,
+        renditions: video?.renditions ?? [],
+        maxExtraEncoders: video?.maxExtraEncoders ?? 2,
+        pins: this.#pins,
+      },
+      {
+        mainBitrate: (bitrateBps, reason) => {
+          this.#applyVideoBitrate(bitrateBps);
+          this.emit('bitrate', bitrateBps, reason);
+        },
+        error: (error) => this.emit('error', error),
+      },
     );
-    this.#abr.on('change', (bitrateBps, reason) => {
-      this.#applyVideoBitrate(bitrateBps);
-      this.emit('bitrate', bitrateBps, reason);
-    });
-    this.#abr.start();
   }
 
   #applyVideoBitrate(bitrateBps: number): void {
@@ -413,7 +420,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   async #teardown(): Promise<void> {
     this.#statsTimer?.cancel();
     this.#statsTimer = null;
-    this.#abr?.stop();
+    this.#adaptation?.stop();
     if (this.#session) await this.#session.stop();
     else this.#closeSources();
     await this.#group.stop();
@@ -443,23 +450,6 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     this.#statsTimer = this.#clock.setTimer(() => this.#statsTick(), this.#options.statsIntervalMs);
   }
 
-  #deviceHealth(): DeviceHealth[] {
-    return captureDevices(this.#sources).map((device) => ({
-      name: device.name,
-      state: device.error ? 'down' : 'ok',
-      ...pickHealth(device.stats),
-    }));
-  }
-
-  #sumSourceStat(field: 'framesReplaced' | 'framesDroppedOverflow', pushed: number | undefined): number {
-    let total = pushed ?? 0;
-    for (const device of this.#sources?.devices ?? []) {
-      const stats = device.stats as unknown as Record<string, unknown>;
-      if (typeof stats[field] === 'number') total += stats[field];
-    }
-    return total;
-  }
-
   #setState(next: StreamerState): void {
     const prev = this.#state;
     if (prev === next) return;
@@ -474,13 +464,4 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
 
 function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw signal.reason;
-}
-
-function pickHealth(stats: DeviceHealthStats): DeviceHealthStats {
-  return {
-    failures: stats.failures,
-    reopens: stats.reopens,
-    downtimeMs: stats.downtimeMs,
-    lastError: stats.lastError,
-  };
 }

@@ -333,7 +333,8 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
     try {
       frame.pts = BigInt(captured.ptsUs);
       frame.timeBase = US;
-      frame.pictType = this.#keyframeRequested ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+      frame.pictType =
+        this.#keyframeRequested || captured.keyframe === true ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
       this.#keyframeRequested = false;
       const ret = await this.#context.sendFrame(frame);
       if (ret < 0 && ret !== AVERROR_EAGAIN) throw new MediaError('encoding a video frame', `error ${ret}`);

@@ -30,6 +30,11 @@ export interface CapturedFrame {
   readonly ptsUs: number;
   /** True when the source had nothing new and the last picture is repeated. */
   readonly duplicate: boolean;
+  /**
+   * Encode this one as a keyframe (IDR): set by the session so that every rendition's keyframes fall
+   * on the same frames, and an output can switch between renditions at any of them.
+   */
+  readonly keyframe?: boolean;
 }
 
 /** One block of mixed PCM the AudioEngine hands to the audio encoder. */

@@ -20,6 +20,8 @@ export interface EncodedPacket {
   readonly reference: boolean;
   /** `data.length`, kept apart so queues can account bytes without touching buffers. */
   readonly byteLength: number;
+  /** Video: the rendition (encode) it belongs to; undefined for the main one and for audio. */
+  readonly rendition?: string;
 }
 
 /** The video stream's configuration, needed before the first video packet. */
@@ -57,8 +59,10 @@ export interface AudioConfig {
 
 /** Both streams' configuration; a stream that is off is absent. */
 export interface StreamConfig {
-  /** Present when the session has video. */
+  /** Present when the session has video: the main rendition. */
   readonly video?: VideoConfig;
+  /** The other renditions being encoded now, by name (packets carry the name in `rendition`). */
+  readonly renditions?: ReadonlyMap<string, VideoConfig>;
   /** Present when the session has audio. */
   readonly audio?: AudioConfig;
 }

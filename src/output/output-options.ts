@@ -150,6 +150,12 @@ export interface OutputStats {
   readonly congestedMs: number;
   /** Times congestion began. */
   readonly congestionEvents: number;
+  /** The rendition of the video it carries now (`main` without a ladder). */
+  readonly rendition: string;
+  /** Moves to a lower rendition (congested) and back up (recovered). */
+  readonly renditionSwitches: { readonly down: number; readonly up: number };
+  /** Time spent carrying a rendition below the top one, ms. */
+  readonly belowTopRenditionMs: number;
   /** Successful reconnections (the first connection is not one). */
   readonly reconnectCount: number;
   /** Connection attempts, all of them. */

@@ -14,6 +14,7 @@ import {
 } from './output-options.js';
 import type { PacketSink } from './packet-sink.js';
 import { RateMeter } from './rate-meter.js';
+import { RenditionSwitch, type RenditionChange, type RenditionChangeReason } from './rendition-switch.js';
 import { Reconnector, type OutputState, type ReconnectorEvents } from './reconnector.js';
 import { StreamMuxer } from './stream-muxer.js';
 import type { Transport, TransportConnection } from './transport.js';
@@ -26,6 +27,8 @@ export type OutputEvents = Omit<ReconnectorEvents, 'statechange'> & {
   keyframeRequest: [];
   /** The drop state changed. */
   dropstatechange: [prev: DropState, next: DropState];
+  /** It moved to another rendition of the video, at that rendition's keyframe. */
+  renditionchange: [RenditionChange];
 };
 
 /**
@@ -53,6 +56,12 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
   readonly #monitor: ConnectionMonitor;
   readonly #reconnector: Reconnector;
   readonly #rate = new RateMeter();
+  readonly #rendition = new RenditionSwitch();
+  #renditionSwitches = { down: 0, up: 0 };
+  #belowTopSinceUs: number | null = null;
+  #belowTopUs = 0;
+  /** How stats name the main rendition (the top of a ladder has a name of its own). */
+  mainRenditionName = 'main';
   #live = false;
   #bytesSentBefore = 0;
   #maxLatencyMs = 0;
@@ -133,10 +142,28 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
     return this.#reconnector.finished();
   }
 
+  /** The rendition it carries now (undefined: the main one). */
+  get rendition(): string | undefined {
+    return this.#rendition.current;
+  }
+
+  /** The rendition it is moving to, waiting for that rendition's keyframe; null when none. */
+  get pendingRendition(): string | undefined | null {
+    return this.#rendition.pending;
+  }
+
+  /** Moves to rendition `name` (undefined: the main one) at its next keyframe. */
+  moveToRendition(name: string | undefined, reason: RenditionChangeReason): void {
+    this.#rendition.moveTo(name, reason);
+  }
+
   /** Takes one packet from the session: queued, or dropped and counted. Never blocks. */
   writePacket(packet: EncodedPacket): void {
     const state = this.state;
     if (state === 'stopping' || state === 'stopped' || state === 'failed' || state === 'idle') return;
+    const { take, change } = this.#rendition.take(packet);
+    if (change) this.#onRenditionChange(change);
+    if (!take) return; // another rendition's video: not for this output
     // The first connection is taking longer than the latency bound: stop holding, resume at the live edge.
     if (state === 'connecting' && !this.#live && this.#muxer.bufferLatencyMs > this.options.maxLatencyMs) {
       this.#muxer.setConnected(false);
@@ -185,6 +212,12 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
       queuedPackets: this.#muxer.queuedPackets,
       congestedMs: muxer.congestedMs,
       congestionEvents: muxer.congestionEvents,
+      rendition: this.#rendition.current ?? this.mainRenditionName,
+      renditionSwitches: { ...this.#renditionSwitches },
+      belowTopRenditionMs:
+        (this.#belowTopUs +
+          (this.#belowTopSinceUs === null ? 0 : this.#clock.nowUs() - this.#belowTopSinceUs)) /
+        1000,
       ...this.#reconnector.stats,
     };
   }
@@ -222,6 +255,19 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
     this.#tracker.reset();
     this.#muxer.setConnected(false);
     return reason;
+  }
+
+  #onRenditionChange(change: RenditionChange): void {
+    const nowUs = this.#clock.nowUs();
+    if (change.reason === 'congested') this.#renditionSwitches.down++;
+    if (change.reason === 'recovered') this.#renditionSwitches.up++;
+    if (change.to === undefined && this.#belowTopSinceUs !== null) {
+      this.#belowTopUs += nowUs - this.#belowTopSinceUs;
+      this.#belowTopSinceUs = null;
+    } else if (change.to !== undefined && this.#belowTopSinceUs === null) {
+      this.#belowTopSinceUs = nowUs;
+    }
+    this.emit('renditionchange', change);
   }
 
   #observe(): void {

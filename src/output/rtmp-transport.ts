@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { aacSequenceHeaderTag, packetTag, videoSequenceHeaderTag } from '../flv/tags.js';
-import type { EncodedPacket, MediaKind, StreamConfig, VideoCodec } from '../media/packet.js';
+import type { EncodedPacket, StreamConfig, VideoCodec } from '../media/packet.js';
 import { RtmpRejectedAfterStartError } from '../rtmp/errors.js';
 import { rtmpConnectionDefaults, type RtmpConnectionOptions } from '../rtmp/rtmp-connection-options.js';
 import { RtmpConnection } from '../rtmp/rtmp-connection.js';
@@ -68,6 +68,12 @@ export class RtmpTransport implements Transport {
   }
 }
 
+/** `config` as one rendition sees it: its video is that rendition's. */
+function withRendition(config: StreamConfig, rendition: string | undefined): StreamConfig {
+  const video = rendition === undefined ? config.video : config.renditions?.get(rendition);
+  return video ? { ...config, video } : config;
+}
+
 /**
  * One publishing RtmpConnection as a TransportConnection: each stream's sequence header goes right
  * before its first packet (metadata before the first of all), at that packet's timestamp, so no
@@ -80,8 +86,12 @@ class RtmpTransportConnection extends TypedEmitter<TransportConnectionEvents> im
   readonly #connection: RtmpConnection;
   readonly #streamConfig: () => StreamConfig;
   readonly #acks = new AckCounter();
-  readonly #started = new Set<MediaKind>();
   #videoCodec: VideoCodec = 'h264';
+  /** The rendition the last onMetaData described (undefined: the main one); null before any. */
+  #metadataRendition: string | undefined | null = null;
+  #audioStarted = false;
+  /** The rendition whose sequence header went out last; null before the first video packet. */
+  #videoRendition: string | undefined | null = null;
   #kernelQueue: KernelSendQueue | null = null;
 
   constructor(clock: Clock, connection: RtmpConnection, streamConfig: () => StreamConfig) {
@@ -115,17 +125,26 @@ class RtmpTransportConnection extends TypedEmitter<TransportConnectionEvents> im
 
   write(packet: EncodedPacket, timestampMs: number): TransportWrite {
     const connection = this.#connection;
-    if (!this.#started.has(packet.kind)) {
-      const config = this.#streamConfig();
-      if (this.#started.size === 0) connection.writeMetadata(config, timestampMs);
-      this.#started.add(packet.kind);
-      if (packet.kind === 'video' && config.video) {
+    if (packet.kind === 'video' && packet.rendition !== this.#videoRendition) {
+      // The first video, or a move to another rendition (at its keyframe): what it is, then its header.
+      const config = withRendition(this.#streamConfig(), packet.rendition);
+      if (this.#metadataRendition !== packet.rendition) connection.writeMetadata(config, timestampMs);
+      this.#metadataRendition = packet.rendition;
+      this.#videoRendition = packet.rendition;
+      if (config.video) {
         this.#videoCodec = config.video.codec;
         connection.writeVideo(timestampMs, videoSequenceHeaderTag(config.video));
       }
-      if (packet.kind === 'audio' && config.audio) {
-        connection.writeAudio(timestampMs, aacSequenceHeaderTag(config.audio.audioSpecificConfig));
+    }
+    if (packet.kind === 'audio' && !this.#audioStarted) {
+      const config = this.#streamConfig();
+      if (this.#metadataRendition === null) {
+        connection.writeMetadata(config, timestampMs); // it describes the main video
+        this.#metadataRendition = undefined;
       }
+      this.#audioStarted = true;
+      if (config.audio)
+        connection.writeAudio(timestampMs, aacSequenceHeaderTag(config.audio.audioSpecificConfig));
     }
     const body = packetTag(packet, this.#videoCodec);
     return packet.kind === 'video'

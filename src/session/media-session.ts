@@ -10,7 +10,8 @@ import type { Clock } from '../core/clock.js';
 import { InvalidStateError, asError } from '../core/errors.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { AudioEncoder, type AudioEncoderOptions, type AudioEncoderStats } from '../encode/audio-encoder.js';
-import { VideoEncoder, type VideoEncoderOptions, type VideoEncoderStats } from '../encode/video-encoder.js';
+import type { VideoEncoderOptions, VideoEncoderStats } from '../encode/video-encoder.js';
+import { VideoRenditions } from './video-renditions.js';
 import type { EncodedPacket, StreamConfig } from '../media/packet.js';
 import type { PacketSink } from '../output/packet-sink.js';
 
@@ -53,10 +54,8 @@ export type MediaSessionEvents = {
  * reported (`sinkfailed`), and every other sink keeps every packet.
  */
 export class MediaSession extends TypedEmitter<MediaSessionEvents> {
-  /** Both streams' configuration, known once the encoders are open. */
-  readonly config: StreamConfig;
   readonly #clock: Clock;
-  readonly #videoEncoder: VideoEncoder | null;
+  readonly #video: VideoRenditions | null;
   readonly #audioEncoder: AudioEncoder | null;
   readonly #captureLoop: CaptureLoop | null;
   readonly #audioEngine: AudioEngine | null;
@@ -67,15 +66,14 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   private constructor(
     clock: Clock,
     options: MediaSessionOptions,
-    video: VideoEncoder | null,
+    video: VideoRenditions | null,
     audio: AudioEncoder | null,
   ) {
     super();
     this.#clock = clock;
     this.#options = options;
-    this.#videoEncoder = video;
+    this.#video = video;
     this.#audioEncoder = audio;
-    this.config = { ...(video ? { video: video.config } : {}), ...(audio ? { audio: audio.config } : {}) };
     const fanOut = (packet: EncodedPacket): void => {
       for (const sink of this.#sinks) {
         try {
@@ -91,10 +89,10 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     this.#audioEngine = null;
     if (video && options.video) {
       video.on('packet', fanOut).on('error', forwardError);
-      const { width, height } = video.config;
+      const { width, height } = video.main.config;
       const black = blackI420(width, height);
-      this.#captureLoop = new CaptureLoop(clock, options.video.source, (frame) => video.encode(frame), {
-        fps: video.config.fps,
+      this.#captureLoop = new CaptureLoop(clock, options.video.source, (frame) => void video.encode(frame), {
+        fps: video.main.config.fps,
         placeholder: { format: 'i420', width, height, data: black },
       });
     }
@@ -117,7 +115,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     if (!options.video && !options.audio) {
       throw new InvalidStateError('a session needs video, audio or both');
     }
-    const video = options.video ? await VideoEncoder.open(clock, options.video.encoder) : null;
+    const video = options.video ? await VideoRenditions.open(clock, options.video.encoder) : null;
     let audio: AudioEncoder | null = null;
     try {
       audio = options.audio ? await AudioEncoder.open(options.audio.encoder) : null;
@@ -133,6 +131,23 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     return this.#clock;
   }
 
+  /** Both streams' configuration (the main video rendition, and the others running now). */
+  get config(): StreamConfig {
+    const video = this.#video;
+    const audio = this.#audioEncoder;
+    const renditions = video?.configs;
+    return {
+      ...(video ? { video: video.main.config } : {}),
+      ...(renditions && renditions.size > 0 ? { renditions } : {}),
+      ...(audio ? { audio: audio.config } : {}),
+    };
+  }
+
+  /** The video encodes (the main one and those started on demand), or null without video. */
+  get renditions(): VideoRenditions | null {
+    return this.#video;
+  }
+
   /** Adds an output; it receives every packet from now on. */
   addSink(sink: PacketSink): void {
     this.#sinks.add(sink);
@@ -146,14 +161,14 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     this.#captureLoop?.start();
   }
 
-  /** The next encoded video frame is an IDR. */
+  /** The next captured frame is an IDR, in every rendition. */
   requestKeyframe(): void {
-    this.#videoEncoder?.requestKeyframe();
+    this.#video?.requestKeyframe();
   }
 
-  /** Changes the video bitrate on the running encoder. */
+  /** Changes the main video encoder's bitrate. */
   setVideoBitrate(bitrateBps: number): void {
-    this.#videoEncoder?.setBitrate(bitrateBps);
+    this.#video?.main.setBitrate(bitrateBps);
   }
 
   /** Snapshot of every engine's counters. */
@@ -161,7 +176,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     return {
       ...(this.#captureLoop ? { capture: this.#captureLoop.stats } : {}),
       ...(this.#audioEngine ? { audio: this.#audioEngine.stats } : {}),
-      ...(this.#videoEncoder ? { videoEncoder: this.#videoEncoder.stats } : {}),
+      ...(this.#video ? { videoEncoder: this.#video.main.stats } : {}),
       ...(this.#audioEncoder ? { audioEncoder: this.#audioEncoder.stats } : {}),
     };
   }
@@ -172,7 +187,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     this.#state = 'stopped';
     this.#captureLoop?.stop();
     this.#audioEngine?.stop();
-    await Promise.all([this.#videoEncoder?.close(), this.#audioEncoder?.close()]);
+    await Promise.all([this.#video?.close(), this.#audioEncoder?.close()]);
     this.#options.video?.source.close();
     for (const source of this.#options.audio?.sources ?? []) source.close();
   }

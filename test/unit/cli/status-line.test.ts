@@ -30,6 +30,9 @@ const output: RtmpOutputStats = {
   queuedPackets: 3,
   congestedMs: 1500,
   congestionEvents: 1,
+  rendition: 'main',
+  renditionSwitches: { down: 0, up: 0 },
+  belowTopRenditionMs: 0,
   reconnectCount: 2,
   connectAttempts: 4,
   lastDisconnectReason: 'connection to 127.0.0.1:1935 reset (ECONNRESET)',
@@ -60,7 +63,10 @@ const stats: StreamStats = {
   sendBitrateBps: 2_612_345,
   captureTickLateness: null,
   audioTickLateness: null,
-  outputs: [output],
+  outputs: [{ ...output, videoBitrateBps: 2_500_000 }],
+  renditions: [
+    { name: 'main', width: 1280, height: 720, bitrateBps: 2_500_000, outputs: 1, framesEncoded: 900, framesSkippedBusy: 0 },
+  ],
   videoBitrateBps: 2_500_000,
   videoBitrateLowestBps: 2_500_000,
   devices: [

@@ -1,0 +1,364 @@
+import type { Clock } from '../core/clock.js';
+import { ConfigError } from '../core/errors.js';
+import { BitrateController, bitrateControllerDefaults, type PathReport } from './bitrate-controller.js';
+
+/** One encode of the captured video (a rung of a ladder, or one started on demand). */
+export interface QualityRendition {
+  /** Its name. */
+  readonly name: string;
+  /** Pixels. */
+  readonly width: number;
+  /** Pixels. */
+  readonly height: number;
+  /** Bits per second. */
+  readonly bitrateBps: number;
+}
+
+/** Options of a QualityController. */
+export interface QualityControllerOptions {
+  /** The main (top) rendition. */
+  readonly main: QualityRendition;
+  /** Audio's share of every path, bits per second. */
+  readonly audioBitrateBps: number;
+  /** The rungs under the main one, best first; empty: renditions are made on demand at the main size. */
+  readonly ladder: readonly QualityRendition[];
+  /** At most this many encoders besides the main one; default 2. */
+  readonly maxExtraEncoders: number;
+  /** A path above this share of its own maxLatencyMs (or dropping above clearShare) is congested; default 0.5. */
+  readonly congestedShare: number;
+  /** Under this share a path is clear; default 0.25. */
+  readonly clearShare: number;
+  /** A lower quality gets this share of the path's measured delivery rate (minus audio); default 0.8. */
+  readonly headroom: number;
+  /** At least this long between two cuts of one encoder's bitrate, ms; default 2000. */
+  readonly decreaseIntervalMs: number;
+  /** Clear this long before each step up, ms; default 4000. */
+  readonly increaseIntervalMs: number;
+  /** Each step up adds this share of the main bitrate (on-demand renditions); default 0.25. */
+  readonly increaseStep: number;
+  /** Paths whose targets are within this share of each other share one encoder; default 0.3. */
+  readonly shareTolerance: number;
+  /** Adapt to the paths; false: only pinned outputs leave the main encode. Default true. */
+  readonly adapt: boolean;
+}
+
+/** Defaults for `main`, audio at `audioBitrateBps`, and `ladder` (empty: on demand). */
+export function qualityControllerDefaults(
+  main: QualityRendition,
+  audioBitrateBps: number,
+  ladder: readonly QualityRendition[] = [],
+): QualityControllerOptions {
+  return {
+    main,
+    audioBitrateBps,
+    ladder,
+    maxExtraEncoders: 2,
+    congestedShare: 0.5,
+    clearShare: 0.25,
+    headroom: 0.8,
+    decreaseIntervalMs: 2000,
+    increaseIntervalMs: 4000,
+    increaseStep: 0.25,
+    shareTolerance: 0.3,
+    adapt: true,
+  };
+}
+
+/** Throws a ConfigError naming the first bad option. */
+export function validateQualityControllerOptions(o: QualityControllerOptions): void {
+  if (!Number.isInteger(o.maxExtraEncoders) || o.maxExtraEncoders < 0 || o.maxExtraEncoders > 8) {
+    throw new ConfigError('maxExtraEncoders', o.maxExtraEncoders, 'use 0 to 8');
+  }
+  const names = new Set([o.main.name]);
+  for (const rung of o.ladder) {
+    if (names.has(rung.name))
+      throw new ConfigError('video.renditions', rung.name, 'give each rendition its own name');
+    names.add(rung.name);
+    if (!(rung.bitrateBps < o.main.bitrateBps)) {
+      throw new ConfigError(
+        'video.renditions',
+        rung.name,
+        `each rung needs less than the first's ${o.main.bitrateBps} bit/s`,
+      );
+    }
+  }
+  if (!(o.headroom > 0 && o.headroom <= 1))
+    throw new ConfigError('headroom', o.headroom, 'use a share in (0, 1]');
+  if (!(o.clearShare > 0 && o.clearShare <= o.congestedShare)) {
+    throw new ConfigError('clearShare', o.clearShare, 'use 0 < clearShare ≤ congestedShare');
+  }
+}
+
+/** What one output reports each tick. */
+export interface OutputQualityReport extends PathReport {
+  /** Stable id of the output. */
+  readonly id: string;
+  /** Live (publishing): only live outputs are judged. */
+  readonly live: boolean;
+  /** The rendition it carries (undefined: the main one). */
+  readonly rendition: string | undefined;
+  /** The rendition it is moving to (undefined: the main one); null when none. */
+  readonly pending: string | undefined | null;
+  /** The rendition it must carry whatever its path does, if any. */
+  readonly pinned: string | undefined;
+}
+
+/** What to do now. */
+export type QualityAction =
+  | { readonly kind: 'start'; readonly rendition: QualityRendition }
+  | { readonly kind: 'stop'; readonly name: string }
+  | { readonly kind: 'bitrate'; readonly name: string | undefined; readonly bitrateBps: number }
+  | {
+      readonly kind: 'move';
+      readonly output: string;
+      readonly to: string | undefined;
+      readonly reason: 'congested' | 'recovered' | 'pinned';
+    };
+
+interface Running {
+  rendition: QualityRendition;
+  lastDecreaseMs: number;
+}
+
+interface PathMemory {
+  clearSinceMs: number | null;
+  previousLatencyMs: number;
+}
+
+/**
+ * Per-destination quality (the decision; pure, time from the clock, no I/O). Every destination gets
+ * the best quality its own path carries and a slow one never lowers what the others get:
+ * - while every path keeps up, only the main encoder runs;
+ * - a path that falls behind moves to a lower rendition — one made on demand at 80 % of what that path
+ *   delivers (or the best rung of a ladder under that) — at the rendition's first keyframe; paths behind
+ *   together share one (targets within `shareTolerance`), and at most `maxExtraEncoders` run;
+ * - still behind and not getting better: that rendition's bitrate is cut again (at most every 2 s);
+ * - clear for 4 s: it steps up (the rendition's bitrate, or one rung), and back to the main encode
+ *   once there; an encoder nobody carries any more is stopped;
+ * - with a single destination there is no second encode: the main bitrate follows the path (AIMD,
+ *   BitrateController), as adaptive bitrate did.
+ */
+export class QualityController {
+  /** The validated options (`main` moves with `setMainBitrate()`). */
+  options: Readonly<QualityControllerOptions>;
+  readonly #clock: Clock;
+  readonly #single: BitrateController;
+  readonly #running = new Map<string, Running>();
+  readonly #paths = new Map<string, PathMemory>();
+  #nextId = 1;
+
+  constructor(clock: Clock, options: QualityControllerOptions) {
+    validateQualityControllerOptions(options);
+    this.options = Object.freeze({ ...options });
+    this.#clock = clock;
+    this.#single = new BitrateController(
+      clock,
+      bitrateControllerDefaults(options.main.bitrateBps, options.audioBitrateBps),
+    );
+  }
+
+  /** The renditions it keeps running besides the main one, by name. */
+  get running(): ReadonlyMap<string, QualityRendition> {
+    return new Map([...this.#running].map(([name, r]) => [name, r.rendition]));
+  }
+
+  /**
+   * The app set a new main bitrate (`setVideoBitrate()`): the ceiling moves. Returns what the main
+   * encoder should use now (with a single destination, the adaptive bitrate under the new ceiling).
+   */
+  setMainBitrate(bitrateBps: number): number {
+    this.options = Object.freeze({ ...this.options, main: { ...this.options.main, bitrateBps } });
+    return this.#single.setMaxBitrate(bitrateBps);
+  }
+
+  /** What to do now, given every output's report. */
+  update(outputs: readonly OutputQualityReport[]): QualityAction[] {
+    if (!this.options.adapt) {
+      const actions: QualityAction[] = [];
+      for (const output of outputs) if (output.pinned !== undefined) this.#pin(output, actions);
+      this.#stopUnused(outputs, actions);
+      return actions;
+    }
+    const only = outputs.length === 1 ? outputs[0] : undefined;
+    if (only && only.pinned === undefined) {
+      const output = only;
+      const change = this.#single.update(output.live ? [output] : []);
+      return change ? [{ kind: 'bitrate', name: undefined, bitrateBps: change.bitrateBps }] : [];
+    }
+    const nowMs = this.#clock.nowUs() / 1000;
+    const actions: QualityAction[] = [];
+    for (const output of outputs) {
+      const memory = this.#memory(output.id);
+      if (output.pinned !== undefined) {
+        this.#pin(output, actions);
+        continue;
+      }
+      const state = this.#judge(output);
+      const improving = output.latencyMs < memory.previousLatencyMs;
+      memory.previousLatencyMs = output.latencyMs;
+      if (state === 'clear') memory.clearSinceMs ??= nowMs;
+      else memory.clearSinceMs = null;
+      if (!output.live || output.pending !== null) continue; // judged again once it settles
+      if (state === 'congested') this.#congested(output, improving, nowMs, actions);
+      else if (
+        state === 'clear' &&
+        nowMs - (memory.clearSinceMs ?? nowMs) >= this.options.increaseIntervalMs
+      ) {
+        this.#stepUp(output, actions);
+        memory.clearSinceMs = nowMs; // the next step waits another interval
+      }
+    }
+    this.#stopUnused(outputs, actions);
+    return actions;
+  }
+
+  #judge(output: OutputQualityReport): 'congested' | 'clear' | 'holding' {
+    const { congestedShare, clearShare } = this.options;
+    const share = output.latencyMs / output.maxLatencyMs;
+    if (share > congestedShare || (output.dropping && share > clearShare)) return 'congested';
+    return share < clearShare ? 'clear' : 'holding';
+  }
+
+  /** Where a path delivering `deliveryRateBps` can go: that share of it, minus audio. */
+  #targetBps(output: OutputQualityReport, currentBps: number): number {
+    const { headroom, audioBitrateBps } = this.options;
+    const byRate =
+      output.deliveryRateBps > 0
+        ? headroom * output.deliveryRateBps - audioBitrateBps
+        : currentBps * headroom;
+    return Math.max(this.#minBps(), Math.min(byRate, currentBps * headroom));
+  }
+
+  #minBps(): number {
+    return Math.min(this.options.main.bitrateBps, Math.max(this.options.main.bitrateBps / 10, 200_000));
+  }
+
+  #congested(output: OutputQualityReport, improving: boolean, nowMs: number, actions: QualityAction[]): void {
+    const current = output.rendition === undefined ? undefined : this.#running.get(output.rendition);
+    const currentBps = current?.rendition.bitrateBps ?? this.options.main.bitrateBps;
+    const target = this.#targetBps(output, currentBps);
+    if (current && this.options.ladder.length === 0) {
+      // Already on its own encode: cut it, unless the queue is already draining.
+      if (improving || nowMs - current.lastDecreaseMs < this.options.decreaseIntervalMs) return;
+      if (target >= current.rendition.bitrateBps) return;
+      current.rendition = { ...current.rendition, bitrateBps: Math.round(target) };
+      current.lastDecreaseMs = nowMs;
+      actions.push({
+        kind: 'bitrate',
+        name: current.rendition.name,
+        bitrateBps: current.rendition.bitrateBps,
+      });
+      return;
+    }
+    const to = this.#renditionUnder(target, currentBps, actions, nowMs);
+    if (to && to.name !== output.rendition)
+      actions.push({ kind: 'move', output: output.id, to: to.name, reason: 'congested' });
+  }
+
+  /** The rendition a path aiming at `target` should carry, started if need be; null to stay. */
+  #renditionUnder(
+    target: number,
+    currentBps: number,
+    actions: QualityAction[],
+    nowMs: number,
+  ): QualityRendition | null {
+    const { ladder, shareTolerance, maxExtraEncoders } = this.options;
+    const lower = [...this.#running.values()]
+      .map((r) => r.rendition)
+      .filter((r) => r.bitrateBps < currentBps);
+    if (ladder.length > 0) {
+      const rung = ladder.find((r) => r.bitrateBps <= target) ?? ladder[ladder.length - 1];
+      if (!rung || rung.bitrateBps >= currentBps) return null;
+      if (this.#running.has(rung.name)) return rung;
+      if (this.#running.size < maxExtraEncoders) return this.#start(rung, actions, nowMs);
+      return (
+        lower.sort((a, b) => b.bitrateBps - a.bitrateBps).find((r) => r.bitrateBps <= target) ??
+        lower[0] ??
+        null
+      );
+    }
+    // Share one already made for a path like this one.
+    const shared = lower
+      .filter(
+        (r) => r.bitrateBps <= target * (1 + shareTolerance) && r.bitrateBps >= target * (1 - shareTolerance),
+      )
+      .sort((a, b) => b.bitrateBps - a.bitrateBps)[0];
+    if (shared) return shared;
+    if (this.#running.size < maxExtraEncoders) {
+      const { width, height } = this.options.main;
+      return this.#start(
+        { name: `adaptive-${this.#nextId++}`, width, height, bitrateBps: Math.round(target) },
+        actions,
+        nowMs,
+      );
+    }
+    // At the cap: the closest one under the target, else the lowest there is.
+    const under = lower.filter((r) => r.bitrateBps <= target).sort((a, b) => b.bitrateBps - a.bitrateBps);
+    return under[0] ?? lower.sort((a, b) => a.bitrateBps - b.bitrateBps)[0] ?? null;
+  }
+
+  #start(rendition: QualityRendition, actions: QualityAction[], nowMs: number): QualityRendition {
+    this.#running.set(rendition.name, { rendition, lastDecreaseMs: nowMs });
+    actions.push({ kind: 'start', rendition });
+    return rendition;
+  }
+
+  #stepUp(output: OutputQualityReport, actions: QualityAction[]): void {
+    if (output.rendition === undefined) return;
+    const current = this.#running.get(output.rendition);
+    const { ladder, main, increaseStep } = this.options;
+    if (ladder.length > 0) {
+      const index = ladder.findIndex((r) => r.name === output.rendition);
+      const up = index > 0 ? ladder[index - 1] : undefined;
+      if (up && !this.#running.has(up.name) && this.#running.size >= this.options.maxExtraEncoders) return;
+      if (up && !this.#running.has(up.name)) this.#start(up, actions, -Infinity);
+      actions.push({ kind: 'move', output: output.id, to: up?.name, reason: 'recovered' });
+      return;
+    }
+    if (!current) return;
+    const raised = current.rendition.bitrateBps + increaseStep * main.bitrateBps;
+    if (raised >= main.bitrateBps * 0.95) {
+      actions.push({ kind: 'move', output: output.id, to: undefined, reason: 'recovered' });
+      return;
+    }
+    current.rendition = { ...current.rendition, bitrateBps: Math.round(raised) };
+    actions.push({ kind: 'bitrate', name: current.rendition.name, bitrateBps: current.rendition.bitrateBps });
+  }
+
+  #pin(output: OutputQualityReport, actions: QualityAction[]): void {
+    const name = output.pinned;
+    if (name === this.options.main.name) {
+      if (output.rendition !== undefined && output.pending !== undefined) {
+        actions.push({ kind: 'move', output: output.id, to: undefined, reason: 'pinned' });
+      }
+      return;
+    }
+    const rung = this.options.ladder.find((r) => r.name === name);
+    if (!rung) return;
+    if (!this.#running.has(rung.name)) this.#start(rung, actions, -Infinity);
+    if (output.rendition !== rung.name && output.pending !== rung.name) {
+      actions.push({ kind: 'move', output: output.id, to: rung.name, reason: 'pinned' });
+    }
+  }
+
+  /** Stops the renditions no output carries or moves to (a pending move planned this tick counts). */
+  #stopUnused(outputs: readonly OutputQualityReport[], actions: QualityAction[]): void {
+    const used = new Set<string | undefined>();
+    for (const output of outputs) {
+      used.add(output.rendition);
+      if (output.pending !== null) used.add(output.pending);
+    }
+    for (const action of actions) if (action.kind === 'move') used.add(action.to);
+    for (const name of [...this.#running.keys()]) {
+      if (used.has(name)) continue;
+      this.#running.delete(name);
+      actions.push({ kind: 'stop', name });
+    }
+  }
+
+  #memory(id: string): PathMemory {
+    let memory = this.#paths.get(id);
+    if (!memory) this.#paths.set(id, (memory = { clearSinceMs: null, previousLatencyMs: Infinity }));
+    return memory;
+  }
+}

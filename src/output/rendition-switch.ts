@@ -1,0 +1,57 @@
+import type { EncodedPacket } from '../media/packet.js';
+
+/** Why an output moves to another rendition. */
+export type RenditionChangeReason = 'congested' | 'recovered' | 'pinned' | 'stopped';
+
+/** A switch that happened: the rendition names (undefined: the main one). */
+export interface RenditionChange {
+  readonly from: string | undefined;
+  readonly to: string | undefined;
+  readonly reason: RenditionChangeReason;
+}
+
+/**
+ * Which rendition of the video one output carries, and the move to another at a keyframe of the
+ * one it moves to: until that keyframe comes, the output goes on with the current rendition, so the
+ * stream never has a gap and always decodes. Audio is not concerned. Pure: packets in, a verdict out.
+ */
+export class RenditionSwitch {
+  #current: string | undefined;
+  #target: { name: string | undefined; reason: RenditionChangeReason } | null = null;
+
+  /** Starts on `initial` (undefined: the main rendition). */
+  constructor(initial: string | undefined = undefined) {
+    this.#current = initial;
+  }
+
+  /** The rendition carried now (undefined: the main one). */
+  get current(): string | undefined {
+    return this.#current;
+  }
+
+  /** The rendition it is moving to, waiting for its keyframe; null when none. */
+  get pending(): string | undefined | null {
+    return this.#target === null ? null : this.#target.name;
+  }
+
+  /** Asks to move to `name` at its next keyframe; asking for the current one cancels a pending move. */
+  moveTo(name: string | undefined, reason: RenditionChangeReason): void {
+    this.#target = name === this.#current ? null : { name, reason };
+  }
+
+  /**
+   * Whether this output takes `packet`, and the switch it makes now if any. Audio always; video of
+   * the current rendition until the target's keyframe; from that keyframe on, the target's.
+   */
+  take(packet: EncodedPacket): { take: boolean; change: RenditionChange | null } {
+    if (packet.kind === 'audio') return { take: true, change: null };
+    const target = this.#target;
+    if (target !== null && packet.rendition === target.name && packet.keyframe) {
+      const change = { from: this.#current, to: target.name, reason: target.reason };
+      this.#current = target.name;
+      this.#target = null;
+      return { take: true, change };
+    }
+    return { take: packet.rendition === this.#current, change: null };
+  }
+}

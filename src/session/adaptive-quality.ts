@@ -1,0 +1,139 @@
+import type { Clock, Timer } from '../core/clock.js';
+import { asError } from '../core/errors.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
+import type { Output } from '../output/output.js';
+import {
+  QualityController,
+  type OutputQualityReport,
+  type QualityAction,
+  type QualityControllerOptions,
+} from '../output/quality-controller.js';
+import type { VideoRenditions } from './video-renditions.js';
+
+/** How often the outputs are looked at, ms. */
+const INTERVAL_MS = 500;
+
+/** Events of AdaptiveQuality. */
+export type AdaptiveQualityEvents = {
+  /** The main encoder's bitrate should change (a single destination: no second encode). */
+  mainbitrate: [bitrateBps: number, reason: 'congested' | 'clear'];
+  /** A rendition started or stopped, or its bitrate changed. */
+  encoders: [];
+  /** Starting an encoder failed (its outputs stay where they were). */
+  error: [Error];
+};
+
+/**
+ * Per-destination quality at run time: every 500 ms (and at once when an output starts dropping)
+ * the outputs' paths go to the QualityController, and its answers are carried out — encoders
+ * started, re-rated and stopped on the session's VideoRenditions, outputs moved between renditions
+ * (each at the rendition's next keyframe). It owns its timer.
+ */
+export class AdaptiveQuality extends TypedEmitter<AdaptiveQualityEvents> {
+  readonly #clock: Clock;
+  readonly #outputs: readonly Output[];
+  readonly #pins: readonly (string | undefined)[];
+  readonly #renditions: VideoRenditions;
+  readonly #controller: QualityController;
+  #timer: Timer | null = null;
+  #stopped = false;
+
+  /** `pins[i]`: the rendition output i must carry, if any. */
+  constructor(
+    clock: Clock,
+    outputs: readonly Output[],
+    pins: readonly (string | undefined)[],
+    renditions: VideoRenditions,
+    options: QualityControllerOptions,
+  ) {
+    super();
+    this.#clock = clock;
+    this.#outputs = outputs;
+    this.#pins = pins;
+    this.#renditions = renditions;
+    this.#controller = new QualityController(clock, options);
+    for (const output of outputs) {
+      output.on('dropstatechange', (_prev, next) => {
+        if (next === 'dropping') this.#tick();
+      });
+    }
+  }
+
+  /** Starts looking. */
+  start(): void {
+    if (this.#timer === null && !this.#stopped) this.#tick();
+  }
+
+  /** A new main bitrate set by the app; returns what the main encoder should use now. */
+  setMaxBitrate(bitrateBps: number): number {
+    return this.#controller.setMainBitrate(bitrateBps);
+  }
+
+  /** Stops looking (the encoders close with the session); idempotent. */
+  stop(): void {
+    this.#stopped = true;
+    this.#timer?.cancel();
+    this.#timer = null;
+  }
+
+  #tick(): void {
+    this.#timer?.cancel();
+    this.#timer = null;
+    if (this.#stopped) return;
+    const reports: OutputQualityReport[] = this.#outputs.map((output, i) => {
+      const stats = output.stats;
+      return {
+        id: String(i),
+        live: output.state === 'live',
+        dropping: stats.dropState === 'dropping',
+        latencyMs: stats.currentLatencyMs,
+        maxLatencyMs: output.options.maxLatencyMs,
+        deliveryRateBps: stats.deliveryRateBps,
+        rendition: output.rendition,
+        pending: output.pendingRendition,
+        pinned: this.#pins[i],
+      };
+    });
+    for (const action of this.#controller.update(reports)) this.#apply(action);
+    this.#timer = this.#clock.setTimer(() => this.#tick(), INTERVAL_MS);
+  }
+
+  #apply(action: QualityAction): void {
+    switch (action.kind) {
+      case 'start':
+        this.#renditions.start(action.rendition).then(
+          () => this.emit('encoders'),
+          (error: unknown) => {
+            // Its outputs wait for a keyframe that will not come: send them back to the main encode.
+            for (const output of this.#outputs) {
+              if (output.pendingRendition === action.rendition.name)
+                output.moveToRendition(undefined, 'stopped');
+            }
+            this.emit('error', asError(error));
+          },
+        );
+        return;
+      case 'stop':
+        void this.#renditions.stop(action.name).then(() => this.emit('encoders'));
+        return;
+      case 'bitrate':
+        if (action.name === undefined) {
+          this.emit(
+            'mainbitrate',
+            action.bitrateBps,
+            action.bitrateBps < this.#renditions.main.bitrateBps ? 'congested' : 'clear',
+          );
+        } else {
+          this.#renditions.setBitrate(action.name, action.bitrateBps);
+          this.emit('encoders');
+        }
+        return;
+      case 'move': {
+        const output = this.#outputs[Number(action.output)];
+        output?.moveToRendition(action.to, action.reason);
+        // Back up to the main encode: its next keyframe on the grid is at most a keyframe interval away.
+        return;
+      }
+    }
+  }
+}
