@@ -65,7 +65,15 @@ const stats: StreamStats = {
   audioTickLateness: null,
   outputs: [{ ...output, videoBitrateBps: 2_500_000 }],
   renditions: [
-    { name: 'main', width: 1280, height: 720, bitrateBps: 2_500_000, outputs: 1, framesEncoded: 900, framesSkippedBusy: 0 },
+    {
+      name: 'main',
+      width: 1280,
+      height: 720,
+      bitrateBps: 2_500_000,
+      outputs: 1,
+      framesEncoded: 900,
+      framesSkippedBusy: 0,
+    },
   ],
   videoBitrateBps: 2_500_000,
   videoBitrateLowestBps: 2_500_000,

@@ -1,0 +1,253 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/core/errors.js';
+import {
+  QualityController,
+  qualityControllerDefaults,
+  type OutputQualityReport,
+  type QualityAction,
+  type QualityRendition,
+} from '../../../src/output/quality-controller.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+
+const MAIN: QualityRendition = { name: 'main', width: 1280, height: 720, bitrateBps: 2_500_000 };
+const AUDIO = 160_000;
+
+/** A live output on the main rendition whose path is fine. */
+function clear(id: string, patch: Partial<OutputQualityReport> = {}): OutputQualityReport {
+  return {
+    id,
+    live: true,
+    dropping: false,
+    latencyMs: 80,
+    maxLatencyMs: 2000,
+    deliveryRateBps: 2_700_000,
+    rendition: undefined,
+    pending: null,
+    pinned: undefined,
+    ...patch,
+  };
+}
+
+/** The same output behind: latency past half its bound, delivering `rateBps`. */
+function behind(id: string, rateBps: number, patch: Partial<OutputQualityReport> = {}): OutputQualityReport {
+  return clear(id, { latencyMs: 1400, deliveryRateBps: rateBps, ...patch });
+}
+
+function controller(patch: Partial<ReturnType<typeof qualityControllerDefaults>> = {}): {
+  clock: FakeClock;
+  q: QualityController;
+} {
+  const clock = new FakeClock();
+  return { clock, q: new QualityController(clock, { ...qualityControllerDefaults(MAIN, AUDIO), ...patch }) };
+}
+
+const starts = (actions: QualityAction[]): QualityRendition[] =>
+  actions.flatMap((a) => (a.kind === 'start' ? [a.rendition] : []));
+const moves = (actions: QualityAction[]): [string, string | undefined, string][] =>
+  actions.flatMap((a) =>
+    a.kind === 'move' ? [[a.output, a.to, a.reason] as [string, string | undefined, string]] : [],
+  );
+
+describe('QualityController with several destinations (renditions on demand)', () => {
+  it('runs nothing extra while every path keeps up', () => {
+    const { clock, q } = controller();
+    for (let t = 0; t < 10; t++) {
+      expect(q.update([clear('a'), clear('b')])).toEqual([]);
+      clock.advance(500);
+    }
+    expect(q.running.size).toBe(0);
+  });
+
+  it('gives a path that falls behind a rendition of its own at 80 % of what it delivers minus audio; the others stay', () => {
+    const { q } = controller();
+    const actions = q.update([clear('a'), behind('b', 1_000_000)]);
+    expect(starts(actions)).toEqual([{ name: 'adaptive-1', width: 1280, height: 720, bitrateBps: 640_000 }]);
+    expect(moves(actions)).toEqual([['b', 'adaptive-1', 'congested']]);
+  });
+
+  it('counts a path that drops while over a quarter of its bound as behind, and one under a quarter as clear', () => {
+    const { q } = controller();
+    expect(
+      moves(
+        q.update([clear('a'), clear('b', { dropping: true, latencyMs: 600, deliveryRateBps: 1_500_000 })]),
+      ),
+    ).toEqual([['b', 'adaptive-1', 'congested']]);
+    const other = controller().q;
+    expect(other.update([clear('a'), clear('b', { dropping: true, latencyMs: 400 })])).toEqual([]);
+  });
+
+  it('lets paths that fall behind together share one encoder when their targets are close', () => {
+    const { q } = controller();
+    const first = q.update([clear('a'), behind('b', 1_000_000), clear('c')]);
+    expect(starts(first)).toHaveLength(1);
+    const second = q.update([
+      clear('a'),
+      behind('b', 1_000_000, { rendition: undefined, pending: 'adaptive-1' }),
+      behind('c', 1_100_000),
+    ]);
+    expect(starts(second)).toEqual([]);
+    expect(moves(second)).toEqual([['c', 'adaptive-1', 'congested']]);
+  });
+
+  it('starts a second encoder for a path much slower than the first one, and no more than maxExtraEncoders', () => {
+    const { q } = controller({ maxExtraEncoders: 2 });
+    q.update([behind('a', 2_000_000), clear('b'), clear('c'), clear('d')]);
+    const second = q.update([
+      behind('a', 2_000_000, { rendition: 'adaptive-1' }),
+      behind('b', 600_000),
+      clear('c'),
+      clear('d'),
+    ]);
+    expect(starts(second).map((r) => r.bitrateBps)).toEqual([320_000]);
+    const third = q.update([
+      behind('a', 2_000_000, { rendition: 'adaptive-1' }),
+      behind('b', 600_000, { rendition: 'adaptive-2' }),
+      behind('c', 1_200_000),
+      clear('d'),
+    ]);
+    // At the cap: the closest one under its target (800 k: the 320 k one), not a third encoder.
+    expect(starts(third)).toEqual([]);
+    expect(moves(third)).toEqual([['c', 'adaptive-2', 'congested']]);
+    expect(q.running.size).toBe(2);
+  });
+
+  it('with maxExtraEncoders 0 never starts one: the path keeps the main encode (and its drops)', () => {
+    const { q } = controller({ maxExtraEncoders: 0 });
+    expect(q.update([behind('a', 500_000), clear('b')])).toEqual([]);
+  });
+
+  it('cuts the bitrate of a path still behind on its own encode, at most every 2 s and only while its latency is not falling', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 1_000_000)]); // adaptive-1 at 640 k
+    clock.advance(500);
+    const onIt = (latencyMs: number, rateBps: number): OutputQualityReport =>
+      behind('b', rateBps, { rendition: 'adaptive-1', latencyMs });
+    expect(q.update([clear('a'), onIt(1500, 500_000)])).toEqual([]); // within 2 s of the start
+    clock.advance(2000);
+    expect(q.update([clear('a'), onIt(1400, 500_000)])).toEqual([]); // falling: hold
+    clock.advance(500);
+    expect(q.update([clear('a'), onIt(1450, 600_000)])).toEqual([
+      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 320_000 },
+    ]);
+    clock.advance(2000);
+    // Never under a tenth of the main bitrate (250 k here; 200 k at least).
+    expect(q.update([clear('a'), onIt(1500, 300_000)])).toEqual([
+      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 250_000 },
+    ]);
+  });
+
+  it('steps a recovered path back up every 4 s clear, then back onto the main encode, and stops the encoder nobody carries', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
+    const onIt = clear('b', { rendition: 'adaptive-1' });
+    const rates: number[] = [];
+    const back: QualityAction[][] = [];
+    for (let t = 0; t < 40; t++) {
+      clock.advance(500);
+      const actions = q.update([clear('a'), onIt]);
+      for (const a of actions) if (a.kind === 'bitrate') rates.push(a.bitrateBps);
+      if (moves(actions).length > 0) back.push(actions);
+      if (back.length > 0) break;
+    }
+    expect(rates).toEqual([1_265_000, 1_890_000]);
+    expect(moves(back[0] ?? [])).toEqual([['b', undefined, 'recovered']]);
+    // Until the switch is done (at the main encode's keyframe) the encoder stays; then it goes.
+    expect(q.update([clear('a'), clear('b', { rendition: 'adaptive-1', pending: undefined })])).toEqual([]);
+    expect(q.update([clear('a'), clear('b')])).toEqual([{ kind: 'stop', name: 'adaptive-1' }]);
+    expect(q.running.size).toBe(0);
+  });
+
+  it('does not judge an output that is reconnecting or still moving', () => {
+    const { q } = controller();
+    expect(q.update([clear('a'), behind('b', 500_000, { live: false })])).toEqual([]);
+    expect(q.update([clear('a'), behind('b', 500_000, { pending: 'x' })])).toEqual([]);
+  });
+});
+
+describe('QualityController with one destination', () => {
+  it('starts no second encode: the main bitrate follows the path, as adaptive bitrate does', () => {
+    const { clock, q } = controller();
+    const actions = q.update([behind('a', 1_000_000)]);
+    expect(actions).toEqual([{ kind: 'bitrate', name: undefined, bitrateBps: 640_000 }]);
+    clock.advance(10_000);
+    expect(starts(q.update([clear('a')]))).toEqual([]);
+  });
+
+  it('moves its ceiling with setMainBitrate()', () => {
+    const { q } = controller();
+    expect(q.setMainBitrate(1_500_000)).toBe(1_500_000);
+    expect(q.options.main.bitrateBps).toBe(1_500_000);
+  });
+});
+
+describe('QualityController with a ladder', () => {
+  const ladder: QualityRendition[] = [
+    { name: '720p-1500', width: 1280, height: 720, bitrateBps: 1_500_000 },
+    { name: '480p-800', width: 854, height: 480, bitrateBps: 800_000 },
+    { name: '360p-400', width: 640, height: 360, bitrateBps: 400_000 },
+  ];
+  const laddered = (): { clock: FakeClock; q: QualityController } =>
+    controller({ ...qualityControllerDefaults(MAIN, AUDIO, ladder) });
+
+  it('moves a path behind to the best rung under its target, started on demand', () => {
+    const { q } = laddered();
+    const actions = q.update([clear('a'), behind('b', 1_300_000)]); // target 880 k
+    expect(starts(actions).map((r) => r.name)).toEqual(['480p-800']);
+    expect(moves(actions)).toEqual([['b', '480p-800', 'congested']]);
+  });
+
+  it('takes the lowest rung when even that is over the target', () => {
+    const { q } = laddered();
+    expect(moves(q.update([clear('a'), behind('b', 300_000)]))).toEqual([['b', '360p-400', 'congested']]);
+  });
+
+  it('steps up one rung at a time every 4 s clear, then to the main encode', () => {
+    const { clock, q } = laddered();
+    q.update([clear('a'), behind('b', 300_000)]);
+    const steps: (string | undefined)[] = [];
+    let rendition: string | undefined = '360p-400';
+    for (let t = 0; t < 60 && steps.length < 3; t++) {
+      clock.advance(500);
+      for (const [, to] of moves(q.update([clear('a'), clear('b', { rendition })]))) {
+        steps.push(to);
+        rendition = to; // the switch completes at once here
+      }
+    }
+    expect(steps).toEqual(['480p-800', '720p-1500', undefined]);
+  });
+
+  it('carries pinned outputs on their rung whatever the path, and starts that rung for them', () => {
+    const { q } = laddered();
+    const actions = q.update([clear('a'), clear('b', { pinned: '480p-800' })]);
+    expect(starts(actions).map((r) => r.name)).toEqual(['480p-800']);
+    expect(moves(actions)).toEqual([['b', '480p-800', 'pinned']]);
+  });
+
+  it('rejects a ladder with a repeated name or a rung not under the main bitrate', () => {
+    const clock = new FakeClock();
+    expect(
+      () => new QualityController(clock, qualityControllerDefaults(MAIN, AUDIO, [ladder[0]!, ladder[0]!])),
+    ).toThrow(ConfigError);
+    expect(
+      () =>
+        new QualityController(
+          clock,
+          qualityControllerDefaults(MAIN, AUDIO, [{ ...ladder[0]!, bitrateBps: 3_000_000 }]),
+        ),
+    ).toThrow(ConfigError);
+  });
+});
+
+describe('QualityController that does not adapt (pins only)', () => {
+  it('leaves paths that fall behind on the main encode, and still honours pins', () => {
+    const ladder: QualityRendition[] = [{ name: 'low', width: 640, height: 360, bitrateBps: 500_000 }];
+    const clock = new FakeClock();
+    const q = new QualityController(clock, {
+      ...qualityControllerDefaults(MAIN, AUDIO, ladder),
+      adapt: false,
+    });
+    expect(moves(q.update([behind('a', 500_000), clear('b', { pinned: 'low' })]))).toEqual([
+      ['b', 'low', 'pinned'],
+    ]);
+  });
+});
