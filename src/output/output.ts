@@ -161,9 +161,12 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
   writePacket(packet: EncodedPacket): void {
     const state = this.state;
     if (state === 'stopping' || state === 'stopped' || state === 'failed' || state === 'idle') return;
-    const { take, change } = this.#rendition.take(packet);
+    const { packets, change } = this.#rendition.take(packet);
     if (change) this.#onRenditionChange(change);
-    if (!take) return; // another rendition's video: not for this output
+    for (const taken of packets) this.#queue(taken, state);
+  }
+
+  #queue(packet: EncodedPacket, state: OutputState): void {
     // The first connection is taking longer than the latency bound: stop holding, resume at the live edge.
     if (state === 'connecting' && !this.#live && this.#muxer.bufferLatencyMs > this.options.maxLatencyMs) {
       this.#muxer.setConnected(false);
@@ -181,6 +184,7 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
   async stop(): Promise<void> {
     if (this.state === 'idle') this.#muxer.setConnected(false);
     const live = this.#live;
+    for (const held of this.#rendition.release()) this.#queue(held, this.state);
     this.#reconnector.beginStop();
     if (live) await this.#sender.flush(this.options.stopFlushTimeoutMs);
     await this.#reconnector.stop();

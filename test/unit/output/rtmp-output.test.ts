@@ -51,8 +51,15 @@ const config = (bitrateBps = 2_500_000): StreamConfig => ({
 });
 
 let output: RtmpOutput | undefined;
+let outputClock: FakeClock | undefined;
 afterEach(async () => {
-  await output?.stop();
+  // stop() flushes on the fake clock: move it along until the stop is done.
+  let stopped = false;
+  void output?.stop().then(() => (stopped = true));
+  for (let i = 0; output && !stopped && i < 1000; i++) {
+    outputClock?.advance(50);
+    await ioTurns(5);
+  }
   output = undefined;
 });
 
@@ -69,7 +76,7 @@ function rig(
   streamConfig: () => StreamConfig = () => config(),
 ): Rig {
   const server = FakeRtmpServer.inMemory(serverOptions);
-  const clock = new FakeClock();
+  const clock = (outputClock = new FakeClock());
   const out = (output = new RtmpOutput(clock, streamConfig, {
     url: server.url(),
     publishProbationMs: 1000,
@@ -244,6 +251,60 @@ describe('RtmpOutput on each new connection', () => {
     out.writePacket(keyframe({ atMs: 1600 }));
     await untilTrue(() => frames(server.sessions[1]).length === 1, 'the first frame after the reconnection');
     expect(metadataOf(server.sessions[1]).videodatarate).toBe(800);
+  });
+});
+
+describe('RtmpOutput moving between renditions', () => {
+  it('announces the new rendition (onMetaData, then its sequence header) right before its keyframe, and never mixes renditions', async () => {
+    const low = {
+      ...config().video!,
+      width: 640,
+      height: 360,
+      bitrateBps: 600_000,
+      avcDecoderConfigurationRecord: Buffer.from([1, 0x42, 0, 0x1e, 0xff, 0xe1]),
+    };
+    const streamConfig = (): StreamConfig => ({ ...config(), renditions: new Map([['low', low]]) });
+    const { out, server } = rig({}, {}, streamConfig);
+    const renditionChanges: unknown[] = [];
+    out.on('renditionchange', (change) => renditionChanges.push(change));
+    out.start();
+    await untilTrue(() => out.state === 'live', 'live');
+    const lowFrame = (p: EncodedPacket): EncodedPacket => ({ ...p, rendition: 'low' });
+    out.writePacket(keyframe({ atMs: 0 }));
+    out.writePacket(lowFrame(keyframe({ atMs: 0 })));
+    out.moveToRendition('low', 'congested');
+    out.writePacket(interFrame({ atMs: 33 })); // still main: low's next keyframe has not come
+    out.writePacket(lowFrame(interFrame({ atMs: 33 })));
+    out.writePacket(keyframe({ atMs: 66 }));
+    out.writePacket(lowFrame(keyframe({ atMs: 66 })));
+    out.writePacket(interFrame({ atMs: 100 }));
+    out.writePacket(lowFrame(interFrame({ atMs: 100 })));
+    await untilTrue(() => frames(server.sessions[0]).length === 4, 'four frames');
+    const stream = (server.sessions[0]?.messages ?? []).filter(
+      (m) => m.messageTypeId === MessageType.VIDEO || m.messageTypeId === MessageType.DATA_AMF0,
+    );
+    const widthOf = (m: RtmpMessage): unknown => (decodeAmf0(m.payload)[2] as Amf0EcmaArray).properties.width;
+    expect(
+      stream.map((m) =>
+        m.messageTypeId === MessageType.DATA_AMF0
+          ? `meta ${String(widthOf(m))}`
+          : `${m.payload[1] === 0 ? 'header' : 'frame'} ${m.timestamp}`,
+      ),
+    ).toEqual([
+      'meta 1280',
+      'header 0',
+      'frame 0',
+      'frame 33',
+      'meta 640',
+      'header 66',
+      'frame 66',
+      'frame 100',
+    ]);
+    // The second sequence header is the low rendition's record.
+    const headers = stream.filter((m) => m.messageTypeId === MessageType.VIDEO && m.payload[1] === 0);
+    expect(headers[1]?.payload.subarray(5)).toEqual(low.avcDecoderConfigurationRecord);
+    expect(renditionChanges).toEqual([{ from: undefined, to: 'low', reason: 'congested' }]);
+    expect(out.stats).toMatchObject({ rendition: 'low', renditionSwitches: { down: 1, up: 0 } });
   });
 });
 

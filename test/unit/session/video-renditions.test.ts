@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { TestPatternSource } from '../../../src/capture/test-pattern.js';
+import type { EncodedPacket } from '../../../src/media/packet.js';
+import { VideoRenditions } from '../../../src/session/video-renditions.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+
+/** Feeds `count` captured frames from `first` on, letting the encoders (threadpool) keep up. */
+async function feed(
+  renditions: VideoRenditions,
+  source: TestPatternSource,
+  first: number,
+  count: number,
+): Promise<void> {
+  for (let index = first; index < first + count; index++) {
+    const frame = source.grab(index, (index * 1e6) / 30);
+    if (!frame) throw new Error('the pattern gave no frame');
+    renditions.encode({ frame, index, ptsUs: Math.round((index * 1e6) / 30), duplicate: false });
+    await renditions.main.drained();
+  }
+}
+
+const keyframePts = (packets: EncodedPacket[], rendition: string | undefined): number[] =>
+  packets.filter((p) => p.rendition === rendition && p.keyframe).map((p) => p.ptsUs);
+
+describe('VideoRenditions', () => {
+  it('puts every rendition’s keyframes on the same frames, and starts a new one with a keyframe', async () => {
+    const clock = new FakeClock();
+    const source = new TestPatternSource(320, 180);
+    const renditions = await VideoRenditions.open(clock, {
+      width: 320,
+      height: 180,
+      fps: 30,
+      bitrateBps: 400_000,
+      keyframeIntervalS: 1,
+    });
+    const packets: EncodedPacket[] = [];
+    renditions.on('packet', (p) => packets.push(p));
+    await feed(renditions, source, 0, 40);
+    await renditions.start({ name: 'low', width: 160, height: 90, bitrateBps: 100_000 });
+    expect(renditions.running).toEqual(['low']);
+    await feed(renditions, source, 40, 35);
+    renditions.requestKeyframe(); // an output asks: every rendition at the same frame
+    await feed(renditions, source, 75, 30);
+    await renditions.close();
+    const frame = (index: number): number => Math.round((index * 1e6) / 30);
+    expect(keyframePts(packets, undefined)).toEqual([frame(0), frame(30), frame(60), frame(75), frame(90)]);
+    // low starts at its first frame, then keeps to the same grid as the main one.
+    expect(keyframePts(packets, 'low')).toEqual([frame(40), frame(60), frame(75), frame(90)]);
+    expect(packets.find((p) => p.rendition === 'low')?.keyframe).toBe(true);
+    expect(renditions.configs.size).toBe(0); // closed
+  }, 30_000);
+
+  it('stops a rendition: no more of its packets, and changes a rendition’s bitrate', async () => {
+    const clock = new FakeClock();
+    const source = new TestPatternSource(320, 180);
+    const renditions = await VideoRenditions.open(clock, {
+      width: 320,
+      height: 180,
+      fps: 30,
+      bitrateBps: 400_000,
+    });
+    const packets: EncodedPacket[] = [];
+    renditions.on('packet', (p) => packets.push(p));
+    await renditions.start({ name: 'low', width: 160, height: 90, bitrateBps: 100_000 });
+    renditions.setBitrate('low', 150_000);
+    expect(renditions.bitrateOf('low')).toBe(150_000);
+    await feed(renditions, source, 0, 10);
+    await renditions.stop('low');
+    const before = packets.filter((p) => p.rendition === 'low').length;
+    await feed(renditions, source, 10, 10);
+    await renditions.close();
+    expect(before).toBeGreaterThan(0);
+    expect(packets.filter((p) => p.rendition === 'low')).toHaveLength(before);
+    expect(renditions.bitrateOf('low')).toBeUndefined();
+  }, 30_000);
+});
