@@ -126,7 +126,8 @@ export class FileRecorder implements PacketSink {
   }
 
   writePacket(packet: EncodedPacket): void {
-    if (this.#closed) return;
+    // The recording is the main rendition; lower ones made for slow destinations are not its stream.
+    if (this.#closed || packet.rendition !== undefined) return;
     this.#worker.push(packet);
   }
 
