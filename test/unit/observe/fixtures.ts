@@ -1,8 +1,10 @@
 import type { RtmpOutputStats } from '../../../src/output/rtmp-output.js';
 import type { StreamStats } from '../../../src/streamer.js';
 
-/** One output's stats, as RtmpOutput reports them; override what a test is about. */
-export function outputStats(over: Partial<RtmpOutputStats> = {}): RtmpOutputStats {
+/** One output's stats, as the Streamer reports them; override what a test is about. */
+export function outputStats(
+  over: Partial<StreamStats['outputs'][number]> = {},
+): RtmpOutputStats & { readonly videoBitrateBps: number } {
   return {
     state: 'live',
     url: 'rtmp://127.0.0.1:1935/live/****',
@@ -30,6 +32,10 @@ export function outputStats(over: Partial<RtmpOutputStats> = {}): RtmpOutputStat
     queuedPackets: 3,
     congestedMs: 1500,
     congestionEvents: 1,
+    rendition: 'main',
+    renditionSwitches: { down: 0, up: 0 },
+    belowTopRenditionMs: 0,
+    videoBitrateBps: 2_500_000,
     reconnectCount: 2,
     connectAttempts: 4,
     lastDisconnectReason: 'connection to 127.0.0.1:1935 reset (ECONNRESET)',
@@ -65,6 +71,17 @@ export function streamStats(over: Partial<StreamStats> = {}): StreamStats {
     captureTickLateness: { count: 100, p50Ms: 1, p99Ms: 4, maxMs: 9 },
     audioTickLateness: { count: 100, p50Ms: 1, p99Ms: 3, maxMs: 5 },
     outputs: [outputStats()],
+    renditions: [
+      {
+        name: 'main',
+        width: 1280,
+        height: 720,
+        bitrateBps: 2_500_000,
+        outputs: 1,
+        framesEncoded: 1825,
+        framesSkippedBusy: 5,
+      },
+    ],
     videoBitrateBps: 2_500_000,
     videoBitrateLowestBps: 2_500_000,
     devices: [{ name: 'screen :0.0', state: 'ok', failures: 0, reopens: 0, downtimeMs: 0, lastError: null }],
