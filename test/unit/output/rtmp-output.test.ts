@@ -261,7 +261,7 @@ describe('RtmpOutput moving between renditions', () => {
       width: 640,
       height: 360,
       bitrateBps: 600_000,
-      avcDecoderConfigurationRecord: Buffer.from([1, 0x42, 0, 0x1e, 0xff, 0xe1]),
+      decoderConfigurationRecord: Buffer.from([1, 0x42, 0, 0x1e, 0xff, 0xe1]),
     };
     const streamConfig = (): StreamConfig => ({ ...config(), renditions: new Map([['low', low]]) });
     const { out, server } = rig({}, {}, streamConfig);
@@ -302,7 +302,7 @@ describe('RtmpOutput moving between renditions', () => {
     ]);
     // The second sequence header is the low rendition's record.
     const headers = stream.filter((m) => m.messageTypeId === MessageType.VIDEO && m.payload[1] === 0);
-    expect(headers[1]?.payload.subarray(5)).toEqual(low.avcDecoderConfigurationRecord);
+    expect(headers[1]?.payload.subarray(5)).toEqual(low.decoderConfigurationRecord);
     expect(renditionChanges).toEqual([{ from: undefined, to: 'low', reason: 'congested' }]);
     expect(out.stats).toMatchObject({ rendition: 'low', renditionSwitches: { down: 1, up: 0 } });
   });
