@@ -1,0 +1,227 @@
+/**
+ * bench:cpu — what the same live stream costs with ffmpeg and with steadycast, side by side in one run.
+ *
+ * Two kinds of work, each streamed for BENCH_SECONDS (default 40) to a fresh local nginx-rtmp behind a
+ * wire tap, ffmpeg first and then steadycast, with the same settings (720p30, x264 veryfast zerolatency,
+ * CBR 2500k, keyframe every 2 s, no B-frames, AAC 160k 48 kHz stereo):
+ * - `pattern`: a moving test pattern and a tone (`testsrc2` + `sine` / `--video test --audio tone`);
+ * - `file`: restreaming a 720p30 H.264 6 Mbit/s file with AAC, made here with ffmpeg, looped
+ *   (`-re -stream_loop -1 -i f.mp4` / `--video file:f.mp4 --audio file --loop`).
+ *
+ * Per run it measures, with GNU time around the publisher: CPU seconds (user + system, the process and
+ * every child it waited for) and max RSS; at the tap: time from spawning the publisher to the first
+ * media message at the server (and to its `publish` command), and the wire delay of each kind —
+ * arrival − RTMP timestamp, relative to the connection's best message ('min' reference) — p50 and p95.
+ * Prints a markdown table with the ratios steadycast / ffmpeg (delays and start as differences), and one
+ * JSON line per run (prefix `json `) for tables over several runs.
+ *
+ * Env: BENCH_SECONDS (40), BENCH_KINDS (`pattern,file`), BENCH_STEADYCAST_ARGS (extra CLI arguments, e.g.
+ * `--audio-encoder aac`), BENCH_PUBLISHERS (`ffmpeg,steadycast`). Run it under the heavy lock.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { startNginxRtmp } from '../test/helpers/nginx-rtmp.js';
+import {
+  cleanupAll,
+  makeTempDir,
+  missingTools,
+  runCommand,
+  spawnTracked,
+  stopProcess,
+} from '../test/helpers/process.js';
+import { isFrame, percentile, startWireTap } from '../test/helpers/wire-tap.js';
+
+type Kind = 'pattern' | 'file';
+type Publisher = 'ffmpeg' | 'steadycast';
+
+/** What one publisher run measured. */
+interface RunResult {
+  kind: Kind;
+  publisher: Publisher;
+  exit: number | string;
+  cpuS: number;
+  userS: number;
+  systemS: number;
+  maxRssMb: number;
+  /** Spawn → `publish` command at the tap, ms. */
+  publishMs: number;
+  /** Spawn → first audio or video frame at the tap, ms. */
+  firstMediaMs: number;
+  /** Spawn → first video keyframe at the tap, ms. */
+  firstKeyframeMs: number;
+  /** RTMP timestamp of the first frame, ms (what was captured before it was sent). */
+  firstTimestampMs: number;
+  audio: { p50: number; p95: number; count: number };
+  video: { p50: number; p95: number; count: number };
+}
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 40);
+const kinds = (process.env.BENCH_KINDS ?? 'pattern,file').split(',') as Kind[];
+const publishers = (process.env.BENCH_PUBLISHERS ?? 'ffmpeg,steadycast').split(',') as Publisher[];
+const extraArgs = (process.env.BENCH_STEADYCAST_ARGS ?? '').split(' ').filter((a) => a !== '');
+const here = dirname(fileURLToPath(import.meta.url));
+// Compiled to dist/bench: bin/ is two levels up.
+const cli = [join(here, '..', '..', 'bin', 'steadycast.js'), join(here, '..', 'bin', 'steadycast.js')].find(
+  (file) => existsSync(file),
+);
+
+/** The encode settings both publishers use, ffmpeg's spelling. */
+const FFMPEG_ENCODE = [
+  ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-bf', '0'],
+  ['-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '2500k', '-g', '60', '-sc_threshold', '0'],
+  ['-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '160k', '-ar', '48000', '-ac', '2'],
+].flat();
+
+function ffmpegArgs(kind: Kind, url: string, file: string): string[] {
+  const input =
+    kind === 'pattern'
+      ? ['-re', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30']
+          .concat(['-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'])
+          .concat(['-map', '0:v', '-map', '1:a'])
+      : ['-re', '-stream_loop', '-1', '-i', file];
+  return ['-nostdin', '-hide_banner', '-loglevel', 'error', ...input, '-t', String(seconds)].concat(
+    FFMPEG_ENCODE,
+    ['-f', 'flv', url],
+  );
+}
+
+function steadycastArgs(kind: Kind, url: string, file: string): string[] {
+  const sources =
+    kind === 'pattern'
+      ? ['--video', 'test', '--audio', 'tone']
+      : ['--video', `file:${file}`, '--audio', 'file', '--loop'];
+  return [cli ?? 'bin/steadycast.js', 'stream', url, ...sources, '--duration', String(seconds)].concat(
+    ['--size', '1280x720', '--fps', '30', '--video-bitrate', '2500k', '--keyint', '2'],
+    ['--audio-bitrate', '160k', '--quiet', ...extraArgs],
+  );
+}
+
+/** A 720p30 H.264 6 Mbit/s + AAC 160k file of 20 s, made once per run of the bench. */
+async function makeRestreamFile(dir: string): Promise<string> {
+  const file = join(dir, 'restream-720p30-6M.mp4');
+  const made = await runCommand(
+    'ffmpeg',
+    ['-nostdin', '-hide_banner', '-loglevel', 'error']
+      .concat(['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30,noise=alls=12:allf=t'])
+      .concat(['-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000', '-t', '20'])
+      .concat(['-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '6M', '-maxrate', '6M', '-bufsize', '12M'])
+      .concat(['-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '160k', '-movflags', '+faststart'])
+      .concat([file]),
+    { timeoutMs: 300_000 },
+  );
+  if (made.code !== 0) throw new Error(`making the restream file failed: ${made.stderr}`);
+  return file;
+}
+
+async function runOnce(kind: Kind, publisher: Publisher, file: string): Promise<RunResult> {
+  const nginx = await startNginxRtmp();
+  const tap = await startWireTap({ targetPort: nginx.port });
+  const url = tap.url('live', `${kind}-${publisher}`);
+  const command =
+    publisher === 'ffmpeg'
+      ? ['ffmpeg', ...ffmpegArgs(kind, url, file)]
+      : [process.execPath, ...steadycastArgs(kind, url, file)];
+  const startedMs = performance.now();
+  const proc = spawnTracked('/usr/bin/time', ['-f', 'BENCHTIME %U %S %M', ...command], {
+    env: { ...process.env, UV_THREADPOOL_SIZE: '8' },
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const exited = await Promise.race([
+    proc.exited,
+    new Promise<string>((resolve) => (timer = setTimeout(() => resolve('timeout'), (seconds + 60) * 1000))),
+  ]);
+  clearTimeout(timer);
+  if (exited === 'timeout') await stopProcess(proc, 'SIGINT', 5000);
+  await tap.stop();
+  await nginx.stop();
+  const timing = /BENCHTIME ([\d.]+) ([\d.]+) (\d+)/.exec(proc.stderr());
+  if (!timing) throw new Error(`${publisher} ${kind}: no timing (exit ${exited}):\n${proc.stderr()}`);
+  const conn = tap.connections[0];
+  const media = conn?.media ?? [];
+  const frames = media.filter(isFrame);
+  const publish = conn?.fromClient.find((m) => m.command === 'publish');
+  const keyframe = frames.find((m) => m.type === 9 && m.keyframe);
+  const since = (ms: number | undefined): number => (ms === undefined ? NaN : ms - startedMs);
+  const delays = (type: 8 | 9): RunResult['audio'] => {
+    const values = conn ? tap.latenciesMs(conn, 'min', type) : [];
+    return { p50: percentile(values, 50), p95: percentile(values, 95), count: values.length };
+  };
+  const userS = Number(timing[1]);
+  const systemS = Number(timing[2]);
+  return {
+    kind,
+    publisher,
+    exit: exited,
+    cpuS: userS + systemS,
+    userS,
+    systemS,
+    maxRssMb: Number(timing[3]) / 1024,
+    publishMs: since(publish?.arrivalMs),
+    firstMediaMs: since(frames[0]?.arrivalMs),
+    firstKeyframeMs: since(keyframe?.arrivalMs),
+    firstTimestampMs: frames[0]?.timestampMs ?? NaN,
+    audio: delays(8),
+    video: delays(9),
+  };
+}
+
+const f = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+function table(results: RunResult[]): string {
+  const lines = [
+    '| work | publisher | CPU s (user+sys) | max RSS MB | publish at ms | first media at ms (its timestamp) | audio delay p50 / p95 ms | video delay p50 / p95 ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const r of results) {
+    lines.push(
+      `| ${r.kind} | ${r.publisher} | ${f(r.cpuS)} (${f(r.userS)}+${f(r.systemS)}) | ${f(r.maxRssMb, 0)} | ` +
+        `${f(r.publishMs, 0)} | ${f(r.firstMediaMs, 0)} (${f(r.firstTimestampMs, 0)}) | ` +
+        `${f(r.audio.p50)} / ${f(r.audio.p95)} | ${f(r.video.p50)} / ${f(r.video.p95)} |`,
+    );
+  }
+  lines.push('', '| work | CPU ratio | RSS ratio | first media Δ ms | audio p50 Δ ms | video p50 Δ ms |');
+  lines.push('| --- | --- | --- | --- | --- | --- |');
+  for (const kind of kinds) {
+    const a = results.find((r) => r.kind === kind && r.publisher === 'ffmpeg');
+    const b = results.find((r) => r.kind === kind && r.publisher === 'steadycast');
+    if (!a || !b) continue;
+    lines.push(
+      `| ${kind} | ${f(b.cpuS / a.cpuS, 2)}× | ${f(b.maxRssMb / a.maxRssMb, 2)}× | ` +
+        `${f(b.firstMediaMs - a.firstMediaMs, 0)} | ${f(b.audio.p50 - a.audio.p50)} | ${f(b.video.p50 - a.video.p50)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const missing = missingTools(['nginx', 'ffmpeg', '/usr/bin/time', 'ss']);
+  if (missing.length > 0)
+    throw new Error(`bench:cpu needs ${missing.join(', ')} (install them with .ci/run)`);
+  if (!cli) throw new Error('bin/steadycast.js not found: run npm run build first');
+  const dir = makeTempDir('bench-cpu');
+  const file = kinds.includes('file') ? await makeRestreamFile(dir) : '';
+  const results: RunResult[] = [];
+  for (const kind of kinds) {
+    for (const publisher of publishers) {
+      process.stderr.write(`${kind} / ${publisher}, ${seconds} s… `);
+      const result = await runOnce(kind, publisher, file);
+      process.stderr.write(`exit ${result.exit}, ${f(result.cpuS)} CPU s\n`);
+      console.log(`json ${JSON.stringify(result)}`);
+      results.push(result);
+    }
+  }
+  console.log(`\n${table(results)}`);
+  console.log(
+    '\nDelay: arrival at the tap − RTMP timestamp, relative to the connection\'s best message. "first media": ' +
+      'from spawning the publisher to its first audio or video frame at the server.',
+  );
+}
+
+main()
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanupAll());
