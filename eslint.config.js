@@ -11,12 +11,13 @@ const layers = {
   core: [],
   media: [],
   amf0: ['core'],
+  ffmpeg: ['core', 'media'],
   flv: ['core', 'media', 'amf0'],
   rtmp: ['core', 'media', 'amf0', 'flv'],
-  capture: ['core', 'media'],
-  encode: ['core', 'media'],
+  capture: ['core', 'media', 'ffmpeg'],
+  encode: ['core', 'media', 'ffmpeg'],
   output: ['core', 'media', 'amf0', 'flv', 'rtmp'],
-  session: ['core', 'media', 'amf0', 'flv', 'rtmp', 'capture', 'encode', 'output'],
+  session: ['core', 'media', 'amf0', 'flv', 'rtmp', 'ffmpeg', 'capture', 'encode', 'output'],
 };
 /** Layers that stay free of FFmpeg: pure protocol and timing code. */
 const withoutFfmpeg = new Set(['core', 'media', 'amf0', 'flv', 'rtmp']);

@@ -1,9 +1,11 @@
-import { Codec, CodecContext, Frame, Packet, Rational } from 'node-av';
+import { Codec, CodecContext, Frame, Rational } from 'node-av';
 import {
   AV_CHANNEL_LAYOUT_MONO,
   AV_CHANNEL_LAYOUT_STEREO,
   AV_CODEC_FLAG_GLOBAL_HEADER,
   AV_SAMPLE_FMT_FLTP,
+  AV_SAMPLE_FMT_S16,
+  type AVSampleFormat,
   type FFEncoderCodec,
 } from 'node-av/constants';
 import type { MixedAudioFrame } from '../media/frames.js';
@@ -12,9 +14,10 @@ import { SerialWorker } from '../core/serial-worker.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import type { AudioConfig, EncodedPacket } from '../media/packet.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
+import { EncoderCore, type RawPacket } from '../ffmpeg/encoder-core.js';
 
-const AVERROR_EAGAIN = -11;
-const AVERROR_EOF = -541478725;
+/** The AAC encoders steadycast can drive: Fraunhofer's (when the FFmpeg build has it) and FFmpeg's own. */
+export const AAC_ENCODERS = ['libfdk_aac', 'aac'] as const;
 
 /** AudioEncoder options. */
 export interface AudioEncoderOptions {
@@ -24,7 +27,10 @@ export interface AudioEncoderOptions {
   channels: number;
   /** Target bitrate, bits per second; default 160_000. */
   bitrateBps: number;
-  /** FFmpeg AAC encoder; default `aac` (FFmpeg's native AAC-LC). */
+  /**
+   * FFmpeg AAC-LC encoder: `aac` (FFmpeg's own, default) or `libfdk_aac` (Fraunhofer FDK; falls back to
+   * `aac`, noted in the stats, when this FFmpeg build lacks it).
+   */
   encoder: string;
 }
 
@@ -36,6 +42,10 @@ export interface AudioEncoderStats {
   readonly packetsOut: number;
   /** Constant shift applied so the encoder's priming never gives a negative time, µs (usually 0). */
   readonly primingShiftUs: number;
+  /** The encoder in use (may differ from the one asked for: see `encoderNote`). */
+  readonly encoder: string;
+  /** Why the encoder in use is not the one asked for, or null. */
+  readonly encoderNote: string | null;
 }
 
 /** Events of the AudioEncoder. */
@@ -55,6 +65,21 @@ export function validateAudioEncoderOptions(o: AudioEncoderOptions): void {
     throw new ConfigError('audio.bitrateBps', o.bitrateBps, 'use 32k to 512k bits per second, e.g. 160k');
   }
   if (o.channels !== 1 && o.channels !== 2) throw new ConfigError('audio.channels', o.channels, 'use 1 or 2');
+  if (!(AAC_ENCODERS as readonly string[]).includes(o.encoder)) {
+    throw new ConfigError('audio.encoder', o.encoder, `use ${AAC_ENCODERS.join(' or ')}`);
+  }
+}
+
+/** The encoder to open for `wanted`, and a note when this FFmpeg build makes it another. */
+export function chooseAacEncoder(
+  wanted: string,
+  available: (name: string) => boolean,
+): { name: string; note: string | null } {
+  if (available(wanted)) return { name: wanted, note: null };
+  if (wanted !== 'aac' && available('aac')) {
+    return { name: 'aac', note: `${wanted} is not in this FFmpeg build; using aac` };
+  }
+  throw new ConfigError('audio.encoder', wanted, 'this FFmpeg build has no such encoder; use aac');
 }
 
 /**
@@ -66,41 +91,73 @@ export class AudioEncoder extends TypedEmitter<AudioEncoderEvents> {
   /** Stream configuration for muxers (AudioSpecificConfig). */
   readonly config: AudioConfig;
   readonly #options: AudioEncoderOptions;
-  readonly #context: CodecContext;
-  readonly #packet: Packet;
+  readonly #core: EncoderCore;
   readonly #frameSize: number;
   readonly #worker: SerialWorker<MixedAudioFrame>;
+  readonly #note: string | null;
+  readonly #encoder: string;
+  /** One frame reused for every block (the encoders copy their input). */
+  readonly #frame: Frame;
+  readonly #staging: Buffer;
+  readonly #sampleFormat: AVSampleFormat;
   #originUs: number | null = null;
   #shiftUs: number | null = null;
   #closed = false;
   #framesEncoded = 0;
   #packetsOut = 0;
+  readonly #onPacket = (packet: RawPacket): void => this.#emitPacket(packet);
 
-  private constructor(options: AudioEncoderOptions, context: CodecContext, config: AudioConfig) {
+  private constructor(
+    options: AudioEncoderOptions,
+    context: CodecContext,
+    config: AudioConfig,
+    encoder: { name: string; note: string | null },
+  ) {
     super();
     this.#options = options;
-    this.#context = context;
+    this.#core = new EncoderCore(context, encoder.name, 'audio');
     this.config = config;
+    this.#encoder = encoder.name;
+    this.#note = encoder.note;
     this.#frameSize = context.frameSize || 1024;
-    this.#packet = new Packet();
-    this.#packet.alloc();
+    this.#sampleFormat = context.sampleFormat;
+    const bytesPerSample = this.#sampleFormat === AV_SAMPLE_FMT_S16 ? 2 : 4;
+    this.#staging = Buffer.alloc(this.#frameSize * options.channels * bytesPerSample);
+    this.#frame = new Frame();
+    this.#frame.alloc();
+    this.#frame.format = this.#sampleFormat;
+    this.#frame.nbSamples = this.#frameSize;
+    this.#frame.sampleRate = options.sampleRate;
+    this.#frame.channelLayout = layoutOf(options.channels);
+    this.#frame.timeBase = new Rational(1, options.sampleRate);
+    if (this.#frame.getBuffer(0) < 0) throw new MediaError('allocating an audio frame', `${this.#frameSize}`);
     this.#worker = new SerialWorker(
       (block) => this.#encodeOne(block),
       (error) => this.emit('error', error),
     );
   }
 
-  /** Opens the encoder. */
+  /** Opens the encoder (falling back from libfdk_aac to aac when this FFmpeg build lacks it). */
   static async open(partial: Partial<AudioEncoderOptions> = {}): Promise<AudioEncoder> {
     const options: AudioEncoderOptions = { ...audioEncoderDefaults(), ...partial };
     validateAudioEncoderOptions(options);
-    const codec = Codec.findEncoderByName(options.encoder as FFEncoderCodec);
+    const chosen = chooseAacEncoder(
+      options.encoder,
+      (name) => Codec.findEncoderByName(name as FFEncoderCodec) !== null,
+    );
+    const codec = Codec.findEncoderByName(chosen.name as FFEncoderCodec);
     if (!codec) throw new ConfigError('audio.encoder', options.encoder, 'use aac');
+    // FFmpeg's aac takes planar float; libfdk_aac takes interleaved 16-bit.
+    const formats = codec.sampleFormats ?? [AV_SAMPLE_FMT_FLTP];
+    const sampleFormat = formats.includes(AV_SAMPLE_FMT_FLTP) ? AV_SAMPLE_FMT_FLTP : AV_SAMPLE_FMT_S16;
+    if (!formats.includes(sampleFormat)) {
+      throw new MediaError(`opening ${chosen.name}`, 'it takes neither planar float nor 16-bit samples');
+    }
     const context = new CodecContext();
     context.allocContext3(codec);
     context.sampleRate = options.sampleRate;
-    context.channelLayout = options.channels === 1 ? AV_CHANNEL_LAYOUT_MONO : AV_CHANNEL_LAYOUT_STEREO;
-    context.sampleFormat = AV_SAMPLE_FMT_FLTP;
+    context.channelLayout = layoutOf(options.channels);
+    context.sampleFormat = sampleFormat;
     context.bitRate = BigInt(options.bitrateBps);
     context.timeBase = new Rational(1, options.sampleRate);
     context.setFlags(AV_CODEC_FLAG_GLOBAL_HEADER);
@@ -108,14 +165,19 @@ export class AudioEncoder extends TypedEmitter<AudioEncoderEvents> {
     const asc = context.extraData;
     if (ret < 0 || !asc) {
       context.freeContext();
-      throw new MediaError(`opening ${options.encoder}`, `error ${ret}`);
+      throw new MediaError(`opening ${chosen.name}`, `error ${ret}`);
     }
-    return new AudioEncoder(options, context, {
-      audioSpecificConfig: Buffer.from(asc),
-      sampleRate: options.sampleRate,
-      channels: options.channels,
-      bitrateBps: options.bitrateBps,
-    });
+    return new AudioEncoder(
+      options,
+      context,
+      {
+        audioSpecificConfig: Buffer.from(asc),
+        sampleRate: options.sampleRate,
+        channels: options.channels,
+        bitrateBps: options.bitrateBps,
+      },
+      chosen,
+    );
   }
 
   /** Samples per block the encoder takes (1024 for AAC-LC). */
@@ -129,6 +191,8 @@ export class AudioEncoder extends TypedEmitter<AudioEncoderEvents> {
       framesEncoded: this.#framesEncoded,
       packetsOut: this.#packetsOut,
       primingShiftUs: this.#shiftUs ?? 0,
+      encoder: this.#encoder,
+      encoderNote: this.#note,
     };
   }
 
@@ -150,65 +214,70 @@ export class AudioEncoder extends TypedEmitter<AudioEncoderEvents> {
     this.#closed = true;
     await this.drained();
     try {
-      await this.#context.sendFrame(null);
-      await this.#receive();
+      await this.#core.encode(null, this.#onPacket);
     } catch (error) {
       this.emit('error', error instanceof Error ? error : new Error(String(error)));
     }
-    this.#packet.free();
-    this.#context.freeContext();
+    this.#frame.free();
+    this.#core.free();
   }
 
   async #encodeOne(block: MixedAudioFrame): Promise<void> {
-    const { channels, sampleRate } = this.#options;
-    const frames = block.samples.length / channels;
-    // FLTP: one plane per channel, one after the other.
-    const planes = new Float32Array(frames * channels);
-    for (let c = 0; c < channels; c++) {
-      for (let i = 0; i < frames; i++) planes[c * frames + i] = block.samples[i * channels + c] ?? 0;
+    const frames = block.samples.length / this.#options.channels;
+    if (frames !== this.#frameSize) {
+      throw new MediaError(
+        'encoding audio',
+        `a block of ${frames} samples, the encoder takes ${this.#frameSize}`,
+      );
     }
-    const planar = Buffer.from(planes.buffer, planes.byteOffset, planes.byteLength);
-    const frame = Frame.fromAudioBuffer(planar, {
-      nbSamples: frames,
-      format: AV_SAMPLE_FMT_FLTP,
-      sampleRate,
-      channelLayout: channels === 1 ? AV_CHANNEL_LAYOUT_MONO : AV_CHANNEL_LAYOUT_STEREO,
-      timeBase: new Rational(1, sampleRate),
-      pts: BigInt(block.sampleIndex),
-    });
-    try {
-      const ret = await this.#context.sendFrame(frame);
-      if (ret < 0 && ret !== AVERROR_EAGAIN) throw new MediaError('encoding audio', `error ${ret}`);
-    } finally {
-      frame.free();
-    }
+    this.#stage(block.samples, frames);
+    const frame = this.#frame;
+    if (frame.makeWritable() < 0) throw new MediaError('encoding audio', 'the frame cannot be reused');
+    const ret = frame.fromBuffer(this.#staging);
+    if (ret < 0) throw new MediaError('encoding audio', `error ${ret} copying samples`);
+    frame.pts = BigInt(block.sampleIndex);
     this.#framesEncoded++;
-    await this.#receive();
+    await this.#core.encode(frame, this.#onPacket);
   }
 
-  async #receive(): Promise<void> {
-    for (;;) {
-      const ret = await this.#context.receivePacket(this.#packet);
-      if (ret === AVERROR_EAGAIN || ret === AVERROR_EOF) break;
-      if (ret < 0) throw new MediaError('receiving an audio packet', `error ${ret}`);
-      const data = this.#packet.data;
-      const samplePts = Number(this.#packet.pts);
-      this.#packet.unref();
-      if (!data) continue;
-      let ptsUs = (this.#originUs ?? 0) + (samplePts * 1e6) / this.#options.sampleRate;
-      // AAC priming makes the first packet's pts one frame early; shift once if that is < 0.
-      this.#shiftUs ??= Math.max(0, -ptsUs);
-      ptsUs = Math.round(ptsUs + this.#shiftUs);
-      this.#packetsOut++;
-      this.emit('packet', {
-        kind: 'audio',
-        data,
-        dtsUs: ptsUs,
-        ptsUs,
-        keyframe: true,
-        reference: false,
-        byteLength: data.length,
-      });
+  /** Interleaved float → the encoder's layout: planar float (one plane per channel) or 16-bit interleaved. */
+  #stage(samples: Float32Array, frames: number): void {
+    const { channels } = this.#options;
+    const staging = this.#staging;
+    if (this.#sampleFormat === AV_SAMPLE_FMT_S16) {
+      const out = new Int16Array(staging.buffer, staging.byteOffset, frames * channels);
+      for (let i = 0; i < out.length; i++) {
+        const v = samples[i] ?? 0;
+        out[i] = v >= 1 ? 32767 : v <= -1 ? -32768 : Math.round(v * 32767);
+      }
+      return;
+    }
+    const planes = new Float32Array(staging.buffer, staging.byteOffset, frames * channels);
+    for (let c = 0; c < channels; c++) {
+      for (let i = 0; i < frames; i++) planes[c * frames + i] = samples[i * channels + c] ?? 0;
     }
   }
+
+  #emitPacket(packet: RawPacket): void {
+    const samplePts = Number(packet.pts);
+    let ptsUs = (this.#originUs ?? 0) + (samplePts * 1e6) / this.#options.sampleRate;
+    // AAC priming makes the first packet's pts one frame early; shift once if that is < 0.
+    this.#shiftUs ??= Math.max(0, -ptsUs);
+    ptsUs = Math.round(ptsUs + this.#shiftUs);
+    this.#packetsOut++;
+    const { data } = packet;
+    this.emit('packet', {
+      kind: 'audio',
+      data,
+      dtsUs: ptsUs,
+      ptsUs,
+      keyframe: true,
+      reference: false,
+      byteLength: data.length,
+    });
+  }
+}
+
+function layoutOf(channels: number): typeof AV_CHANNEL_LAYOUT_STEREO {
+  return channels === 1 ? AV_CHANNEL_LAYOUT_MONO : AV_CHANNEL_LAYOUT_STEREO;
 }

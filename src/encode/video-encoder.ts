@@ -1,4 +1,5 @@
-import { Codec, CodecContext, CodecParameters, Frame, Packet, Rational, SoftwareScaleContext } from 'node-av';
+import type { Frame } from 'node-av';
+import { Codec, CodecContext, CodecParameters, Rational } from 'node-av';
 import {
   AV_CODEC_FLAG_GLOBAL_HEADER,
   AV_PICTURE_TYPE_I,
@@ -6,7 +7,6 @@ import {
   AV_PIX_FMT_BGRA,
   AV_PIX_FMT_NV12,
   AV_PIX_FMT_YUV420P,
-  SWS_BILINEAR,
   type AVPixelFormat,
   type FFEncoderCodec,
 } from 'node-av/constants';
@@ -18,9 +18,10 @@ import { TypedEmitter } from '../core/typed-emitter.js';
 import type { EncodedPacket, VideoConfig } from '../media/packet.js';
 import { annexBToAvcc } from './annexb.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
+import { EncoderCore, type RawPacket } from '../ffmpeg/encoder-core.js';
+import { ReusableVideoFrame } from '../ffmpeg/reusable-frame.js';
+import { VideoScaler } from '../ffmpeg/scaler.js';
 
-const AVERROR_EAGAIN = -11;
-const AVERROR_EOF = -541478725;
 const US = new Rational(1, 1_000_000);
 
 /** VideoEncoder options. */
@@ -109,9 +110,7 @@ export function validateVideoEncoderOptions(o: VideoEncoderOptions): void {
   }
   if (!(o.fps >= 1 && o.fps <= 240))
     throw new ConfigError('video.fps', o.fps, 'use 1 to 240 frames per second');
-  if (!(o.bitrateBps >= 50_000 && o.bitrateBps <= 100_000_000)) {
-    throw new ConfigError('video.bitrateBps', o.bitrateBps, 'use 50k to 100M bits per second, e.g. 2500k');
-  }
+  checkVideoBitrate(o.bitrateBps);
   if (!(o.keyframeIntervalS > 0 && o.keyframeIntervalS <= 20)) {
     throw new ConfigError(
       'video.keyframeIntervalS',
@@ -133,7 +132,7 @@ export function validateVideoEncoderOptions(o: VideoEncoderOptions): void {
 /** Throws a ConfigError unless `bitrateBps` is a bitrate the encoder can be switched to at run time. */
 export function checkVideoBitrate(bitrateBps: number): void {
   if (!(bitrateBps >= 50_000 && bitrateBps <= 100_000_000)) {
-    throw new ConfigError('video.bitrateBps', bitrateBps, 'use 50k to 100M bits per second');
+    throw new ConfigError('video.bitrateBps', bitrateBps, 'use 50k to 100M bits per second, e.g. 2500k');
   }
 }
 
@@ -158,8 +157,8 @@ const PIXEL_FORMATS: Record<PixelFormat, AVPixelFormat> = {
 };
 
 /**
- * H.264 encoder on node-av's low-level API. Encoding runs on the libuv threadpool (async
- * sendFrame/receivePacket); `encode()` only queues and returns, and skips (counting) a frame when
+ * H.264 encoder on node-av's low-level API. Encoding runs on the libuv threadpool (EncoderCore:
+ * async send, packets taken at once); `encode()` only queues and returns, and skips (counting) a frame when
  * the encoder is already `maxPendingFrames` behind, so the capture clock is never held.
  */
 export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
@@ -167,20 +166,24 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
   readonly config: VideoConfig;
   readonly #options: VideoEncoderOptions;
   readonly #clock: Clock;
-  readonly #context: CodecContext;
-  readonly #packet: Packet;
+  readonly #core: EncoderCore;
   readonly #worker: SerialWorker<CapturedFrame>;
-  readonly #scalers = new Map<string, SoftwareScaleContext>();
+  readonly #scaler = new VideoScaler();
+  // The captured picture as FFmpeg sees it, and (when it needs converting) the encoder's input.
+  readonly #input = new ReusableVideoFrame();
+  readonly #scaled = new ReusableVideoFrame();
   #keyframeRequested = false;
   #bitrateBps: number;
   #pendingBitrate: number | null = null;
   #lastDtsUs = -1;
+  #encodeStartedMs = 0;
   #closed = false;
   #framesEncoded = 0;
   #skipped = 0;
   #packetsOut = 0;
   #keyframesOut = 0;
   #encodeMsTotal = 0;
+  readonly #onPacket = (packet: RawPacket): void => this.#emitPacket(packet);
 
   private constructor(
     options: VideoEncoderOptions,
@@ -191,11 +194,9 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
     super();
     this.#options = options;
     this.#clock = clock;
-    this.#context = context;
+    this.#core = new EncoderCore(context, options.encoder, 'video');
     this.config = config;
     this.#bitrateBps = options.bitrateBps;
-    this.#packet = new Packet();
-    this.#packet.alloc();
     this.#worker = new SerialWorker(
       (frame) => this.#encodeOne(frame),
       (error) => this.emit('error', error),
@@ -311,95 +312,65 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
     this.#closed = true;
     await this.drained();
     try {
-      await this.#context.sendFrame(null);
-      await this.#receive(this.#clock.nowUs() / 1000);
+      this.#encodeStartedMs = this.#clock.nowUs() / 1000;
+      await this.#core.encode(null, this.#onPacket);
     } catch (error) {
       this.emit('error', error instanceof Error ? error : new Error(String(error)));
     }
-    for (const scaler of this.#scalers.values()) scaler.freeContext();
-    this.#scalers.clear();
-    this.#packet.free();
-    this.#context.freeContext();
+    this.#scaler.free();
+    this.#input.free();
+    this.#scaled.free();
+    this.#core.free();
   }
 
   async #encodeOne(captured: CapturedFrame): Promise<void> {
-    const started = this.#clock.nowUs() / 1000;
+    this.#encodeStartedMs = this.#clock.nowUs() / 1000;
     if (this.#pendingBitrate !== null) {
-      applyBitrate(this.#context, this.#pendingBitrate);
+      applyBitrate(this.#core.context, this.#pendingBitrate);
       this.#bitrateBps = this.#pendingBitrate;
       this.#pendingBitrate = null;
     }
     const frame = await this.#toEncoderFrame(captured.frame);
-    try {
-      frame.pts = BigInt(captured.ptsUs);
-      frame.timeBase = US;
-      frame.pictType =
-        this.#keyframeRequested || captured.keyframe === true ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
-      this.#keyframeRequested = false;
-      const ret = await this.#context.sendFrame(frame);
-      if (ret < 0 && ret !== AVERROR_EAGAIN) throw new MediaError('encoding a video frame', `error ${ret}`);
-    } finally {
-      frame.free();
-    }
+    frame.pts = BigInt(captured.ptsUs);
+    frame.timeBase = US;
+    frame.pictType =
+      this.#keyframeRequested || captured.keyframe === true ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+    this.#keyframeRequested = false;
     this.#framesEncoded++;
-    await this.#receive(started);
+    await this.#core.encode(frame, this.#onPacket);
   }
 
-  async #receive(startedMs: number): Promise<void> {
-    for (;;) {
-      const ret = await this.#context.receivePacket(this.#packet);
-      if (ret === AVERROR_EAGAIN || ret === AVERROR_EOF) break;
-      if (ret < 0) throw new MediaError('receiving a video packet', `error ${ret}`);
-      const data = this.#packet.data;
-      const ptsUs = Number(this.#packet.pts);
-      let dtsUs = Number(this.#packet.dts);
-      this.#packet.unref();
-      if (!data) continue;
-      // Never negative, always increasing: B-frame reordering can start dts before zero.
-      dtsUs = Math.max(0, dtsUs, this.#lastDtsUs + 1);
-      this.#lastDtsUs = dtsUs;
-      const unit = annexBToAvcc(data);
-      this.#packetsOut++;
-      if (unit.idr) this.#keyframesOut++;
-      this.#encodeMsTotal += this.#clock.nowUs() / 1000 - startedMs;
-      this.emit('packet', {
-        kind: 'video',
-        data: unit.avcc,
-        dtsUs,
-        ptsUs: Math.max(ptsUs, dtsUs),
-        keyframe: unit.idr,
-        reference: unit.reference || unit.idr,
-        byteLength: unit.avcc.length,
-      });
-    }
+  #emitPacket(packet: RawPacket): void {
+    const ptsUs = Number(packet.pts);
+    // Never negative, always increasing: B-frame reordering can start dts before zero.
+    const dtsUs = Math.max(0, Number(packet.dts), this.#lastDtsUs + 1);
+    this.#lastDtsUs = dtsUs;
+    const unit = annexBToAvcc(packet.data);
+    this.#packetsOut++;
+    if (unit.idr) this.#keyframesOut++;
+    this.#encodeMsTotal += this.#clock.nowUs() / 1000 - this.#encodeStartedMs;
+    this.emit('packet', {
+      kind: 'video',
+      data: unit.avcc,
+      dtsUs,
+      ptsUs: Math.max(ptsUs, dtsUs),
+      keyframe: unit.idr,
+      reference: unit.reference || unit.idr,
+      byteLength: unit.avcc.length,
+    });
   }
 
+  /** The picture in the encoder's size and format, in frames reused from one picture to the next. */
   async #toEncoderFrame(raw: RawVideoFrame): Promise<Frame> {
     const { width, height } = this.#options;
     const format = PIXEL_FORMATS[raw.format];
-    const source = Frame.fromVideoBuffer(raw.data, { width: raw.width, height: raw.height, format });
-    if (format === AV_PIX_FMT_YUV420P && raw.width === width && raw.height === height) return source;
-    try {
-      const key = `${raw.format}:${raw.width}x${raw.height}`;
-      let scaler = this.#scalers.get(key);
-      if (!scaler) {
-        scaler = new SoftwareScaleContext();
-        scaler.getContext(raw.width, raw.height, format, width, height, AV_PIX_FMT_YUV420P, SWS_BILINEAR);
-        if (scaler.initContext() < 0) throw new MediaError('opening the scaler', key);
-        this.#scalers.set(key, scaler);
-      }
-      const target = new Frame();
-      target.alloc();
-      target.width = width;
-      target.height = height;
-      target.format = AV_PIX_FMT_YUV420P;
-      if (target.getBuffer(0) < 0) throw new MediaError('allocating a video frame', `${width}x${height}`);
-      const ret = await scaler.scaleFrame(target, source);
-      if (ret < 0) throw new MediaError('scaling a video frame', `error ${ret}`);
-      return target;
-    } finally {
-      source.free();
-    }
+    const input = this.#input.take(format, raw.width, raw.height);
+    const ret = input.fromBuffer(raw.data);
+    if (ret < 0) throw new MediaError('copying a picture into a frame', `error ${ret}`);
+    if (format === AV_PIX_FMT_YUV420P && raw.width === width && raw.height === height) return input;
+    const target = this.#scaled.take(AV_PIX_FMT_YUV420P, width, height);
+    await this.#scaler.scale(target, input);
+    return target;
   }
 }
 
