@@ -20,7 +20,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 async function encodeSpeed(width: number, height: number, frames: number) {
   const clock = new MonotonicClock();
   const encoder = await VideoEncoder.open(clock, { width, height, fps: 30, maxPendingFrames: frames + 1 });
-  const source = new TestPatternSource(width, height);
+  const source = new TestPatternSource(width, height, 30); // all 30 pictures kept at once
   const pictures = Array.from({ length: 30 }, (_, i) => source.grab(i, (i * 1e6) / 30));
   let packets = 0;
   encoder.on('packet', () => packets++);

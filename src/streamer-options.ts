@@ -54,6 +54,8 @@ export interface StreamerAudioOptions {
   sources: AudioSourceChoice[];
   /** Bits per second; default MEDIA_DEFAULTS.audio.bitrateBps (160_000). */
   bitrateBps: number;
+  /** AAC encoder: `libfdk_aac` (default; `aac` when this FFmpeg build lacks it, see the stats) or `aac`. */
+  encoder: string;
 }
 
 /** Options of a Streamer; every field but `outputs` has a default. */
@@ -138,6 +140,8 @@ export interface StreamStats {
   readonly videoBitrateLowestBps: number;
   /** Capture devices (screen, microphone, system audio): whether each works, and its failures. */
   readonly devices: readonly DeviceHealth[];
+  /** The AAC encoder in use, and why it is not the one asked for (null when it is). */
+  readonly audioEncoder: { readonly name: string; readonly note: string | null } | null;
 }
 
 /** One running encode of the video in the stats. */

@@ -53,6 +53,9 @@ export function collectStats(parts: StatsParts): StreamStats {
     videoBitrateBps: parts.videoBitrateBps ?? configured,
     videoBitrateLowestBps: Math.min(parts.videoBitrateLowestBps ?? Infinity, configured),
     devices: deviceHealth(sources),
+    audioEncoder: session?.audioEncoder
+      ? { name: session.audioEncoder.encoder, note: session.audioEncoder.encoderNote }
+      : null,
   };
 }
 

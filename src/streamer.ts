@@ -354,7 +354,10 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       audio: audio
         ? {
             sources: sources.audio,
-            encoder: audio.bitrateBps === undefined ? {} : { bitrateBps: audio.bitrateBps },
+            encoder: {
+              ...(audio.bitrateBps === undefined ? {} : { bitrateBps: audio.bitrateBps }),
+              ...(audio.encoder === undefined ? {} : { encoder: audio.encoder }),
+            },
           }
         : null,
     };

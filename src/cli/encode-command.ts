@@ -85,7 +85,10 @@ async function encode(
             encoder: media.encoder,
             preset: media.preset,
           },
-    audio: media.audio.length === 0 ? null : { sources: media.audio, bitrateBps: media.audioBitrateBps },
+    audio:
+      media.audio.length === 0
+        ? null
+        : { sources: media.audio, bitrateBps: media.audioBitrateBps, encoder: media.audioEncoder },
   });
   silenceStreamerLog(streamer);
   const observers = await observeRun(streamer, clock, [], checked, log);

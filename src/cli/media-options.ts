@@ -1,5 +1,6 @@
 import type { AudioSourceChoice, VideoSourceChoice } from '../capture/source-choice.js';
 import { ConfigError } from '../core/errors.js';
+import { AAC_ENCODERS, audioEncoderDefaults } from '../encode/audio-encoder.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
 import type { MEDIA_OPTION_SPECS, OptionValues } from './options.js';
 import { parseBitrate, parsePositive, parseSize } from './parse.js';
@@ -30,6 +31,8 @@ export interface MediaSettings {
   readonly encoder: string;
   /** x264 preset. */
   readonly preset: string;
+  /** FFmpeg AAC encoder name. */
+  readonly audioEncoder: string;
 }
 
 /** Checks every shared option; throws a ConfigError naming the first bad one. */
@@ -51,6 +54,7 @@ export function parseMediaOptions(values: MediaOptionValues): MediaSettings {
     keyframeIntervalS: parsePositive('--keyint', values.keyint ?? String(V.keyframeIntervalS), 'seconds'),
     encoder,
     preset: parsePreset(encoder, values.preset),
+    audioEncoder: parseAudioEncoder(values['audio-encoder'] ?? audioEncoderDefaults().encoder),
   };
 }
 
@@ -64,6 +68,7 @@ const FLAG_BY_FIELD: Readonly<Record<string, string>> = {
   'video.preset': '--preset',
   'video.encoder': '--encoder',
   'audio.bitrateBps': '--audio-bitrate',
+  'audio.encoder': '--audio-encoder',
   video: '--video',
   audio: '--audio',
   maxLatencyMs: '--max-latency',
@@ -96,4 +101,11 @@ function parsePreset(encoder: string, preset: string | undefined): string {
     );
   }
   return preset;
+}
+
+function parseAudioEncoder(name: string): string {
+  if (!(AAC_ENCODERS as readonly string[]).includes(name)) {
+    throw new ConfigError('--audio-encoder', name, `use ${AAC_ENCODERS.join(' or ')}`);
+  }
+  return name;
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { SteadycastError } from '../core/errors.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
+import { audioEncoderDefaults } from '../encode/audio-encoder.js';
 
 const V = MEDIA_DEFAULTS.video;
 const kbit = (bps: number): string => `${bps / 1000}k`;
@@ -62,6 +63,11 @@ export const MEDIA_OPTION_SPECS = {
     help: `${V.encoder} (default), or h264_nvenc, h264_qsv, h264_amf (hardware: no --preset)`,
   },
   preset: { type: 'string', arg: 'NAME', help: `x264 preset (default ${V.preset})` },
+  'audio-encoder': {
+    type: 'string',
+    arg: 'NAME',
+    help: `${audioEncoderDefaults().encoder} (default; aac when this FFmpeg build has none) or aac`,
+  },
 } as const satisfies OptionTable;
 
 /** Options about a run, the same wherever they appear. */

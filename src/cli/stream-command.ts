@@ -152,7 +152,10 @@ async function stream(
             preset: media.preset,
             adaptiveBitrate: values['adaptive-bitrate'] ?? false,
           },
-    audio: media.audio.length === 0 ? null : { sources: media.audio, bitrateBps: media.audioBitrateBps },
+    audio:
+      media.audio.length === 0
+        ? null
+        : { sources: media.audio, bitrateBps: media.audioBitrateBps, encoder: media.audioEncoder },
   });
   silenceStreamerLog(streamer);
   const observers = await observeRun(streamer, clock, [url], checked, say);

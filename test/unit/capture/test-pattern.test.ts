@@ -26,4 +26,14 @@ describe('TestPatternSource', () => {
     const b = source.grab(11, 0).data;
     expect(a.equals(b)).toBe(false);
   });
+
+  it('keeps a grabbed picture unchanged until as many more as its ring holds are grabbed', () => {
+    const source = new TestPatternSource(320, 240, 4);
+    const first = source.grab(0, 0);
+    const copy = Buffer.from(first.data);
+    for (let i = 1; i < 4; i++) source.grab(i, i * 33_333);
+    expect(first.data.equals(copy)).toBe(true);
+    // The fifth grab reuses the first picture's memory.
+    expect(source.grab(4, 133_333).data.buffer).toBe(first.data.buffer);
+  });
 });

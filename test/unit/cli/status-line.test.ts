@@ -41,6 +41,7 @@ const output: RtmpOutputStats = {
 };
 
 const stats: StreamStats = {
+  audioEncoder: { name: 'libfdk_aac', note: null },
   state: 'live',
   uptimeMs: 61_000,
   framesCaptured: 1830,

@@ -7,6 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { parseMediaOptions, type MediaOptionValues } from '../../../src/cli/media-options.js';
 import { ConfigError } from '../../../src/core/errors.js';
 import {
+  audioEncoderDefaults,
+  chooseAacEncoder,
+  validateAudioEncoderOptions,
+} from '../../../src/encode/audio-encoder.js';
+import {
   encoderSettings,
   validateVideoEncoderOptions,
   videoEncoderDefaults,
@@ -54,20 +59,22 @@ describe('encoderSettings', () => {
   });
 });
 
-describe('--preset on the command line', () => {
-  const values = (extra: Partial<MediaOptionValues>): MediaOptionValues => ({
-    video: 'test',
-    audio: ['tone'],
-    loop: false,
-    size: '1280x720',
-    fps: '30',
-    'video-bitrate': '2500k',
-    'audio-bitrate': '160k',
-    keyint: '2',
-    encoder: 'libx264',
-    ...extra,
-  });
+/** Command-line values as parseArgs gives them, with `extra` changed. */
+const values = (extra: Partial<MediaOptionValues>): MediaOptionValues => ({
+  video: 'test',
+  audio: ['tone'],
+  loop: false,
+  size: '1280x720',
+  fps: '30',
+  'video-bitrate': '2500k',
+  'audio-bitrate': '160k',
+  keyint: '2',
+  encoder: 'libx264',
+  'audio-encoder': 'libfdk_aac',
+  ...extra,
+});
 
+describe('--preset on the command line', () => {
   it('defaults to veryfast for libx264', () => {
     expect(parseMediaOptions(values({})).preset).toBe('veryfast');
     expect(parseMediaOptions(values({ preset: 'faster' })).preset).toBe('faster');
@@ -78,5 +85,33 @@ describe('--preset on the command line', () => {
     expect(() => parseMediaOptions(values({ encoder: 'h264_nvenc', preset: 'fast' }))).toThrow(
       /drop --preset/,
     );
+  });
+});
+
+describe('the AAC encoder choice', () => {
+  it('keeps the encoder asked for when this FFmpeg build has it', () => {
+    expect(chooseAacEncoder('libfdk_aac', () => true)).toEqual({ name: 'libfdk_aac', note: null });
+    expect(chooseAacEncoder('aac', () => true)).toEqual({ name: 'aac', note: null });
+  });
+
+  it('falls back to aac with a note when libfdk_aac is missing from the build', () => {
+    expect(chooseAacEncoder('libfdk_aac', (name) => name === 'aac')).toEqual({
+      name: 'aac',
+      note: 'libfdk_aac is not in this FFmpeg build; using aac',
+    });
+  });
+
+  it('names the option when no AAC encoder is there at all', () => {
+    expect(() => chooseAacEncoder('libfdk_aac', () => false)).toThrow(/audio\.encoder/);
+  });
+
+  it('rejects an encoder that is not AAC, naming the valid ones', () => {
+    expect(() => validateAudioEncoderOptions({ ...audioEncoderDefaults(), encoder: 'libopus' })).toThrow(
+      /audio\.encoder.*libfdk_aac or aac/,
+    );
+  });
+
+  it('rejects --audio-encoder with a name it cannot use', () => {
+    expect(() => parseMediaOptions(values({ 'audio-encoder': 'mp3' }))).toThrow(/--audio-encoder/);
   });
 });

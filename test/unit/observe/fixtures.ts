@@ -85,6 +85,7 @@ export function streamStats(over: Partial<StreamStats> = {}): StreamStats {
     videoBitrateBps: 2_500_000,
     videoBitrateLowestBps: 2_500_000,
     devices: [{ name: 'screen :0.0', state: 'ok', failures: 0, reopens: 0, downtimeMs: 0, lastError: null }],
+    audioEncoder: { name: 'libfdk_aac', note: null },
     ...over,
   };
 }
