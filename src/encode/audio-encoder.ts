@@ -214,7 +214,8 @@ export class AudioEncoder extends TypedEmitter<AudioEncoderEvents> {
     this.#closed = true;
     await this.drained();
     try {
-      await this.#core.encode(null, this.#onPacket);
+      // Flushing an encoder that never had a frame makes libfdk_aac warn about an empty queue.
+      if (this.#framesEncoded > 0) await this.#core.encode(null, this.#onPacket);
     } catch (error) {
       this.emit('error', error instanceof Error ? error : new Error(String(error)));
     }
