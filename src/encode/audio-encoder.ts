@@ -42,6 +42,8 @@ export interface AudioEncoderStats {
   readonly packetsOut: number;
   /** Constant shift applied so the encoder's priming never gives a negative time, µs (usually 0). */
   readonly primingShiftUs: number;
+  /** Leading packets left out because they cover only time before the first sample (encoder priming). */
+  readonly primingPacketsSkipped: number;
   /** The encoder in use (may differ from the one asked for: see `encoderNote`). */
   readonly encoder: string;
   /** Why the encoder in use is not the one asked for, or null. */
@@ -105,6 +107,7 @@ export class AudioEncoder extends TypedEmitter<AudioEncoderEvents> {
   #closed = false;
   #framesEncoded = 0;
   #packetsOut = 0;
+  #primingSkipped = 0;
   readonly #onPacket = (packet: RawPacket): void => this.#emitPacket(packet);
 
   private constructor(
@@ -191,6 +194,7 @@ export class AudioEncoder extends TypedEmitter<AudioEncoderEvents> {
       framesEncoded: this.#framesEncoded,
       packetsOut: this.#packetsOut,
       primingShiftUs: this.#shiftUs ?? 0,
+      primingPacketsSkipped: this.#primingSkipped,
       encoder: this.#encoder,
       encoderNote: this.#note,
     };
@@ -261,6 +265,14 @@ export class AudioEncoder extends TypedEmitter<AudioEncoderEvents> {
 
   #emitPacket(packet: RawPacket): void {
     const samplePts = Number(packet.pts);
+    // An encoder with more than one frame of delay (libfdk_aac: 2048 samples) starts with packets that
+    // cover only time before the first sample. The one just before it is kept (the decoder overlaps
+    // it into the first real frame); earlier ones are silence before the stream and are left out, so
+    // audio starts where video does whatever the encoder.
+    if (samplePts < -this.#frameSize) {
+      this.#primingSkipped++;
+      return;
+    }
     let ptsUs = (this.#originUs ?? 0) + (samplePts * 1e6) / this.#options.sampleRate;
     // AAC priming makes the first packet's pts one frame early; shift once if that is < 0.
     this.#shiftUs ??= Math.max(0, -ptsUs);
