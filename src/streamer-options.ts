@@ -1,6 +1,7 @@
 import type { AudioSourceChoice, VideoSourceChoice } from './capture/source-choice.js';
 import type { DeviceHealthStats } from './capture/device-read-loop.js';
 import type { Clock } from './core/clock.js';
+import type { ErrorCode } from './core/errors.js';
 import type { LatenessSummary } from './core/lateness.js';
 import type { VideoEncoderOptions } from './encode/video-encoder.js';
 import { MEDIA_DEFAULTS } from './media/defaults.js';
@@ -190,8 +191,8 @@ export type StreamerEvents = {
   bitrate: [bitrateBps: number, reason: BitrateChange['reason']];
   /** An output lost its connection and reconnects; `url` and `reason` have the stream key hidden. */
   disconnected: [url: string, reason: string];
-  /** An output's connection attempt failed; the next one follows after `delayMs` (key hidden). */
-  retry: [url: string, reason: string, delayMs: number];
+  /** An output's connection attempt failed; the next one follows after `delayMs` (key hidden; `code` of the error). */
+  retry: [url: string, reason: string, delayMs: number, code: ErrorCode | null];
   /** A line of FFmpeg's log at `logLevel` or worse, while started (FFmpeg's log is per process). */
   log: [LogRecord];
 };

@@ -7,7 +7,14 @@ import type {
 import { captureDevices, openSources, type OpenedSources } from './capture/source-choice.js';
 import type { RawVideoFrame } from './media/frames.js';
 import type { Clock, Timer } from './core/clock.js';
-import { AbortError, ConfigError, InvalidStateError, MediaError, asError } from './core/errors.js';
+import {
+  AbortError,
+  ConfigError,
+  InvalidStateError,
+  MediaError,
+  SteadycastError,
+  asError,
+} from './core/errors.js';
 import { MonotonicClock } from './core/monotonic-clock.js';
 import { TypedEmitter } from './core/typed-emitter.js';
 import { checkVideoBitrate } from './encode/video-encoder.js';
@@ -304,7 +311,13 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       this.emit('disconnected', output.stats.url, redact(error.message, secrets)),
     );
     output.on('retry', (error, delayMs) =>
-      this.emit('retry', output.stats.url, redact(error.message, secrets), delayMs),
+      this.emit(
+        'retry',
+        output.stats.url,
+        redact(error.message, secrets),
+        delayMs,
+        error instanceof SteadycastError ? error.code : null,
+      ),
     );
     output.on('renditionchange', ({ from, to, reason }) => {
       const name = (r: string | undefined): string => r ?? output.mainRenditionName;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { sleep, type Clock, type Timer } from '../core/clock.js';
-import { ConfigError, SteadycastError } from '../core/errors.js';
+import { ConfigError, SteadycastError, type ErrorCode } from '../core/errors.js';
 import { MonotonicClock } from '../core/monotonic-clock.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
 import { parseRtmpUrl, redactUrl } from '../rtmp/url.js';
@@ -205,9 +205,18 @@ async function stream(
   // counts media: from the moment capture starts (before start() resolves: what is captured while
   // the server accepts the stream reaches it); until then it bounds the wait for a silent server.
   const stop = stopSignals(say);
+  let deadlineFired = false;
   const armDeadline = (): Timer | null =>
-    durationS === null ? null : clock.setTimer(() => stop.request(), durationS * 1000);
+    durationS === null
+      ? null
+      : clock.setTimer(() => {
+          deadlineFired = true;
+          stop.request();
+        }, durationS * 1000);
   let deadline = armDeadline();
+  // A run that --duration ends before any destination accepted the stream did not stream: not exit 0.
+  let lastFailure: { reason: string; code: ErrorCode | null } | null = null;
+  streamer.on('retry', (_url, reason, _delayMs, code) => (lastFailure = { reason, code }));
   streamer.once('capturing', () => {
     deadline?.cancel();
     deadline = armDeadline();
@@ -219,7 +228,10 @@ async function stream(
     const first = await Promise.race([started.then(() => 'started' as const), stop.requested]);
     if (first === 'started') await Promise.race([streamer.finished(), stop.requested]);
     await streamer.stop();
-    if (first !== 'started') await settledUnlessAborted(started, clock);
+    if (first !== 'started') {
+      await settledUnlessAborted(started, clock);
+      if (deadlineFired) fatal ??= new NeverLiveError(durationS ?? 0, lastFailure);
+    }
   } catch (error) {
     await observers.finish(streamer.stats);
     throw error;
@@ -254,6 +266,21 @@ async function settledUnlessAborted(started: Promise<void>, clock: Clock): Promi
     sleep(clock, 1000).then(() => null),
   ]);
   if (outcome instanceof SteadycastError && outcome.code !== 'ERR_ABORTED') throw outcome;
+}
+
+/**
+ * --duration ended a run that never went live: the exit code of the last failed attempt's error, or,
+ * when no attempt failed (a server that never answers), 5 like a publish never answered.
+ */
+class NeverLiveError extends SteadycastError {
+  constructor(durationS: number, last: { reason: string; code: ErrorCode | null } | null) {
+    super(
+      last?.code ?? 'ERR_RTMP_PUBLISH_TIMEOUT',
+      `no destination accepted the stream within ${durationS} s${last ? ` (last attempt: ${last.reason})` : ''}`,
+      false,
+      {},
+    );
+  }
 }
 
 function readCa(path: string): string {

@@ -1,6 +1,7 @@
 /**
  * --duration and Ctrl-C work while the CLI is still connecting: against a server that accepts TCP and
- * never answers (the built CLI, a silent server on loopback), the run ends on time with exit 0.
+ * never answers (the built CLI, a silent server on loopback), the run ends on time: exit 5 when
+ * --duration ended it (nothing was streamed), 0 for Ctrl-C.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { spawn } from 'node:child_process';
@@ -59,17 +60,18 @@ function run(
 }
 
 describe('stopping while connecting to a server that never answers', () => {
-  it('--duration 2 ends the run after about 2 s, exit 0', async () => {
+  it('--duration 2 ends the run after about 2 s; it never went live, so exit 5 and one line saying so', async () => {
     const started = Date.now();
     const r = await run(['stream', `rtmp://127.0.0.1:${port}/live/key`, '--duration', '2', '--quiet']);
     const tookS = (Date.now() - started) / 1000;
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(5);
+    expect(r.stderr).toContain('steadycast: no destination accepted the stream within 2 s\n');
     expect(r.stderr).not.toContain('    at ');
     // node and node-av take a second or two to load on a busy machine; the old CLI ran 30 s here.
     expect(tookS, r.stderr).toBeLessThan(9);
   }, 30_000);
 
-  it('Ctrl-C ends it within about a second, exit 0', async () => {
+  it('Ctrl-C ends it within about a second, exit 0 (the user chose to stop)', async () => {
     const r = await run(['stream', `rtmp://127.0.0.1:${port}/live/key`, '--quiet'], 1000);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('stopping (Ctrl-C again to quit at once)');

@@ -119,7 +119,7 @@ describe('timeline', () => {
     const timeline = new StreamTimeline(source, () => T0, ['SECRETKEY']);
     source.emit('disconnected', 'rtmp://h/live/****', 'server said NetStream.Publish.BadName for SECRETKEY');
     source.emit('error', new Error('rejected SECRETKEY'));
-    source.emit('retry', 'rtmp://h/live/****', 'refused', 1200);
+    source.emit('retry', 'rtmp://h/live/****', 'refused', 1200, 'ERR_RTMP_CONNECTION_REFUSED');
     expect(JSON.stringify(timeline.events)).not.toContain('SECRETKEY');
     expect(timeline.events.map((e) => e.kind)).toEqual(['disconnected', 'error', 'retry']);
     expect(timeline.events[2]?.text).toBe('attempt failed: refused; next in 1.2 s');
