@@ -26,12 +26,13 @@ export type { AudioSource, VideoSource } from './capture/source.js';
 export type { CapturedFrame, MixedAudioFrame, PixelFormat, RawVideoFrame } from './media/frames.js';
 export {
   PushAudioSource,
-  PushVideoSource,
   pushAudioSourceDefaults,
+  type PushAudioSourceEvents,
   type PushAudioSourceOptions,
   type PushedAudioFormat,
-  type PushedVideoTiming,
-} from './capture/push-sources.js';
+} from './capture/push-audio-source.js';
+export { PushVideoSource, type PushedVideoTiming } from './capture/push-video-source.js';
+export type { PcmRateConverter } from './capture/pcm-rate-converter.js';
 export { TestPatternSource, readTestPatternCode } from './capture/test-pattern.js';
 export { SilenceSource, ToneSource } from './capture/tone-source.js';
 export { MediaSession, type MediaSessionOptions, type MediaSessionStats } from './session/media-session.js';

@@ -1,9 +1,5 @@
-import type {
-  PushAudioSource,
-  PushVideoSource,
-  PushedAudioFormat,
-  PushedVideoTiming,
-} from './capture/push-sources.js';
+import type { PushAudioSource, PushedAudioFormat } from './capture/push-audio-source.js';
+import type { PushVideoSource, PushedVideoTiming } from './capture/push-video-source.js';
 import { captureDevices, openSources, type OpenedSources } from './capture/source-choice.js';
 import type { RawVideoFrame } from './media/frames.js';
 import type { Clock, Timer } from './core/clock.js';

@@ -1,13 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { AudioEngine } from '../../../src/capture/audio-engine.js';
 import { CaptureLoop } from '../../../src/capture/capture-loop.js';
-import {
-  MAX_HELD_PICTURES,
-  MAX_TIMESTAMP_AHEAD_MS,
-  PushAudioSource,
-  PushVideoSource,
-  type PushAudioSourceOptions,
-} from '../../../src/capture/push-sources.js';
+import type { PcmRateConverter } from '../../../src/capture/pcm-rate-converter.js';
+import { PushAudioSource, type PushAudioSourceOptions } from '../../../src/capture/push-audio-source.js';
+import { MAX_TIMESTAMP_AHEAD_MS } from '../../../src/capture/push-checks.js';
+import { MAX_HELD_PICTURES, PushVideoSource } from '../../../src/capture/push-video-source.js';
 import type { CapturedFrame, MixedAudioFrame, RawVideoFrame } from '../../../src/media/frames.js';
 import { ConfigError } from '../../../src/core/errors.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
@@ -55,7 +52,8 @@ describe('PushAudioSource', () => {
       source.pushAudioSamples(chunk, { sampleRate: 44100, channels: 1 });
     }
     await source.flushed();
-    expect(source.lastError).toBeNull();
+    expect(source.error).toBeNull();
+    expect(source.framesDroppedFailed).toBe(0);
     // One second in; the resampler may hold back a few samples of its filter delay.
     expect(source.bufferedFrames).toBeGreaterThan(48000 - 64);
     expect(source.bufferedFrames).toBeLessThanOrEqual(48000);
@@ -96,7 +94,8 @@ describe('PushAudioSource', () => {
       expect(source.bufferedFrames + source.pendingFrames).toBeLessThanOrEqual(48000);
     }
     await source.flushed();
-    expect(source.lastError).toBeNull();
+    expect(source.error).toBeNull();
+    expect(source.framesDroppedFailed).toBe(0);
     expect(source.bufferedFrames).toBeGreaterThan(48000 - 64);
     expect(source.bufferedFrames).toBeLessThanOrEqual(48000);
     expect(Math.abs(source.framesDroppedOverflow + source.bufferedFrames - 480000)).toBeLessThanOrEqual(64);
@@ -112,6 +111,69 @@ describe('PushAudioSource', () => {
     expect(() => source.pushAudioSamples(new Float32Array(3), { sampleRate: 48000, channels: 2 })).toThrow(
       ConfigError,
     );
+  });
+});
+
+describe('PushAudioSource when a conversion fails', () => {
+  /** A converter that fails while `failing` is true, else returns 480 frames of `level` per 441 in. */
+  function flakyConverter() {
+    const state = { failing: true, closed: 0 };
+    const converter: PcmRateConverter = {
+      convert: async (samples, inRate) => {
+        await Promise.resolve();
+        if (state.failing) throw new Error(`resampler exploded at ${inRate} Hz`);
+        const frames = Math.round(((samples.length / 2) * 48000) / inRate);
+        return new Float32Array(frames * 2).fill(samples[0] ?? 0);
+      },
+      close: () => void state.closed++,
+    };
+    return { state, converter };
+  }
+
+  it('reports the failure once per episode, counts the lost frames and keeps later audio in its place', async () => {
+    const { state, converter } = flakyConverter();
+    const source = new PushAudioSource(new FakeClock(), { converter });
+    const failures: Error[] = [];
+    source.on('failed', (e) => failures.push(e));
+    const push = (level: number): void =>
+      source.pushAudioSamples(
+        stereo(4410, () => level),
+        { sampleRate: 44100, channels: 2 },
+      );
+    push(0.1);
+    push(0.2);
+    await source.flushed();
+    expect(failures.map((e) => e.message)).toEqual(['resampler exploded at 44100 Hz']);
+    expect(source.error?.message).toBe('resampler exploded at 44100 Hz');
+    expect(source.framesDroppedFailed).toBe(9600);
+    state.failing = false;
+    push(0.3);
+    await source.flushed();
+    expect(source.error).toBeNull();
+    // 200 ms of silence where the lost pushes were, then the third push on time.
+    const out = new Float32Array(2 * 14400);
+    expect(source.read(out, 14400)).toBe(14400);
+    expect(out[2 * 9599]).toBe(0);
+    expect(out[2 * 9600]).toBeCloseTo(0.3, 5);
+    state.failing = true;
+    push(0.4);
+    await source.flushed();
+    expect(failures).toHaveLength(2);
+    expect(source.framesDroppedFailed).toBe(14400);
+  });
+
+  it('frees its converter when closed, also when a conversion was under way', async () => {
+    const { state, converter } = flakyConverter();
+    state.failing = false;
+    const source = new PushAudioSource(new FakeClock(), { converter });
+    source.pushAudioSamples(
+      stereo(441, () => 0.1),
+      { sampleRate: 44100, channels: 2 },
+    );
+    source.close();
+    expect(state.closed).toBe(0);
+    await source.flushed();
+    expect(state.closed).toBe(1);
   });
 });
 

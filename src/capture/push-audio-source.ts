@@ -1,167 +1,14 @@
-import { SoftwareResampleContext } from 'node-av';
-import { AV_CHANNEL_LAYOUT_MONO, AV_CHANNEL_LAYOUT_STEREO, AV_SAMPLE_FMT_FLT } from 'node-av/constants';
+import { TypedEmitter } from '../core/typed-emitter.js';
 import type { Clock } from '../core/clock.js';
-import { ConfigError, MediaError } from '../core/errors.js';
-import { PcmFifo } from './pcm-fifo.js';
-import { frameByteLength, type RawVideoFrame } from '../media/frames.js';
-import type { AudioSource, VideoSource } from './source.js';
+import { ConfigError } from '../core/errors.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
-
-/**
- * How far ahead of the session clock a pushed timestamp may be, ms: what the push sources can hold
- * (1 s of audio, MAX_HELD_PICTURES pictures) with room to spare. Further ahead is taken for a stamp
- * from another clock (Date.now(), performance.now()) and refused.
- */
-export const MAX_TIMESTAMP_AHEAD_MS = 500;
-
-/** Bytes of pictures held waiting for their timestamps (32 1080p BGRA pictures would be 265 MB). */
-export const MAX_HELD_BYTES = 128 * 1024 * 1024;
-
-/** Pictures held waiting for their timestamps; more are refused (counted as replaced). */
-export const MAX_HELD_PICTURES = 32;
+import { PcmFifo } from './pcm-fifo.js';
+import { SwrRateConverter, type PcmRateConverter } from './pcm-rate-converter.js';
+import { checkPushedSamples, checkTimestamp } from './push-checks.js';
+import type { AudioSource } from './source.js';
 
 /** Default `timestampToleranceMs`: jitter below this keeps pushed audio contiguous (OBS's smoothing threshold). */
 export const TIMESTAMP_TOLERANCE_MS = 70;
-
-// Frame deadlines are fractional microseconds; a stamp equal to a frame's rounded pts is due at it.
-const DEADLINE_SLACK_US = 1;
-
-/** When a pushed picture may be shown. */
-export interface PushedVideoTiming {
-  /**
-   * Capture time, microseconds on the session clock (`Streamer.sessionTimeUs()`): the picture is
-   * shown at the first frame deadline at or after it. Default: arrival, i.e. the next deadline.
-   */
-  timestampUs?: number;
-}
-
-/** Throws a ConfigError unless `timestampUs` is a time on `clock` no further ahead than allowed. */
-function checkTimestamp(clock: Clock, timestampUs: number): void {
-  if (typeof timestampUs !== 'number' || !Number.isFinite(timestampUs) || timestampUs < 0) {
-    throw new ConfigError(
-      'timestampUs',
-      timestampUs,
-      'give microseconds on the session clock (Streamer.sessionTimeUs()), or leave it out for arrival time',
-    );
-  }
-  const aheadMs = (timestampUs - clock.nowUs()) / 1000;
-  if (aheadMs > MAX_TIMESTAMP_AHEAD_MS) {
-    throw new ConfigError(
-      'timestampUs',
-      timestampUs,
-      `it is ${Math.round(aheadMs)} ms ahead of the session clock; stamp with Streamer.sessionTimeUs() ` +
-        `(not Date.now() or performance.now()), at most ${MAX_TIMESTAMP_AHEAD_MS} ms ahead`,
-    );
-  }
-}
-
-interface HeldPicture {
-  readonly frame: RawVideoFrame;
-  /** Earliest deadline that may show it, µs on the session clock; -Infinity: the next one. */
-  readonly dueUs: number;
-}
-
-/**
- * Pictures pushed by an app with its own capture. A picture is due at its timestamp (or, without
- * one, at the next frame deadline); each deadline takes the most recently pushed picture that is
- * due and drops the other due ones (counted as replaced), so an app that pushes faster than the
- * frame rate never queues pictures. Pictures stamped ahead wait, at most `MAX_HELD_PICTURES` of
- * them. `pushVideoFrame()` never blocks; conversion to the encoder's size and format happens on
- * the encoder's side (node-av's scaler, on the threadpool).
- */
-export class PushVideoSource implements VideoSource {
-  readonly name = 'push';
-  readonly #clock: Clock;
-  /** Pictures not taken yet, in push order. */
-  #held: HeldPicture[] = [];
-  #lastDeadlineUs = -Infinity;
-  #pushed = 0;
-  #replaced = 0;
-  #closed = false;
-
-  /** @param clock - the session clock, the time base of pushed timestamps */
-  constructor(clock: Clock) {
-    this.#clock = clock;
-  }
-
-  /** Pictures pushed so far. */
-  get framesPushed(): number {
-    return this.#pushed;
-  }
-
-  /**
-   * Pictures no deadline showed: replaced by a newer one that was due by the same deadline, or
-   * refused because `MAX_HELD_PICTURES` (or MAX_HELD_BYTES) were already waiting.
-   */
-  get framesReplaced(): number {
-    return this.#replaced;
-  }
-
-  /** Hands a picture to the session; validated, then held until a deadline at or after its timestamp. */
-  pushVideoFrame(frame: RawVideoFrame, timing: PushedVideoTiming = {}): void {
-    if (this.#closed) return;
-    const expected = frameByteLength(frame.format, frame.width, frame.height);
-    if (
-      !Number.isInteger(frame.width) ||
-      !Number.isInteger(frame.height) ||
-      frame.width < 2 ||
-      frame.height < 2
-    ) {
-      throw new ConfigError(
-        'frame.width/height',
-        `${frame.width}x${frame.height}`,
-        'push a picture of at least 2x2 pixels',
-      );
-    }
-    if (frame.data.length < expected) {
-      throw new ConfigError(
-        'frame.data',
-        `${frame.data.length} bytes`,
-        `a ${frame.width}x${frame.height} ${frame.format} picture needs ${expected} bytes, planes packed`,
-      );
-    }
-    const { timestampUs } = timing;
-    if (timestampUs !== undefined) checkTimestamp(this.#clock, timestampUs);
-    const dueUs = timestampUs ?? -Infinity;
-    this.#pushed++;
-    // Due by the next deadline: every held picture also due by then can no longer be shown.
-    if (this.#isDue(dueUs, this.#lastDeadlineUs)) this.#dropDue(this.#lastDeadlineUs);
-    // Full: the new picture is refused. Dropping the one due first instead would starve the stream:
-    // a steady flow of pictures stamped too far ahead would evict each one just before its deadline.
-    const heldBytes = this.#held.reduce((sum, p) => sum + p.frame.data.length, 0);
-    if (this.#held.length >= MAX_HELD_PICTURES || heldBytes + frame.data.length > MAX_HELD_BYTES) {
-      this.#replaced++;
-      return;
-    }
-    this.#held.push({ frame, dueUs });
-  }
-
-  grab(_frameIndex: number, deadlineUs: number): RawVideoFrame | null {
-    this.#lastDeadlineUs = deadlineUs;
-    const due = this.#held.filter((p) => this.#isDue(p.dueUs, deadlineUs));
-    const taken = due.at(-1);
-    if (!taken) return null;
-    this.#held = this.#held.filter((p) => !this.#isDue(p.dueUs, deadlineUs));
-    this.#replaced += due.length - 1;
-    return taken.frame;
-  }
-
-  close(): void {
-    this.#closed = true;
-    this.#held = [];
-  }
-
-  #isDue(dueUs: number, deadlineUs: number): boolean {
-    return dueUs <= deadlineUs + DEADLINE_SLACK_US;
-  }
-
-  /** Drops every held picture due by `deadlineUs`, counting them as replaced. */
-  #dropDue(deadlineUs: number): void {
-    const kept = this.#held.filter((p) => !this.#isDue(p.dueUs, deadlineUs));
-    this.#replaced += this.#held.length - kept.length;
-    this.#held = kept;
-  }
-}
 
 /** Describes PCM pushed by an app. */
 export interface PushedAudioFormat {
@@ -186,7 +33,18 @@ export interface PushAudioSourceOptions {
   maxBufferedMs: number;
   /** A timestamp this close to where the audio would continue keeps it contiguous, ms; default 70. */
   timestampToleranceMs: number;
+  /** Converts pushed rates to the session's; default node-av's resampler (SwrRateConverter). */
+  converter?: PcmRateConverter;
 }
+
+/** Events of a PushAudioSource. */
+export type PushAudioSourceEvents = {
+  /**
+   * Converting pushed audio failed; its samples are lost (counted in `framesDroppedFailed`) and the
+   * session plays silence in their place. Fires again only after a conversion has worked since.
+   */
+  failed: [error: Error];
+};
 
 /** Default PushAudioSource options. */
 export function pushAudioSourceDefaults(): PushAudioSourceOptions {
@@ -239,7 +97,7 @@ interface PendingChunk {
  * samples and timestamped audio its samples beyond the bound (so the rest keeps its place); both are
  * counted in `framesDroppedOverflow`.
  */
-export class PushAudioSource implements AudioSource {
+export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> implements AudioSource {
   readonly name = 'push';
   gain = 1;
   muted = false;
@@ -257,7 +115,7 @@ export class PushAudioSource implements AudioSource {
   #inFlight: { frames: number; skipFrames: number } | null = null;
   #converting = false;
   #idle: Promise<void> = Promise.resolve();
-  #resampler: { rate: number; context: SoftwareResampleContext } | null = null;
+  readonly #converter: PcmRateConverter;
   /** Session time of the next frame the AudioEngine reads (before it reads: the first stamped push). */
   #headUs: number | null = null;
   /** Whether the AudioEngine has read yet. */
@@ -267,13 +125,17 @@ export class PushAudioSource implements AudioSource {
   #overflow = 0;
   #late = 0;
   #silence = 0;
-  #lastError: Error | null = null;
+  #failed = 0;
+  /** The failure of the latest conversion, until one works again (an episode is reported once). */
+  #error: Error | null = null;
   #closed = false;
 
   /** @param clock - the session clock, which the AudioEngine reading this source runs on */
   constructor(clock: Clock, options: Partial<PushAudioSourceOptions> = {}) {
+    super();
     const o = { ...pushAudioSourceDefaults(), ...options };
     validatePushAudioSourceOptions(o);
+    this.#converter = o.converter ?? new SwrRateConverter(o.sampleRate, o.channels);
     this.#clock = clock;
     this.#sampleRate = o.sampleRate;
     this.#channels = o.channels;
@@ -300,9 +162,14 @@ export class PushAudioSource implements AudioSource {
     return (this.#silence * 1000) / this.#sampleRate;
   }
 
-  /** The last conversion failure, if any (pushes keep working after it). */
-  get lastError(): Error | null {
-    return this.#lastError;
+  /** Frames (at the session rate) lost because their conversion failed (see the `failed` event). */
+  get framesDroppedFailed(): number {
+    return this.#failed;
+  }
+
+  /** The failure of the latest conversion while none has worked since (pushes keep being tried); else null. */
+  get error(): Error | null {
+    return this.#error;
   }
 
   /**
@@ -328,6 +195,9 @@ export class PushAudioSource implements AudioSource {
   /** Queues interleaved PCM in `format`, at its timestamp if it has one; returns at once. */
   pushAudioSamples(samples: Float32Array | Int16Array, format: PushedAudioFormat): void {
     if (this.#closed) return;
+    if (typeof format !== 'object' || format === null) {
+      throw new ConfigError('format', format, 'give { sampleRate, channels } of the pushed PCM');
+    }
     const { channels, sampleRate, timestampUs } = format;
     if (!Number.isInteger(channels) || channels < 1 || channels > 8) {
       throw new ConfigError('audio.channels', channels, 'push 1 to 8 interleaved channels');
@@ -335,9 +205,7 @@ export class PushAudioSource implements AudioSource {
     if (!Number.isInteger(sampleRate) || sampleRate < 8000 || sampleRate > 192000) {
       throw new ConfigError('audio.sampleRate', sampleRate, 'push PCM at 8000 to 192000 Hz');
     }
-    if (samples.length % channels !== 0) {
-      throw new ConfigError('samples.length', samples.length, `push whole frames of ${channels} channels`);
-    }
+    checkPushedSamples(samples, channels);
     if (timestampUs !== undefined) checkTimestamp(this.#clock, timestampUs);
     const frames = samples.length / channels;
     if (timestampUs === undefined) {
@@ -379,8 +247,8 @@ export class PushAudioSource implements AudioSource {
     this.#fifo.clear();
     this.#queue.length = 0;
     this.#queuedFrames = 0;
-    // A conversion under way still uses the resampler; the conversion loop frees it when it ends.
-    if (!this.#converting) this.#freeResampler();
+    // A conversion under way still uses the converter; the conversion loop frees it when it ends.
+    if (!this.#converting) this.#converter.close();
   }
 
   /**
@@ -489,14 +357,17 @@ export class PushAudioSource implements AudioSource {
       this.#inFlight = flight;
       try {
         const converted =
-          chunk.rate === this.#sampleRate ? chunk.samples : await this.#resample(chunk.samples, chunk.rate);
+          chunk.rate === this.#sampleRate
+            ? chunk.samples
+            : await this.#converter.convert(chunk.samples, chunk.rate);
         if (!this.#closed) {
           const skipped = Math.min(Math.round(flight.skipFrames), converted.length / this.#channels);
           this.#overflow += skipped;
           this.#fifo.push(converted.subarray(skipped * this.#channels));
         }
+        this.#error = null;
       } catch (error) {
-        this.#lastError = error instanceof Error ? error : new Error(String(error));
+        if (!this.#closed) this.#conversionFailed(error, flight);
       }
       this.#inFlight = null;
       // The resampler may hand out a few frames more than estimated (its filter delay).
@@ -504,7 +375,19 @@ export class PushAudioSource implements AudioSource {
     }
     // No await between the last look at the queue and this: a push now starts a new loop.
     this.#converting = false;
-    if (this.#closed) this.#freeResampler();
+    if (this.#closed) this.#converter.close();
+  }
+
+  /** A lost push: counted, and reported once per episode; later audio keeps its place (silence here). */
+  #conversionFailed(cause: unknown, flight: { frames: number; skipFrames: number }): void {
+    this.#overflow += Math.round(flight.skipFrames);
+    const lost = Math.round(flight.frames);
+    this.#failed += lost;
+    this.#fifo.push(new Float32Array(lost * this.#channels));
+    const reported = this.#error !== null;
+    const error = cause instanceof Error ? cause : new Error(String(cause));
+    this.#error = error;
+    if (!reported) this.emit('failed', error);
   }
 
   /** Int16 → float and any channel count → the session's, by hand (cheap, synchronous). */
@@ -520,39 +403,5 @@ export class PushAudioSource implements AudioSource {
       }
     }
     return out;
-  }
-
-  async #resample(samples: Float32Array, inRate: number): Promise<Float32Array> {
-    const context = this.#resamplerFor(inRate);
-    const inFrames = samples.length / this.#channels;
-    const outCapacity = context.getOutSamples(inFrames) + 32;
-    const out = Buffer.alloc(outCapacity * this.#channels * 4);
-    const input = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
-    const produced = await context.convert([out], outCapacity, [input], inFrames);
-    if (produced < 0) throw new MediaError('resampling pushed audio', `error ${produced}`);
-    return new Float32Array(out.buffer, out.byteOffset, produced * this.#channels).slice();
-  }
-
-  #resamplerFor(inRate: number): SoftwareResampleContext {
-    if (this.#resampler?.rate === inRate) return this.#resampler.context;
-    this.#freeResampler();
-    const layout = this.#channels === 1 ? AV_CHANNEL_LAYOUT_MONO : AV_CHANNEL_LAYOUT_STEREO;
-    const context = new SoftwareResampleContext();
-    const ret = context.allocSetOpts2(
-      layout,
-      AV_SAMPLE_FMT_FLT,
-      this.#sampleRate,
-      layout,
-      AV_SAMPLE_FMT_FLT,
-      inRate,
-    );
-    if (ret < 0 || context.init() < 0) throw new MediaError('opening the audio resampler', `error ${ret}`);
-    this.#resampler = { rate: inRate, context };
-    return context;
-  }
-
-  #freeResampler(): void {
-    this.#resampler?.context.free();
-    this.#resampler = null;
   }
 }
