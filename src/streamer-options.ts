@@ -8,6 +8,7 @@ import { MEDIA_DEFAULTS } from './media/defaults.js';
 import type { BitrateChange } from './output/bitrate-controller.js';
 import type { LogLevel, LogRecord } from './observe/ffmpeg-log.js';
 import type { DropState } from './output/drop-policy.js';
+import type { FileRecorderStats } from './output/file-recorder.js';
 import type { OutputState, RtmpOutputOptions, RtmpOutputStats } from './output/rtmp-output.js';
 import type { RenditionChangeReason } from './output/rendition-switch.js';
 import type { RenditionSpec } from './session/video-renditions.js';
@@ -72,7 +73,10 @@ export interface StreamerOptions {
   audio: Partial<StreamerAudioOptions> | null;
   /** Drop threshold for every output that does not set its own, ms; default MEDIA_DEFAULTS.maxLatencyMs (2000). */
   maxLatencyMs: number;
-  /** Also record to this local file (.flv, .mp4, .mkv); never drops. Default none. */
+  /**
+   * Also record to this local file (.flv, .mp4, .mov, .mkv, .ts; checked in the constructor); never
+   * drops. A recording that fails (disk full…) stops alone: `recordingfailed`. Default none.
+   */
   recordPath: string | null;
   /** How often the `stats` event fires, ms; default 1000. */
   statsIntervalMs: number;
@@ -143,6 +147,10 @@ export interface StreamStats {
   readonly devices: readonly DeviceHealth[];
   /** The AAC encoder in use, and why it is not the one asked for (null when it is). */
   readonly audioEncoder: { readonly name: string; readonly note: string | null } | null;
+  /** Pushed audio lost because converting it failed (silence in its place), sample frames. */
+  readonly framesDroppedFailed: number;
+  /** The recording (`recordPath`): its state, bytes written and why it failed; null when not recording. */
+  readonly recording: FileRecorderStats | null;
 }
 
 /** One running encode of the video in the stats. */
@@ -183,6 +191,17 @@ export type StreamerEvents = {
   devicefailed: [name: string, error: Error];
   /** A failed capture device works again, after `outageMs`. */
   devicerecovered: [name: string, outageMs: number];
+  /**
+   * The recording stopped early (disk full, file unwritable, I/O error): fired once, at once. The file
+   * is finished up to there and stays playable; the live outputs go on.
+   */
+  recordingfailed: [path: string, error: Error];
+  /**
+   * A source failed mid-stream for good: a file that cannot be read on (`file <path>`), or pushed
+   * audio that cannot be converted (`push audio`, once per episode). The stream goes on with the
+   * last picture repeated or silence, counted.
+   */
+  sourcefailed: [name: string, error: Error];
   /** An output entered or left congestion (`dropping`: video is being dropped); `url` has the key hidden. */
   dropstate: [url: string, prev: DropState, next: DropState];
   /** A destination moved to another rendition (at its keyframe); `url` has the key hidden. */

@@ -1,5 +1,6 @@
 import type { DeviceHealthStats } from './capture/device-read-loop.js';
 import { captureDevices, type OpenedSources } from './capture/source-choice.js';
+import type { FileRecorder } from './output/file-recorder.js';
 import type { OutputGroup } from './output/output-group.js';
 import type { MediaSession } from './session/media-session.js';
 import { MAIN_RENDITION } from './session/video-renditions.js';
@@ -13,6 +14,7 @@ export interface StatsParts {
   readonly session: MediaSession | null;
   readonly sources: OpenedSources | null;
   readonly group: OutputGroup;
+  readonly recorder: FileRecorder | null;
   readonly mainRenditionName: string;
   readonly videoBitrateBps: number | null;
   readonly videoBitrateLowestBps: number | null;
@@ -53,6 +55,8 @@ export function collectStats(parts: StatsParts): StreamStats {
     videoBitrateBps: parts.videoBitrateBps ?? configured,
     videoBitrateLowestBps: Math.min(parts.videoBitrateLowestBps ?? Infinity, configured),
     devices: deviceHealth(sources),
+    framesDroppedFailed: sources?.pushAudio?.framesDroppedFailed ?? 0,
+    recording: parts.recorder?.stats ?? null,
     audioEncoder: session?.audioEncoder
       ? { name: session.audioEncoder.encoder, note: session.audioEncoder.encoderNote }
       : null,

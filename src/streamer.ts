@@ -1,6 +1,11 @@
 import type { PushAudioSource, PushedAudioFormat } from './capture/push-audio-source.js';
 import type { PushVideoSource, PushedVideoTiming } from './capture/push-video-source.js';
-import { captureDevices, openSources, type OpenedSources } from './capture/source-choice.js';
+import {
+  captureDevices,
+  openSources,
+  sourcesThatCanFail,
+  type OpenedSources,
+} from './capture/source-choice.js';
 import type { RawVideoFrame } from './media/frames.js';
 import type { Clock, Timer } from './core/clock.js';
 import {
@@ -17,6 +22,7 @@ import { checkVideoBitrate } from './encode/video-encoder.js';
 import { MEDIA_DEFAULTS } from './media/defaults.js';
 import type { StreamConfig } from './media/packet.js';
 import { FileRecorder } from './output/file-recorder.js';
+import { validateRecordPath } from './output/record-path.js';
 import { OutputGroup } from './output/output-group.js';
 import type { Output } from './output/output.js';
 import { RtmpOutput } from './output/rtmp-output.js';
@@ -85,6 +91,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       throw new ConfigError('outputs', outputs, 'give at least one rtmp:// or rtmps:// URL');
     }
     if (!video && !audio) throw new ConfigError('video/audio', null, 'enable video, audio or both');
+    if (recordPath) validateRecordPath(recordPath); // before anything connects
     this.#pins = outputs.map((spec) => (typeof spec === 'string' ? undefined : spec.rendition));
     validatePins(this.#pins, video?.renditions ?? []);
   }
@@ -143,8 +150,9 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       session.on('sinkfailed', (sink, error) => this.#onSinkFailed(sink, error));
       for (const output of this.#group.outputs) session.addSink(output);
       if (this.#options.recordPath) {
-        this.#recorder = await FileRecorder.open(this.#options.recordPath, session.config);
-        session.addSink(this.#recorder);
+        const recorder = (this.#recorder = await FileRecorder.open(this.#options.recordPath, session.config));
+        recorder.on('failed', (error) => this.emit('recordingfailed', recorder.path, error));
+        session.addSink(recorder);
       }
       throwIfAborted(signal);
       this.#startedUs = this.#clock.nowUs();
@@ -262,6 +270,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       session: this.#session,
       sources: this.#sources,
       group: this.#group,
+      recorder: this.#recorder,
       mainRenditionName: mainRenditionName(this.#options.video?.renditions ?? []),
       videoBitrateBps: this.#videoBitrateBps,
       videoBitrateLowestBps: this.#videoBitrateLowestBps,
@@ -379,6 +388,11 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       // One that failed while the others were still opening: say so now, so a recovery pairs with it.
       const { error } = device;
       if (error) queueMicrotask(() => this.emit('devicefailed', device.name, error));
+    }
+    for (const source of sourcesThatCanFail(sources)) {
+      source.on('failed', (error) => this.emit('sourcefailed', source.name, error));
+      const { error } = source; // a file that failed while the others were still opening
+      if (error) queueMicrotask(() => this.emit('sourcefailed', source.name, error));
     }
   }
 

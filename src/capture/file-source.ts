@@ -1,5 +1,6 @@
 import { sleep, type Clock } from '../core/clock.js';
 import { MediaError } from '../core/errors.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
 import { MediaReader } from './media-reader.js';
 import { PcmFifo } from './pcm-fifo.js';
 import { PlaybackTimeline } from './playback-timeline.js';
@@ -47,6 +48,15 @@ export interface FileSourceStats {
   readonly ended: boolean;
 }
 
+/** Events of a file source. */
+export type FileSourceEvents = {
+  /**
+   * Reading or decoding the file failed mid-stream (file gone, corrupt, network source lost). It is
+   * not retried; the session goes on with the last picture repeated and silence, both counted.
+   */
+  failed: [error: Error];
+};
+
 interface QueuedFrame {
   readonly atUs: number;
   readonly frame: RawVideoFrame;
@@ -58,7 +68,9 @@ interface QueuedFrame {
  * goes to the CaptureLoop with newest-frame-due semantics; audio goes into a FIFO the AudioEngine
  * reads on its clock. Playback starts at the first `grab()` or `read()` (when the session starts).
  */
-export class FileSource {
+export class FileSource extends TypedEmitter<FileSourceEvents> {
+  /** `file <path>`: the source's name in events and logs. */
+  readonly name: string;
   /** The file's video, or null. */
   readonly video: VideoSource | null;
   /** The file's audio, or null. */
@@ -90,6 +102,8 @@ export class FileSource {
   readonly #ready: Promise<void>;
 
   private constructor(clock: Clock, reader: MediaReader, options: Required<FileSourceOptions>) {
+    super();
+    this.name = `file ${options.path}`;
     this.#clock = clock;
     this.#reader = reader;
     this.#loop = options.loop;
@@ -146,7 +160,7 @@ export class FileSource {
     };
   }
 
-  /** The error that stopped decoding, if any. */
+  /** The error that stopped decoding (reported by `failed` when it happened), or null. */
   get error(): Error | null {
     return this.#error;
   }
@@ -250,7 +264,8 @@ export class FileSource {
       this.#eof = true;
     } catch (error) {
       if (!this.#closed) {
-        this.#error = error instanceof Error ? error : new MediaError('playing the file', String(error));
+        this.#error = error instanceof Error ? error : new MediaError(`playing ${this.name}`, String(error));
+        this.emit('failed', this.#error);
       }
     } finally {
       await this.#reader.close();

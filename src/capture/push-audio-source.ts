@@ -98,7 +98,7 @@ interface PendingChunk {
  * counted in `framesDroppedOverflow`.
  */
 export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> implements AudioSource {
-  readonly name = 'push';
+  readonly name = 'push audio';
   gain = 1;
   muted = false;
   readonly #clock: Clock;

@@ -36,7 +36,7 @@ interface HeldPicture {
  * the encoder's side (node-av's scaler, on the threadpool).
  */
 export class PushVideoSource implements VideoSource {
-  readonly name = 'push';
+  readonly name = 'push video';
   readonly #clock: Clock;
   /** Pictures not taken yet, in push order. */
   #held: HeldPicture[] = [];

@@ -68,6 +68,15 @@ export function captureDevices(sources: OpenedSources | null): (DeviceVideoSourc
   );
 }
 
+/**
+ * The opened sources that can fail mid-stream for good (a file that cannot be read on, pushed audio
+ * that cannot be converted): each has a `name`, its `error` so far, and a `failed` event.
+ */
+export function sourcesThatCanFail(sources: OpenedSources | null): (FileSource | PushAudioSource)[] {
+  const files = (sources?.devices ?? []).filter((d): d is FileSource => d instanceof FileSource);
+  return sources?.pushAudio ? [...files, sources.pushAudio] : files;
+}
+
 /** Session geometry the sources are opened for. */
 export interface SourceFormat {
   /** Output width, pixels. */

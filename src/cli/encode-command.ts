@@ -15,7 +15,12 @@ import {
 } from './options.js';
 import { parsePositive } from './parse.js';
 import { checkObserveOptions, observeRun } from './run-observers.js';
-import { formatDeviceBack, formatDeviceFailed } from './status-line.js';
+import {
+  formatDeviceBack,
+  formatDeviceFailed,
+  formatRecordingFailed,
+  formatSourceFailed,
+} from './status-line.js';
 import { stopSignals } from './stop-signals.js';
 
 /** The options of `steadycast encode`: the same as `stream`'s where they mean the same. */
@@ -94,6 +99,8 @@ async function encode(
   const observers = await observeRun(streamer, clock, [], checked, log);
   streamer.on('devicefailed', (_name, error) => log(formatDeviceFailed(error, 'recording')));
   streamer.on('devicerecovered', (name, outageMs) => log(formatDeviceBack(name, outageMs)));
+  streamer.on('recordingfailed', (_path, error) => log(formatRecordingFailed(error, null)));
+  streamer.on('sourcefailed', (name, error) => log(formatSourceFailed(name, error, 'recording')));
   streamer.on('error', (error) => log(`warning: ${error.message}`));
   const stop = stopSignals(log);
   try {
@@ -111,10 +118,11 @@ async function encode(
   const files = await observers.finish(stats);
   log(
     `done: ${stats.framesCaptured} video frames (${stats.framesDuplicated} duplicated, ${stats.framesLagged} lagged), ` +
-      `${(sizeOf(path) / 1024).toFixed(0)} KiB written to ${path}`,
+      `${(sizeOf(path) / 1024).toFixed(0)} KiB written to ${path}` +
+      `${stats.recording?.state === 'failed' ? ' before the recording failed' : ''}`,
   );
   for (const line of files) log(line);
-  return 0;
+  return stats.recording?.state === 'failed' ? 1 : 0; // EXIT.failure; the cause was said when it happened
 }
 
 function sizeOf(path: string): number {

@@ -41,6 +41,7 @@ const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   ERR_ABORTED: EXIT.ok,
   ERR_MEDIA: EXIT.failure,
   ERR_DEVICE: EXIT.usage,
+  ERR_RECORDING: EXIT.failure,
   ERR_AMF0: EXIT.failure,
   ERR_STALLED: EXIT.connectionLost,
   ERR_RTMP_URL: EXIT.usage,

@@ -34,6 +34,13 @@ export function formatSummary(s: StreamStats): string {
         `downtime ${(out.downtimeMs / 1000).toFixed(1)} s${out.lastDisconnectReason ? `, last problem: ${out.lastDisconnectReason}` : ''}`,
     );
   }
+  const rec = s.recording;
+  if (rec) {
+    lines.push(
+      `  recording ${rec.path}: ${rec.state}, ${(rec.bytesWritten / 1024).toFixed(0)} KiB` +
+        `${rec.error ? ` (${rec.error})` : ''}`,
+    );
+  }
   for (const d of s.devices.filter((device) => device.failures > 0)) {
     lines.push(
       `  ${d.name}: failed ${d.failures}×, reopened ${d.reopens}×, down ${(d.downtimeMs / 1000).toFixed(1)} s` +
@@ -51,4 +58,16 @@ export function formatDeviceFailed(error: Error, goesOn: 'stream' | 'recording')
 /** The line said when a failed capture device works again. */
 export function formatDeviceBack(name: string, outageMs: number): string {
   return `${name} is back after ${(outageMs / 1000).toFixed(1)} s`;
+}
+
+/** The line said when the recording stops early: the error names the path and the cause in words. */
+export function formatRecordingFailed(error: Error, goesOn: 'stream' | null): string {
+  const kept = 'recording stopped, the file keeps what was written so far';
+  return `${error.message} — ${kept}${goesOn ? `; the ${goesOn} goes on` : ''}`;
+}
+
+/** The line said when a source fails for good mid-stream (a file, pushed audio that cannot be converted). */
+export function formatSourceFailed(name: string, error: Error, goesOn: 'stream' | 'recording'): string {
+  const message = error.message.includes(name) ? error.message : `${name}: ${error.message}`;
+  return `${message} — the ${goesOn} goes on with the last picture or silence`;
 }

@@ -18,7 +18,14 @@ import {
 import { parsePositive } from './parse.js';
 import { checkObserveOptions, observeRun } from './run-observers.js';
 import { printDeviceList } from './sources.js';
-import { formatDeviceBack, formatDeviceFailed, formatStatusLine, formatSummary } from './status-line.js';
+import {
+  formatDeviceBack,
+  formatDeviceFailed,
+  formatRecordingFailed,
+  formatSourceFailed,
+  formatStatusLine,
+  formatSummary,
+} from './status-line.js';
 import { stopSignals } from './stop-signals.js';
 
 /** The options of `steadycast stream`. */
@@ -200,6 +207,8 @@ async function stream(
   // A capture device that fails is reopened by itself; say so even with --quiet: the picture freezes.
   streamer.on('devicefailed', (_name, error) => say(formatDeviceFailed(error, 'stream')));
   streamer.on('devicerecovered', (name, outageMs) => say(formatDeviceBack(name, outageMs)));
+  streamer.on('recordingfailed', (_path, error) => say(formatRecordingFailed(error, 'stream')));
+  streamer.on('sourcefailed', (name, error) => say(formatSourceFailed(name, error, 'stream')));
 
   // Armed before start(): --duration and Ctrl-C also end a run that is still connecting. The duration
   // counts media: from the moment capture starts (before start() resolves: what is captured while
@@ -250,6 +259,9 @@ async function stream(
   }
   for (const line of files) say(line);
   if (fatal) throw fatal;
+  // Part of what was captured was lost: not 0, though the stream itself ended normally (EXIT.failure;
+  // the cause was printed when it happened, and the summary repeats it).
+  if (final.recording?.state === 'failed') return 1;
   return 0;
 }
 

@@ -11,6 +11,8 @@ export type ErrorCode =
   // Media and devices.
   | 'ERR_MEDIA'
   | 'ERR_DEVICE'
+  // A recording that stopped early (disk full, unwritable, I/O error).
+  | 'ERR_RECORDING'
   // Malformed AMF0 (RTMP turns it into ERR_RTMP_PROTOCOL).
   | 'ERR_AMF0'
   // Any transport: no progress at all while data was pending.

@@ -89,6 +89,8 @@ const stats: StreamStats = {
       lastError: 'mic @DEFAULT_SOURCE@ ended',
     },
   ],
+  framesDroppedFailed: 0,
+  recording: null,
 };
 
 describe('the live status line', () => {

@@ -86,6 +86,8 @@ export function streamStats(over: Partial<StreamStats> = {}): StreamStats {
     videoBitrateLowestBps: 2_500_000,
     devices: [{ name: 'screen :0.0', state: 'ok', failures: 0, reopens: 0, downtimeMs: 0, lastError: null }],
     audioEncoder: { name: 'libfdk_aac', note: null },
+    framesDroppedFailed: 0,
+    recording: null,
     ...over,
   };
 }
