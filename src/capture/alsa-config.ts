@@ -58,27 +58,52 @@ export function pulseAlsaDevice(source: string): string {
   return `pulse:DEVICE=${JSON.stringify(source)}`;
 }
 
-let installed: string | null = null;
+let written: string | null = null;
 
 /**
- * Points this process's ALSA at a generated configuration that reaches PulseAudio, once; returns
- * the plugin directory used, or null when the system has no pulse plugin (Debian: libasound2-plugins).
- * ALSA reads `ALSA_CONFIG_PATH` when it (re)loads its configuration, so this runs before any open.
+ * Writes the generated configuration that reaches PulseAudio (once per content and user, reused by
+ * every run) and returns its path, or null when the system has no pulse plugin (Debian:
+ * libasound2-plugins). Nothing in the process environment changes.
  */
-export function installAlsaPulseConfig(): string | null {
+export function alsaPulseConfigFile(): string | null {
   const pluginDir = findPulsePluginDir();
   if (!pluginDir) return null;
-  if (installed && process.env.ALSA_CONFIG_PATH === installed) return pluginDir;
-  // One file per content (and user), reused by every run instead of a new temp file each time.
   const text = alsaPulseConfigText(pluginDir);
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 12);
   const path = join(tmpdir(), `steadycast-asound-${process.getuid?.() ?? 0}-${hash}.conf`);
+  if (written === path && existsSync(path)) return path;
   if (!existsSync(path)) {
     const partial = `${path}.${process.pid}`;
     writeFileSync(partial, text);
     renameSync(partial, path);
   }
-  process.env.ALSA_CONFIG_PATH = path;
-  installed = path;
-  return pluginDir;
+  written = path;
+  return path;
+}
+
+let opening = 0;
+let hostValue: string | undefined;
+
+/**
+ * Runs `open` (an ALSA device open) with `ALSA_CONFIG_PATH` pointing at the generated configuration,
+ * and puts the variable back as the host had it (unset, or its own value) once no open is under way.
+ * ALSA reads the variable when an open (re)loads its configuration, so it is needed only then; an
+ * Electron host, or a child process it spawns later, never sees it. Without the pulse plugin `open`
+ * runs as it is (and fails with ALSA's own error).
+ */
+export async function withAlsaPulseConfig<T>(open: () => Promise<T>): Promise<T> {
+  const path = alsaPulseConfigFile();
+  if (!path) return open();
+  if (opening++ === 0) {
+    hostValue = process.env.ALSA_CONFIG_PATH;
+    process.env.ALSA_CONFIG_PATH = path;
+  }
+  try {
+    return await open();
+  } finally {
+    if (--opening === 0) {
+      if (hostValue === undefined) delete process.env.ALSA_CONFIG_PATH;
+      else process.env.ALSA_CONFIG_PATH = hostValue;
+    }
+  }
 }

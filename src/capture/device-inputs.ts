@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { Device, Filter, InputFormat } from 'node-av';
 import { DeviceError } from '../core/errors.js';
-import { installAlsaPulseConfig, pulseAlsaDevice } from './alsa-config.js';
+import { findPulsePluginDir, pulseAlsaDevice } from './alsa-config.js';
 
 /** Platforms with a capture path (others get a clear error). */
 export type CapturePlatform = 'linux' | 'win32' | 'darwin';
@@ -174,12 +174,12 @@ export function audioInput(
   return { format: 'avfoundation', url: `:${device}`, options: {}, label: device };
 }
 
-/** Opens-ready input for audio on this machine (on Linux, installs the ALSA→PulseAudio configuration). */
+/** Opens-ready input for audio on this machine (on Linux, checks ALSA's pulse plugin is there). */
 export function resolveAudioInput(kind: AudioDeviceKind, name: string | null): DeviceInput {
   const platform = currentPlatform();
   const input = audioInput(kind, name, platform);
   requireInputFormat(input.format, `audio capture on ${platform}`);
-  if (platform === 'linux' && !installAlsaPulseConfig()) {
+  if (platform === 'linux' && !findPulsePluginDir()) {
     throw new DeviceError(
       "audio capture on Linux goes through ALSA's PulseAudio plugin, which is not installed (Debian/Ubuntu: libasound2-plugins)",
     );
@@ -221,7 +221,7 @@ export async function listDevices(): Promise<DeviceList> {
       notes.push(
         'PulseAudio sources could not be listed (is a PulseAudio/PipeWire server running? pactl installed?)',
       );
-    if (!installAlsaPulseConfig()) notes.push("ALSA's pulse plugin is missing (Debian: libasound2-plugins)");
+    if (!findPulsePluginDir()) notes.push("ALSA's pulse plugin is missing (Debian: libasound2-plugins)");
     return { screens, audio: audio ?? [], notes };
   }
   const devices = await Device.list().catch((error: unknown) => {

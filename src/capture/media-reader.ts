@@ -29,6 +29,7 @@ import {
 } from 'node-av/constants';
 import { MediaError } from '../core/errors.js';
 import type { PixelFormat, RawVideoFrame } from '../media/frames.js';
+import { withAlsaPulseConfig } from './alsa-config.js';
 
 /** What to open and how to decode it. */
 export interface MediaReaderOptions {
@@ -117,7 +118,10 @@ export class MediaReader {
     if (options.format !== null && !format) {
       throw new MediaError('opening an input', `this FFmpeg build has no "${options.format}" input`);
     }
-    let ret = await input.openInput(url, format, Dictionary.fromObject(options.options));
+    const openInput = (): Promise<number> =>
+      input.openInput(url, format, Dictionary.fromObject(options.options));
+    // ALSA reaches PulseAudio through a generated configuration, in force only while the device opens.
+    let ret = await (options.format === 'alsa' ? withAlsaPulseConfig(openInput) : openInput());
     if (ret < 0) throw new MediaError(`opening ${describeInput(url, options.format)}`, errorText(ret));
     try {
       ret = await input.findStreamInfo();
