@@ -1,4 +1,4 @@
-import { statfs, truncate } from 'node:fs/promises';
+import { stat, statfs, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FormatContext, Packet, Rational, type Stream } from 'node-av';
 import {
@@ -202,10 +202,13 @@ export class FileRecorder extends TypedEmitter<FileRecorderEvents> implements Pa
       const ret = await this.#context.writeTrailer();
       const ioError = this.#context.pb?.error ?? 0;
       const finished = ret >= 0 && ioError >= 0;
-      if (finished) this.#goodBytes = Number(this.#context.pbBytes);
       await this.#context.closeOutput();
       this.#context.freeContext();
-      if (finished) return;
+      if (finished) {
+        // The trailer may have gone back to patch the header (FLV's duration): ask the file its size.
+        this.#goodBytes = (await stat(this.path).catch(() => null))?.size || this.#goodBytes;
+        return;
+      }
       // The trailer did not get through: whatever a failed write left after the last whole packet is
       // garbage to a player, so cut it (FLV, MKV and MPEG-TS stay playable; MP4 needs its trailer).
       await truncate(this.path, this.#goodBytes).catch(() => undefined);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -55,23 +55,27 @@ async function settle(recorder: FileRecorder): Promise<void> {
 }
 
 describe('FileRecorder', () => {
-  it('records every packet, counts the file bytes and ends stopped', async () => {
-    const path = join(dir, 'ok.mkv');
-    const recorder = await FileRecorder.open(path, config);
-    for (const p of packets(40)) recorder.writePacket(p);
-    await recorder.close();
-    const stats = recorder.stats;
-    expect(stats).toMatchObject({
-      path,
-      state: 'stopped',
-      error: null,
-      packetsWritten: 40,
-      packetsNotWritten: 0,
-    });
-    expect(stats.bytesWritten).toBeGreaterThan(40 * 300);
-    await recorder.close(); // idempotent
-    expect(recorder.state).toBe('stopped');
-  });
+  it.each(['mkv', 'flv', 'mp4'])(
+    'records every packet to .%s, counts the file bytes and ends stopped',
+    async (ext) => {
+      const path = join(dir, `ok.${ext}`);
+      const recorder = await FileRecorder.open(path, config);
+      for (const p of packets(40)) recorder.writePacket(p);
+      await recorder.close();
+      const stats = recorder.stats;
+      expect(stats).toMatchObject({
+        path,
+        state: 'stopped',
+        error: null,
+        packetsWritten: 40,
+        packetsNotWritten: 0,
+      });
+      expect(stats.bytesWritten).toBeGreaterThan(40 * 300);
+      expect(stats.bytesWritten).toBe(statSync(path).size);
+      await recorder.close(); // idempotent
+      expect(recorder.state).toBe('stopped');
+    },
+  );
 
   it('reports a full disk at once, in words, once; stops writing and never throws at close', async () => {
     // /dev/full fails every write with ENOSPC: a disk that is full from the first packet on.
