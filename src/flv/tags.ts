@@ -80,14 +80,6 @@ export function aacRawTag(frame: Buffer): Buffer {
 }
 
 /**
- * A packet's RTMP timestamp, milliseconds: its dts rounded. Rounding pts and dts separately and
- * subtracting (see `packetTag`) makes dts + cts land exactly on the rounded pts.
- */
-export function packetTimestampMs(packet: EncodedPacket): number {
-  return Math.round(packet.dtsUs / 1000);
-}
-
-/**
  * The FLV tag body of an encoded packet: an AAC raw tag, or a video tag of `videoCodec` — a classic
  * AVC NALU tag for H.264 (what every server reads), an Enhanced RTMP coded-frames tag for HEVC and AV1.
  */

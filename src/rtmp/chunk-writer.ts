@@ -51,12 +51,6 @@ export class ChunkWriter {
     this.#chunkSize = Math.min(size, MAX_MESSAGE_LENGTH);
   }
 
-  /** Forgets header state, e.g. for a new connection: the next message per stream gets fmt 0. */
-  reset(): void {
-    this.#streams.clear();
-    this.#chunkSize = DEFAULT_CHUNK_SIZE;
-  }
-
   /** Chunks one message; returns the bytes to send. */
   write(message: RtmpMessage): Buffer {
     const { chunkStreamId: csid, messageTypeId: typeId, messageStreamId: streamId, payload } = message;

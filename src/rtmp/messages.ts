@@ -44,11 +44,6 @@ export function acknowledgementMessage(sequenceNumber: number): RtmpMessage {
   return control(MessageType.ACKNOWLEDGEMENT, u32(sequenceNumber % 0x1_0000_0000));
 }
 
-/** Set Peer Bandwidth (RTMP §5.4.5); `limitType` 0 hard, 1 soft, 2 dynamic. */
-export function setPeerBandwidthMessage(windowBytes: number, limitType: 0 | 1 | 2): RtmpMessage {
-  return control(MessageType.SET_PEER_BANDWIDTH, Buffer.concat([u32(windowBytes), Buffer.from([limitType])]));
-}
-
 /** User Control message with 32-bit event data values (RTMP §6.2, §7.1.7). */
 export function userControlMessage(event: number, ...data: number[]): RtmpMessage {
   const payload = Buffer.allocUnsafe(2 + 4 * data.length);

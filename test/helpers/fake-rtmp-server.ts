@@ -12,7 +12,7 @@ import { socketPair } from './memory-socket.js';
 import type { Amf0Object, Amf0Value } from '../../src/amf0/amf0.js';
 import { ChunkReader } from '../../src/rtmp/chunk-reader.js';
 import { ChunkWriter, type RtmpMessage } from '../../src/rtmp/chunk-writer.js';
-import { MessageType, UserControlEvent } from '../../src/rtmp/constants.js';
+import { ChunkStreamId, MessageType, UserControlEvent } from '../../src/rtmp/constants.js';
 import * as msg from '../../src/rtmp/messages.js';
 
 /** How the fake server behaves. */
@@ -238,7 +238,7 @@ export class FakeRtmpServer {
           return;
         }
         session.send(msg.windowAckSizeMessage(options.windowAckSize ?? 5_000_000));
-        session.send(msg.setPeerBandwidthMessage(5_000_000, 2));
+        session.send(setPeerBandwidthMessage(5_000_000, 2));
         session.send(msg.setChunkSizeMessage(4096));
         session.setChunkSize(4096);
         if (options.rejectConnect) {
@@ -303,4 +303,18 @@ export class FakeRtmpServer {
 /** Sends bytes to the client as they are (for garbage tests). */
 export function sendRaw(session: FakeSession, bytes: Buffer): void {
   session.socket.write(bytes);
+}
+
+/** Set Peer Bandwidth (RTMP §5.4.5), which only a server sends; `limitType` 2 is dynamic. */
+function setPeerBandwidthMessage(windowBytes: number, limitType: 0 | 1 | 2): RtmpMessage {
+  const payload = Buffer.alloc(5);
+  payload.writeUInt32BE(windowBytes, 0);
+  payload[4] = limitType;
+  return {
+    chunkStreamId: ChunkStreamId.PROTOCOL_CONTROL,
+    messageTypeId: MessageType.SET_PEER_BANDWIDTH,
+    messageStreamId: 0,
+    timestamp: 0,
+    payload,
+  };
 }

@@ -10,7 +10,6 @@ describe('protocol control messages', () => {
       msg.setChunkSizeMessage(4096),
       msg.windowAckSizeMessage(32768),
       msg.acknowledgementMessage(1),
-      msg.setPeerBandwidthMessage(1000, 2),
       msg.pingResponseMessage(9),
     ]) {
       expect(m.chunkStreamId).toBe(ChunkStreamId.PROTOCOL_CONTROL);
@@ -22,7 +21,6 @@ describe('protocol control messages', () => {
     expect(msg.setChunkSizeMessage(4096).payload.toString('hex')).toBe('00001000');
     expect(msg.windowAckSizeMessage(32768).payload.toString('hex')).toBe('00008000');
     expect(msg.acknowledgementMessage(2 ** 32 + 5).payload.toString('hex')).toBe('00000005');
-    expect(msg.setPeerBandwidthMessage(2500000, 2).payload.toString('hex')).toBe('002625a002');
     expect(msg.pingResponseMessage(0xdeadbeef).payload.toString('hex')).toBe('0007deadbeef');
   });
 
