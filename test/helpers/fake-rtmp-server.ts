@@ -43,10 +43,20 @@ export interface FakeRtmpServerOptions {
    * (`info`) — where Enhanced RTMP servers say which codecs and capabilities they take.
    */
   connectResult?: { properties?: Amf0Object; info?: Amf0Object };
+  /**
+   * A hostile server's answer to publish (StreamBegin is sent already): `answer` holds Publish.Start
+   * (and what `publishStartThen` adds), so the hook can send it with more in one TCP write
+   * (`sendTogether`), or something else instead.
+   */
+  onPublish?: (session: FakeSession, answer: RtmpMessage[]) => void;
+  /** Runs once a session's publish was answered: start a flood, send garbage, cut it… */
+  afterPublish?: (session: FakeSession) => void;
 }
 
 /** One client connection as the fake server saw it. */
 export interface FakeSession {
+  /** Which connection this is, from 0. */
+  readonly index: number;
   /** Every message the client sent after the handshake. */
   readonly messages: RtmpMessage[];
   /** Chunk stream bytes received after the handshake (what nginx counts as in_bytes). */
@@ -61,12 +71,12 @@ export interface FakeSession {
   readonly socket: Duplex;
   /** Sends a message to the client. */
   send(message: RtmpMessage): void;
+  /** Sends messages to the client in one TCP write (events the client sees in one read). */
+  sendTogether(messages: readonly RtmpMessage[]): void;
   /** Changes the server's outgoing chunk size (after sending Set Chunk Size). */
   setChunkSize(size: number): void;
   /** Sends an onStatus on the published stream. */
   sendStatus(level: string, code: string, description: string): void;
-  /** Sends messages in one socket write (the client reads them in one go). */
-  sendTogether(messages: RtmpMessage[]): void;
 }
 
 /** The scripted server. */
@@ -167,6 +177,7 @@ export class FakeRtmpServer {
     let handshakeDone = false;
     let lastAck = 0;
     const session: FakeSession = {
+      index: this.sessions.length,
       messages: [],
       bytesReceived: 0,
       acksSent: [],
@@ -176,12 +187,11 @@ export class FakeRtmpServer {
       send: (message) => {
         if (!socket.destroyed) socket.write(writer.write(message));
       },
-      setChunkSize: (size) => writer.setChunkSize(size),
-      sendStatus: (level, code, description) =>
-        session.send(msg.commandMessage(1, 'onStatus', 0, null, { level, code, description })),
       sendTogether: (messages) => {
         if (!socket.destroyed) socket.write(Buffer.concat(messages.map((m) => writer.write(m))));
       },
+      setChunkSize: (size) => writer.setChunkSize(size),
+      sendStatus: (level, code, description) => session.send(statusMessage(level, code, description)),
     };
     this.sessions.push(session);
     socket.on('error', () => undefined);
@@ -266,38 +276,40 @@ export class FakeRtmpServer {
       case 'createStream':
         reply('_result', command.transactionId, null, 1);
         return;
-      case 'publish':
-        session.send(msg.userControlMessage(UserControlEvent.STREAM_BEGIN, 1));
+      case 'publish': {
+        const begin = msg.userControlMessage(UserControlEvent.STREAM_BEGIN, 1);
         if (options.rejectPublish) {
+          session.send(begin);
           session.sendStatus('error', options.rejectPublish.code, options.rejectPublish.description);
           return;
         }
-        {
-          const start = msg.commandMessage(1, 'onStatus', 0, null, {
-            level: 'status',
-            code: 'NetStream.Publish.Start',
-            description: `${String(command.args[0])} is now published.`,
-          });
-          const then = options.publishStartThen?.(this.sessions.indexOf(session)) ?? null;
-          const after =
-            then === 'error-status'
-              ? [
-                  msg.commandMessage(1, 'onStatus', 0, null, {
-                    level: 'error',
-                    code: 'NetStream.Publish.Failed',
-                    description: 'gone',
-                  }),
-                ]
-              : then === 'close'
-                ? [msg.commandMessage(0, 'close', 0, null)]
-                : [];
-          session.sendTogether([start, ...after]);
-        }
+        const start = statusMessage(
+          'status',
+          'NetStream.Publish.Start',
+          `${String(command.args[0])} is now published.`,
+        );
+        const then = options.publishStartThen?.(session.index) ?? null;
+        const after =
+          then === 'error-status'
+            ? [statusMessage('error', 'NetStream.Publish.Failed', 'gone')]
+            : then === 'close'
+              ? [msg.commandMessage(0, 'close', 0, null)]
+              : [];
+        session.send(begin);
+        if (options.onPublish) options.onPublish(session, [start, ...after]);
+        else session.sendTogether([start, ...after]);
+        options.afterPublish?.(session);
         return;
+      }
       default:
         return;
     }
   }
+}
+
+/** An onStatus on the published stream (message stream 1), as servers send them. */
+export function statusMessage(level: string, code: string, description: string): RtmpMessage {
+  return msg.commandMessage(1, 'onStatus', 0, null, { level, code, description });
 }
 
 /** Sends bytes to the client as they are (for garbage tests). */

@@ -186,17 +186,6 @@ describe('ChunkWriter', () => {
     expect(writer.chunkSize).toBe(128);
   });
 
-  it('reset() forgets the chunk size and the header state: the next message gets fmt 0 and 128-byte chunks', () => {
-    const writer = new ChunkWriter();
-    writer.setChunkSize(4096);
-    writer.write(message({ timestamp: 10, payload: fill(200) }));
-    writer.reset();
-    expect(writer.chunkSize).toBe(128);
-    const out = writer.write(message({ timestamp: 20, payload: fill(200) }));
-    expect(out[0]! >> 6).toBe(0);
-    expect(out.length).toBe(12 + 200 + 1);
-  });
-
   it.each([1, 65600, 2.5])(
     'refuses chunk stream id %s with a RangeError (RTMP §5.3.1.1: 2..65599)',
     (csid) => {
