@@ -1,6 +1,6 @@
 import { stat, statfs, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { FormatContext, Packet, Rational, type Stream } from 'node-av';
+import { Dictionary, FormatContext, Packet, Rational, type Stream } from 'node-av';
 import {
   AV_CHANNEL_LAYOUT_MONO,
   AV_CHANNEL_LAYOUT_STEREO,
@@ -38,6 +38,11 @@ const SPACE_CHECK_BYTES = 64 * 1024;
 /** Room kept free for the trailer: a base, plus the index entries of every packet written (MP4). */
 const RESERVE_BASE_BYTES = 128 * 1024;
 const RESERVE_PER_PACKET_BYTES = 64;
+/**
+ * Matroska gathers a cluster in memory and writes it whole: keep clusters to about a second, so what
+ * a failure can lose and what the free-space check must allow for both stay small.
+ */
+const MATROSKA_OPTIONS = { cluster_time_limit: '1000', cluster_size_limit: String(512 * 1024) };
 
 /** Where a recording is: writing, stopped early by a failure (the file is kept, finished), or done. */
 export type RecordingState = 'recording' | 'failed' | 'stopped';
@@ -89,7 +94,11 @@ export class FileRecorder extends TypedEmitter<FileRecorderEvents> implements Pa
   #notWritten = 0;
   /** File size after the last packet written whole (packets are flushed one by one). */
   #goodBytes = 0;
-  #checkedAtBytes = -Infinity;
+  /** File size after the header. */
+  readonly #headerBytes: number;
+  /** Payload bytes handed to the muxer; more than reached the file while a muxer holds a cluster. */
+  #mediaBytes = 0;
+  #checkedAtMediaBytes = -Infinity;
 
   private constructor(path: string, context: FormatContext, video: Stream | null, audio: Stream | null) {
     super();
@@ -98,6 +107,7 @@ export class FileRecorder extends TypedEmitter<FileRecorderEvents> implements Pa
     this.#videoStream = video;
     this.#audioStream = audio;
     this.#goodBytes = Number(context.pbBytes);
+    this.#headerBytes = this.#goodBytes;
     this.#worker = new SerialWorker(
       (packet) => this.#write(packet),
       (error) => this.#fail(error instanceof RecordingError ? error : this.#failure('writing', error)),
@@ -144,7 +154,9 @@ export class FileRecorder extends TypedEmitter<FileRecorderEvents> implements Pa
       context.freeContext();
       throw new RecordingError(path, `${describeFileError(ret)} while creating it`, ret);
     }
-    ret = await context.writeHeader(null);
+    const muxerOptions = /\.mkv$/i.test(path) ? Dictionary.fromObject(MATROSKA_OPTIONS) : null;
+    ret = await context.writeHeader(muxerOptions);
+    muxerOptions?.free();
     if (ret < 0) {
       await context.closeOutput();
       context.freeContext();
@@ -224,7 +236,7 @@ export class FileRecorder extends TypedEmitter<FileRecorderEvents> implements Pa
       this.#notWritten++;
       return;
     }
-    if (this.#goodBytes - this.#checkedAtBytes >= SPACE_CHECK_BYTES) await this.#checkSpace();
+    if (this.#mediaBytes - this.#checkedAtMediaBytes >= SPACE_CHECK_BYTES) await this.#checkSpace();
     if (this.#error) {
       this.#notWritten++;
       return;
@@ -246,12 +258,13 @@ export class FileRecorder extends TypedEmitter<FileRecorderEvents> implements Pa
       throw this.#failure('writing', ret < 0 ? ret : ioError);
     }
     this.#packetsWritten++;
+    this.#mediaBytes += next.byteLength;
     this.#goodBytes = Number(this.#context.pbBytes);
   }
 
   /** Stops cleanly while the trailer still fits, rather than let the disk fill mid-packet. */
   async #checkSpace(): Promise<void> {
-    this.#checkedAtBytes = this.#goodBytes;
+    this.#checkedAtMediaBytes = this.#mediaBytes;
     let freeBytes: number;
     try {
       const fs = await statfs(dirname(this.path));
@@ -259,7 +272,10 @@ export class FileRecorder extends TypedEmitter<FileRecorderEvents> implements Pa
     } catch {
       return; // no answer (an exotic filesystem): the write's own error still reports a full disk
     }
-    const reserve = RESERVE_BASE_BYTES + SPACE_CHECK_BYTES + RESERVE_PER_PACKET_BYTES * this.#packetsWritten;
+    // What the muxer still holds (a Matroska cluster, the interleaving queue) lands on the disk later.
+    const heldBytes = Math.max(0, this.#mediaBytes - (this.#goodBytes - this.#headerBytes));
+    const reserve =
+      RESERVE_BASE_BYTES + SPACE_CHECK_BYTES + heldBytes + RESERVE_PER_PACKET_BYTES * this.#packetsWritten;
     if (freeBytes >= reserve) return;
     const left = `${Math.round(freeBytes / 1024)} KiB left`;
     this.#fail(new RecordingError(this.path, `disk full (${left}, kept to finish the file)`, 'ENOSPC'));
