@@ -265,7 +265,7 @@ export class FileSource extends TypedEmitter<FileSourceEvents> {
     } catch (error) {
       if (!this.#closed) {
         this.#error = error instanceof Error ? error : new MediaError(`playing ${this.name}`, String(error));
-        this.emit('failed', this.#error);
+        this.emitGuarded('failed', this.#error);
       }
     } finally {
       await this.#reader.close();

@@ -387,7 +387,7 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
     const reported = this.#error !== null;
     const error = cause instanceof Error ? cause : new Error(String(cause));
     this.#error = error;
-    if (!reported) this.emit('failed', error);
+    if (!reported) this.emitGuarded('failed', error);
   }
 
   /** Int16 → float and any channel count → the session's, by hand (cheap, synchronous). */

@@ -1,5 +1,8 @@
 import { EventEmitter } from 'node:events';
 
+/** Events whose throwing listener was already reported (class:event), so a warning comes once. */
+const warned = new Set<string>();
+
 /** A map from event name to the tuple of its arguments. */
 export type EventMap = { [event: string]: unknown[] };
 
@@ -59,6 +62,23 @@ export class TypedEmitter<Events extends EventMap> {
       }
     }
     return listeners.length > 0;
+  }
+
+  /**
+   * `emitIsolated` for an event raised deep inside a worker loop (a recorder's write queue, a file's
+   * decode loop): a listener that throws gets a process warning, once per event, and the loop goes on.
+   */
+  protected emitGuarded<E extends keyof Events & string>(event: E, ...args: Events[E]): boolean {
+    return this.emitIsolated(event, args, (error) => {
+      const key = `${this.constructor.name}:${event}`;
+      if (warned.has(key)) return;
+      warned.add(key);
+      const message = error instanceof Error ? error.message : String(error);
+      process.emitWarning(`a listener of ${this.constructor.name}'s "${event}" event threw: ${message}`, {
+        code: 'STEADYCAST_LISTENER_THREW',
+        detail: 'steadycast went on; later throws of this listener are not reported.',
+      });
+    });
   }
 
   /** Removes every listener (used by `close()`). */

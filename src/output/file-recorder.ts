@@ -291,7 +291,7 @@ export class FileRecorder extends TypedEmitter<FileRecorderEvents> implements Pa
     if (this.#error) return;
     this.#error = error;
     this.#state = 'failed';
-    this.emit('failed', error);
+    this.emitGuarded('failed', error);
     if (finish) void this.#finish();
   }
 }

@@ -99,6 +99,31 @@ describe('FileRecorder', () => {
     expect(stats.packetsNotWritten).toBeGreaterThanOrEqual(10);
   });
 
+  it('a failed listener that throws gets one warning; the other listeners and the file are not affected', async () => {
+    const path = join(dir, 'full-again.flv');
+    symlinkSync('/dev/full', path);
+    const recorder = await FileRecorder.open(path, config);
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    const heard: string[] = [];
+    recorder.on('failed', () => {
+      throw new Error('listener bug');
+    });
+    recorder.on('failed', (e) => heard.push(e.message));
+    try {
+      for (const p of packets(10)) recorder.writePacket(p);
+      await settle(recorder);
+      await expect(recorder.close()).resolves.toBeUndefined();
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(heard).toHaveLength(1);
+    expect(recorder.state).toBe('failed');
+    expect(warnings).toEqual([`a listener of FileRecorder's "failed" event threw: listener bug`]);
+  });
+
   it('refuses a path it cannot record to before opening anything', async () => {
     await expect(FileRecorder.open(join(dir, 'x.avi'), config)).rejects.toThrow(/end the name with/);
     expect(existsSync(join(dir, 'x.avi'))).toBe(false);
