@@ -11,7 +11,7 @@ export interface NetworkSenderOptions {
 }
 
 /**
- * The send loop of one destination (ARCHITECTURE: NetworkSender). `pump()` runs when a packet is
+ * The send loop of one destination (docs/architecture.md: NetworkSender). `pump()` runs when a packet is
  * queued, the socket drains, an acknowledgement or a delivery reading arrives — event-driven, no
  * polling while streaming — and moves packets from the StreamMuxer to the connection only while its
  * own buffer is small and the InFlightGate is open. Everything else waits in the StreamBuffer, where

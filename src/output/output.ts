@@ -32,7 +32,7 @@ export type OutputEvents = Omit<ReconnectorEvents, 'statechange'> & {
 };
 
 /**
- * One destination, whatever its protocol (ARCHITECTURE: the output layer): a StreamMuxer (GOP-aware
+ * One destination, whatever its protocol (docs/architecture.md: the output layer): a StreamMuxer (GOP-aware
  * drop policy in front of a bounded queue), a NetworkSender behind an InFlightGate (so congestion
  * shows where media can still be dropped), a LatencyTracker (end-to-end latency from
  * acknowledgements or delivery readings), a ConnectionMonitor (errors, closes, stalls → one

@@ -50,7 +50,7 @@ export interface ReconnectorStats {
 }
 
 /**
- * The connect/reconnect loop of one destination (ARCHITECTURE: Reconnector). It opens connections
+ * The connect/reconnect loop of one destination (docs/architecture.md: Reconnector). It opens connections
  * through the transport, hands each published one to `serve` until it is lost, and decides what
  * follows: the backoff schedule (with fast probing while the server is not ready), the one failure
  * classification (FailureClassifier), and the publish probation — a connection the server drops

@@ -19,7 +19,7 @@ import {
 /** Options of one output's muxer: the buffer's bounds plus the drop policy (one `maxLatencyMs` for both). */
 export interface StreamMuxerOptions extends StreamBufferOptions, DropPolicyOptions {}
 
-/** Default StreamMuxer options (ARCHITECTURE.md "Defaults"). */
+/** Default StreamMuxer options (docs/architecture.md, "Defaults"). */
 export function defaultStreamMuxerOptions(): StreamMuxerOptions {
   return resolveStreamMuxerOptions({});
 }

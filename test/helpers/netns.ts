@@ -6,7 +6,7 @@
  * publisher and the shaping itself, since only loopback exists in there — calls `setupLoopback()`,
  * `shapePort()`, `setRate()`, `setLoss()` and prints its JSON result as the LAST line of stdout.
  *
- * Shaping follows the recipe of ARCHITECTURE.md (this kernel: htb, tbf, u32, nftables; no netem, no
+ * Shaping follows the recipe in docs/architecture.md (this kernel: htb, tbf, u32, nftables; no netem, no
  * prio): an htb root whose default class is unshaped, one htb class per shaped destination port with a
  * tbf under it, selected by a u32 match on the destination port — so only publisher → server is
  * limited, never the server's acknowledgements.
@@ -20,7 +20,7 @@ import { runCommand, type RunResult } from './process.js';
 /** The loader that lets `node` run TypeScript scenarios (`node --import TS_HOOKS file.ts`). */
 export const TS_HOOKS = join(dirname(fileURLToPath(import.meta.url)), 'ts-hooks.mjs');
 
-/** tbf parameters used for every shaped port (the ARCHITECTURE.md recipe). */
+/** tbf parameters used for every shaped port (the docs/architecture.md recipe). */
 export const TBF_BURST = '32kb';
 /** tbf queueing limit, expressed as latency. */
 export const TBF_LATENCY = '400ms';
