@@ -4,7 +4,8 @@
  * must not notice.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, statfsSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStatsFile, runCli, type CliRun } from '../helpers/cli.js';
@@ -138,4 +139,55 @@ describe.skipIf(missing)('--record when the disk runs out', () => {
     },
     30_000,
   );
+});
+
+describe.skipIf(missing)('a source that fails mid-stream', () => {
+  let server: Server | null = null;
+  afterAll(() => server?.close());
+
+  it('is reported once by name, and the recording goes on to the end with the last picture and silence', async () => {
+    // A 4 s clip served over TCP; the connection is reset after about half of it: a network source gone.
+    const clip = join(dir, 'clip.ts');
+    execFileSync('ffmpeg', [
+      ...['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15', '-f', 'lavfi', '-i', 'sine'],
+      ...['-t', '4', '-c:v', 'libx264', '-g', '15', '-c:a', 'aac', '-f', 'mpegts', '-y', clip],
+    ]);
+    const bytes = readFileSync(clip);
+    server = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () =>
+        setTimeout(() => socket.resetAndDestroy(), 300),
+      );
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const source = `tcp://127.0.0.1:${port}`;
+    const path = join(dir, 'source-gone.mkv');
+    const run = await runCli(
+      [
+        'encode',
+        path,
+        '--video',
+        `file:${source}`,
+        '--audio',
+        'file',
+        '--size',
+        '320x240',
+        '--fps',
+        '15',
+        '--duration',
+        '6',
+      ],
+      60_000,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stderr.split('\n').filter((line) => line.includes(`file ${source}`));
+    expect(lines, run.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/the recording goes on with the last picture or silence/);
+    const local = await probeMedia(path);
+    expect(local.decodeErrors, path).toEqual([]);
+    // Six seconds were recorded although the source gave about two.
+    expect(local.video?.durationS).toBeGreaterThan(5.5);
+    expect(local.audio?.gaps).toEqual([]);
+  }, 60_000);
 });
