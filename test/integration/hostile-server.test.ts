@@ -16,9 +16,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, type CliRun } from '../helpers/cli.js';
+import { CLI, runCli, type CliRun } from '../helpers/cli.js';
 import { FakeRtmpServer, sendRaw, statusMessage, type FakeSession } from '../helpers/fake-rtmp-server.js';
-import { makeTempDir } from '../helpers/process.js';
+import { makeTempDir, spawnTracked, stopProcess } from '../helpers/process.js';
 import { mulberry32, randomBytes } from '../helpers/prng.js';
 import type { RtmpMessage } from '../../src/rtmp/chunk-writer.js';
 import { ChunkStreamId, MessageType, UserControlEvent } from '../../src/rtmp/constants.js';
@@ -295,4 +295,22 @@ describe('steadycast stream against a hostile server', () => {
     expectWellBehaved(result, 5);
     expect(result.elapsedMs).toBeGreaterThanOrEqual(DURATION_S * 1000 - 500);
   }, 60_000);
+
+  it('streams on with a --duration longer than a timer can hold (30 days), until Ctrl-C', async () => {
+    // Node turns a setTimeout above 2^31 − 1 ms (24.8 days) into 1 ms: this run used to stop at once.
+    server = await FakeRtmpServer.start();
+    const cli = spawnTracked(process.execPath, [
+      CLI,
+      'stream',
+      server.url('live', KEY),
+      '--duration',
+      '2592000',
+      ...['--size', '320x240', '--fps', '15', '--video-bitrate', '300k', '--quiet'],
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    expect(cli.hasExited(), cli.stderr()).toBe(false);
+    expect(videoAfter(server, 0)).toBeGreaterThan(45); // 3 s and more of 15 fps reached the server
+    await stopProcess(cli, 'SIGINT', 5000);
+    expect(await cli.exited).toBe(0);
+  }, 30_000);
 });
