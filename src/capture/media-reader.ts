@@ -7,27 +7,24 @@ import {
   Frame,
   InputFormat,
   Packet,
-  SoftwareResampleContext,
-  SoftwareScaleContext,
   type Stream,
 } from 'node-av';
 import {
-  AV_CHANNEL_LAYOUT_MONO,
-  AV_CHANNEL_LAYOUT_STEREO,
   AV_PIX_FMT_BGR0,
   AV_PIX_FMT_BGRA,
   AV_PIX_FMT_NV12,
   AV_PIX_FMT_YUV420P,
-  AV_SAMPLE_FMT_FLT,
   AVERROR_EAGAIN,
   AVERROR_EOF,
   AVMEDIA_TYPE_AUDIO,
   AVMEDIA_TYPE_VIDEO,
   AVSEEK_FLAG_BACKWARD,
-  SWS_BILINEAR,
   type AVPixelFormat,
+  type AVSampleFormat,
 } from 'node-av/constants';
 import { MediaError } from '../core/errors.js';
+import { AudioResampler } from '../ffmpeg/resampler.js';
+import { VideoScaler } from '../ffmpeg/scaler.js';
 import type { PixelFormat, RawVideoFrame } from '../media/frames.js';
 import { withAlsaPulseConfig } from './alsa-config.js';
 
@@ -90,11 +87,10 @@ export class MediaReader {
   readonly #input: FormatContext;
   readonly #video: Decoder | null;
   readonly #audio: Decoder | null;
-  readonly #options: MediaReaderOptions;
   readonly #packet = new Packet();
   readonly #frame = new Frame();
-  #scaler: { key: string; context: SoftwareScaleContext } | null = null;
-  #resampler: { key: string; context: SoftwareResampleContext } | null = null;
+  readonly #scaler = new VideoScaler();
+  readonly #resampler: AudioResampler;
   #closed = false;
 
   private constructor(
@@ -106,7 +102,7 @@ export class MediaReader {
     this.#input = input;
     this.#video = video;
     this.#audio = audio;
-    this.#options = options;
+    this.#resampler = new AudioResampler(options.sampleRate, options.channels);
     this.#packet.alloc();
     this.#frame.alloc();
   }
@@ -191,8 +187,8 @@ export class MediaReader {
     this.#closed = true;
     this.#video?.context.freeContext();
     this.#audio?.context.freeContext();
-    this.#scaler?.context.freeContext();
-    this.#resampler?.context.free();
+    this.#scaler.free();
+    this.#resampler.free();
     this.#packet.free();
     this.#frame.free();
     await this.#input.closeInput();
@@ -236,30 +232,13 @@ export class MediaReader {
     const { width, height } = frame;
     const direct = DIRECT_FORMATS.get(frame.format as AVPixelFormat);
     if (direct) return { format: direct, width, height, data: frame.toBuffer() };
-    const key = `${frame.format}:${width}x${height}`;
-    if (this.#scaler?.key !== key) {
-      this.#scaler?.context.freeContext();
-      const context = new SoftwareScaleContext();
-      context.getContext(
-        width,
-        height,
-        frame.format as AVPixelFormat,
-        width,
-        height,
-        AV_PIX_FMT_YUV420P,
-        SWS_BILINEAR,
-      );
-      if (context.initContext() < 0) throw new MediaError('opening the scaler', key);
-      this.#scaler = { key, context };
-    }
     const target = new Frame();
     target.alloc();
     target.width = width;
     target.height = height;
     target.format = AV_PIX_FMT_YUV420P;
     try {
-      const ret = await this.#scaler.context.scaleFrame(target, frame);
-      if (ret < 0) throw new MediaError('converting a picture', errorText(ret));
+      await this.#scaler.scale(target, frame);
       return { format: 'i420', width, height, data: target.toBuffer() };
     } finally {
       target.free();
@@ -267,30 +246,13 @@ export class MediaReader {
   }
 
   async #toSessionPcm(frame: Frame): Promise<Float32Array> {
-    const { sampleRate, channels } = this.#options;
-    const key = `${frame.format}:${frame.sampleRate}:${frame.channelLayout.nbChannels}:${frame.channelLayout.mask}`;
-    if (this.#resampler?.key !== key) {
-      this.#resampler?.context.free();
-      const context = new SoftwareResampleContext();
-      const out = channels === 1 ? AV_CHANNEL_LAYOUT_MONO : AV_CHANNEL_LAYOUT_STEREO;
-      const ret = context.allocSetOpts2(
-        out,
-        AV_SAMPLE_FMT_FLT,
-        sampleRate,
-        frame.channelLayout,
-        frame.format as never,
-        frame.sampleRate,
-      );
-      if (ret < 0 || context.init() < 0) throw new MediaError('opening the audio resampler', key);
-      this.#resampler = { key, context };
-    }
     const data = frame.data;
     if (!data) return new Float32Array(0);
-    const capacity = this.#resampler.context.getOutSamples(frame.nbSamples) + 64;
-    const out = Buffer.alloc(capacity * channels * 4);
-    const produced = await this.#resampler.context.convert([out], capacity, data, frame.nbSamples);
-    if (produced < 0) throw new MediaError('resampling audio', errorText(produced));
-    return new Float32Array(out.buffer, out.byteOffset, produced * channels);
+    return this.#resampler.convert(data, frame.nbSamples, {
+      format: frame.format as AVSampleFormat,
+      sampleRate: frame.sampleRate,
+      layout: frame.channelLayout,
+    });
   }
 }
 
