@@ -55,7 +55,7 @@ export interface FileRecorderStats {
   readonly state: RecordingState;
   /** Bytes in the file (container included), as far as written. */
   readonly bytesWritten: number;
-  /** Why the recording failed, in words; null while it has not. */
+  /** Why the recording failed, in words (`disk full (ENOSPC) while writing`); null while it has not. */
   readonly error: string | null;
   /** Packets written to the file. */
   readonly packetsWritten: number;
@@ -181,7 +181,7 @@ export class FileRecorder extends TypedEmitter<FileRecorderEvents> implements Pa
       path: this.path,
       state: this.#state,
       bytesWritten: this.#goodBytes,
-      error: this.#error?.message ?? null,
+      error: this.#error?.reason ?? null,
       packetsWritten: this.#packetsWritten,
       packetsQueued: this.#worker.length,
       packetsNotWritten: this.#notWritten,

@@ -12,6 +12,8 @@ export const RECORD_EXTENSIONS: readonly string[] = ['.flv', '.mp4', '.mov', '.m
 export class RecordingError extends SteadycastError {
   /** The recording's file. */
   readonly path: string;
+  /** The cause in words, without the path, e.g. `disk full (ENOSPC) while writing`. */
+  readonly reason: string;
 
   /** `reason` is in words, e.g. `disk full (ENOSPC) while writing`; `cause` the errno or FFmpeg code. */
   constructor(path: string, reason: string, cause?: unknown) {
@@ -23,6 +25,7 @@ export class RecordingError extends SteadycastError {
       cause === undefined ? {} : { cause },
     );
     this.path = path;
+    this.reason = reason;
   }
 }
 

@@ -94,7 +94,7 @@ describe('FileRecorder', () => {
     expect(failures).toHaveLength(1);
     const stats = recorder.stats;
     expect(stats.state).toBe('failed');
-    expect(stats.error).toMatch(/disk full \(ENOSPC\)/);
+    expect(stats.error).toBe('disk full (ENOSPC) while writing');
     expect(stats.packetsWritten + stats.packetsNotWritten).toBe(30);
     expect(stats.packetsNotWritten).toBeGreaterThanOrEqual(10);
   });
