@@ -63,7 +63,11 @@ export class NetworkSender {
     this.#pumping = true;
     try {
       if (this.#tracker.ackState !== 'acknowledging') connection.requestDeliveryReading();
-      while (connection.bufferedBytes < this.#options.sendBufferBytes && !this.#gate.isFull(connection)) {
+      while (
+        connection.writable &&
+        connection.bufferedBytes < this.#options.sendBufferBytes &&
+        !this.#gate.isFull(connection)
+      ) {
         const packet = this.#muxer.nextPacket();
         if (!packet) break;
         const timestampMs = Math.max(0, Math.round(packet.dtsUs / 1000) - this.#epochMs);

@@ -123,6 +123,10 @@ class RtmpTransportConnection extends TypedEmitter<TransportConnectionEvents> im
     return this.#kernelQueue?.visible ?? this.#connection.tcpPorts !== undefined;
   }
 
+  get writable(): boolean {
+    return this.#connection.state === 'publishing';
+  }
+
   write(packet: EncodedPacket, timestampMs: number): TransportWrite {
     const connection = this.#connection;
     if (packet.kind === 'video' && packet.rendition !== this.#videoRendition) {

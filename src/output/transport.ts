@@ -46,6 +46,11 @@ export interface TransportConnection extends TypedEmitter<TransportConnectionEve
   readonly bufferedBytes: number;
   /** Whether `requestDeliveryReading()` can work here (false once the layer below turned out opaque). */
   readonly deliveryVisible: boolean;
+  /**
+   * Whether `write()` may be called: false once the connection stopped publishing, which can happen
+   * in the same read that published it, before `closed` settles.
+   */
+  readonly writable: boolean;
   /** Writes one packet, preceded by whatever the protocol needs before it (metadata, headers). */
   write(packet: EncodedPacket, timestampMs: number): TransportWrite;
   /** Asks for a `delivery` reading; coalesced, and skipped once the peer acknowledges by itself. */

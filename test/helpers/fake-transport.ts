@@ -40,6 +40,10 @@ export class FakeConnection extends TypedEmitter<TransportConnectionEvents> impl
     return this.#ended;
   }
 
+  get writable(): boolean {
+    return !this.#ended;
+  }
+
   write(packet: EncodedPacket, timestampMs: number): TransportWrite {
     if (this.#ended) throw new Error('write after the connection ended');
     this.packets.push({ packet, timestampMs });

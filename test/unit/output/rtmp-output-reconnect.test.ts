@@ -122,6 +122,27 @@ describe('RtmpOutput reconnect loop', () => {
     expect(stats.lastDisconnectReason).toMatch(/closed/);
   });
 
+  it('treats a first connection that ends in the same read as its Publish.Start as lost, not as a broken output: media held since start goes out on the next one', async () => {
+    const s = (server = FakeRtmpServer.inMemory({ publishStartThen: (i) => (i === 0 ? 'close' : null) }));
+    const clock = new FakeClock();
+    const out = (output = new RtmpOutput(clock, config, {
+      url: s.url(),
+      publishProbationMs: 100,
+      connection: { connect: s.connector() },
+    }));
+    const errors: Error[] = [];
+    out.on('error', (error) => errors.push(error));
+    // Media captured while the first connection is being made: the sender pumps as soon as it publishes.
+    out.start();
+    out.writePacket(keyframe({ atMs: 0 }));
+    out.writePacket(audio({ atMs: 0 }));
+    await until(clock, () => s.sessions.length >= 2 && out.state === 'live', 10);
+    expect(errors).toEqual([]);
+    expect(out.stats.connectAttempts).toBe(2);
+    out.writePacket(keyframe({ atMs: 400 }));
+    await until(clock, () => streamOf(s.sessions[1]).some((m) => isMedia(m) && !isSequenceHeader(m)));
+  });
+
   it('restarts timestamps at 0 on each connection when restartTimestampsPerConnection is set', async () => {
     const { clock, out, server: s } = await startOutput({ restartTimestampsPerConnection: true });
     clock.advance(2800); // t = 3000 ms
