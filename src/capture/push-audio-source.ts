@@ -122,6 +122,12 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
   #read = false;
   /** Session time where the audio placed by the latest timestamp ends. */
   #scheduledEndUs = -Infinity;
+  /**
+   * Whether the next stamped push is placed exactly: after pushes whose time had all passed, until
+   * one lands. Jitter tolerance keeps audio that is playing contiguous; audio that resumes after its
+   * time passed (an app that began pushing late) would otherwise sit up to the tolerance late.
+   */
+  #resync = false;
   #overflow = 0;
   #late = 0;
   #silence = 0;
@@ -254,15 +260,17 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
   /**
    * Timestamp smoothing after OBS (`obs-source.c`, TS_SMOOTHING_THRESHOLD): compare the stamp with
    * where the next sample would play; fill a gap with silence, drop what overlaps, and refuse what
-   * would sit beyond the bound rather than shift audio already placed.
+   * would sit beyond the bound rather than shift audio already placed. After pushes that came
+   * wholly too late, the next is placed exactly.
    */
   #place(samples: Float32Array | Int16Array, channels: number, rate: number, timestampUs: number): void {
     const frames = samples.length / channels;
     const offsetUs = timestampUs - this.#writeUs();
+    const toleranceUs = this.#resync ? 0 : this.#toleranceUs;
     let silence = 0;
     let late = 0;
-    if (offsetUs > this.#toleranceUs) silence = Math.round((offsetUs * this.#sampleRate) / 1e6);
-    else if (offsetUs < -this.#toleranceUs) late = Math.min(frames, Math.round((-offsetUs * rate) / 1e6));
+    if (offsetUs > toleranceUs) silence = Math.round((offsetUs * this.#sampleRate) / 1e6);
+    else if (offsetUs < -toleranceUs) late = Math.min(frames, Math.round((-offsetUs * rate) / 1e6));
     this.#late += Math.round(this.#sessionFrames(late, rate));
     let room = Math.max(0, this.#maxBufferedFrames - this.#heldFrames());
     silence = Math.min(silence, Math.floor(room));
@@ -277,6 +285,8 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
       const kept = samples.subarray(late * channels, (late + fit) * channels);
       this.#append(this.#toSessionChannels(kept, channels), rate);
     }
+    if (fit > 0) this.#resync = false;
+    else if (late > 0) this.#resync = true;
     this.#scheduledEndUs = this.#writeUs();
   }
 

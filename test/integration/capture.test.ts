@@ -130,6 +130,17 @@ async function firstBrightFrameS(file: string, threshold = 128): Promise<number>
 }
 
 /** The closed recording of stream `name`. */
+/**
+ * Starts `streamer` the way a pushing app does: `capturing` resolves with the session time capture
+ * started at (push from then on), `started` once a destination accepted the stream.
+ */
+function startAndWaitForCapture(streamer: Streamer): { capturing: Promise<number>; started: Promise<void> } {
+  const capturing = new Promise<number>((resolve) => streamer.once('capturing', resolve));
+  const started = streamer.start();
+  // Rejections surface through `started` when the test awaits it; `capturing` must not hang meanwhile.
+  return { capturing: Promise.race([capturing, started.then(() => capturing)]), started };
+}
+
 async function recordingOf(nginx: NginxRtmpHandle, name: string): Promise<string> {
   const recording = (await nginx.waitForRecordingsClosed()).find((f) => basename(f).startsWith(name));
   if (!recording) throw new Error(`nginx recorded no "${name}":\n${nginx.errorLog()}`);
@@ -345,7 +356,9 @@ describe.skipIf(missing)('real capture: screen, system audio, files and pushed m
       video: { source: 'push', width: 640, height: 360, fps: 30 },
       audio: { sources: ['push'] },
     });
-    await streamer.start();
+    // An app pushes from the moment capture starts, while the destination still connects.
+    const started = startAndWaitForCapture(streamer);
+    await started.capturing;
     const width = 320;
     const height = 180;
     const clock = new MonotonicClock();
@@ -371,6 +384,7 @@ describe.skipIf(missing)('real capture: screen, system audio, files and pushed m
       }
       await sleep(clock, 5);
     }
+    await started.started;
     const stats = streamer.stats;
     await streamer.stop();
     const recording = await recordingOf(nginx, 'push');
@@ -419,9 +433,9 @@ describe.skipIf(missing)('real capture: screen, system audio, files and pushed m
       video: { source: 'push', width: 640, height: 360, fps: 30 },
       audio: { sources: ['push'] },
     });
-    await streamer.start();
-    // Session time of the recording's first sample: the engines started uptimeMs ago.
-    const startUs = streamer.sessionTimeUs() - streamer.stats.uptimeMs * 1000;
+    const started = startAndWaitForCapture(streamer);
+    // Session time of the recording's first sample: when capture started.
+    const startUs = await started.capturing;
     const aheadUs = 150_000;
     const flash = (s: number): boolean => s >= 5 && s < 5.4; // white pictures and a 1 kHz tone
     const beep = (s: number): boolean => s >= 8 && s < 8.2; // a 1 kHz tone after the gap
@@ -459,6 +473,7 @@ describe.skipIf(missing)('real capture: screen, system audio, files and pushed m
       }
       await sleep(clock, 5);
     }
+    await started.started;
     const stats = streamer.stats;
     await streamer.stop();
     const recording = await recordingOf(nginx, 'stamped');

@@ -261,6 +261,26 @@ describe('PushAudioSource with timestamps, read by the AudioEngine', () => {
     expect(source.framesDroppedLate).toBe(4800);
   });
 
+  it('resumes exactly on time when an app starts pushing after its stamps passed: the tolerance does not keep a late chunk', () => {
+    const { clock, source, mixed } = audioSession();
+    clock.advance(300);
+    // Capture began at 0 but the app pushes its first 400 ms only now, at 300 ms, in 10 ms chunks.
+    const level = (k: number): number => (k + 1) / 100;
+    for (let k = 0; k < 40; k++) {
+      source.pushAudioSamples(
+        stereo(480, () => level(k)),
+        { sampleRate: 48000, channels: 2, timestampUs: k * 10_000 },
+      );
+    }
+    clock.advance(200);
+    const pcm = mixed();
+    // The chunk stamped 300 ms plays at 300 ms: nothing earlier was kept (70 ms late, within the tolerance).
+    expect(firstIndexOf(pcm, level(30))).toBe(14400);
+    for (let k = 0; k < 30; k++) expect(pcm.includes(Math.fround(level(k))), `chunk ${k}`).toBe(false);
+    expect(source.framesDroppedLate).toBe(30 * 480);
+    expect(source.silenceInsertedMs).toBe(0);
+  });
+
   it('holds audio stamped 500 ms ahead until then: the engine does not trim it as running ahead', () => {
     const { clock, source, engine, mixed } = audioSession();
     source.pushAudioSamples(
