@@ -74,6 +74,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   #videoBitrateBps: number | null = null;
   #videoBitrateLowestBps: number | null = null;
   #startedUs = 0;
+  #mediaEndUs: number | null = null;
   /** start() resolved: from now on an output's failure is an `error` event, not start()'s rejection. */
   #started = false;
   #lastCaptured = { atUs: 0, frames: 0 };
@@ -157,6 +158,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       throwIfAborted(signal);
       this.#startedUs = this.#clock.nowUs();
       this.#lastCaptured = { atUs: this.#startedUs, frames: 0 };
+      if (this.#mediaEndUs !== null) session.endAt(this.#mediaEndUs);
       session.start();
       this.emit('capturing', this.#startedUs);
       this.#statsTimer = this.#clock.setTimer(() => this.#statsTick(), this.#options.statsIntervalMs);
@@ -196,6 +198,23 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     const push: PushAudioSource | null = this.#sources?.pushAudio ?? null;
     if (!push) throw new InvalidStateError('pushAudioSamples() needs an audio source "push" and start()');
     push.pushAudioSamples(samples, format);
+  }
+
+  /**
+   * Ends the media at `sessionTimeUs` (the session clock, as `capturing` gives it): what is captured
+   * at or after it is not encoded, so a run timed by the app (`capturing` time + N s, then `stop()`)
+   * holds exactly N s, however late its timer fires.
+   */
+  endMediaAt(sessionTimeUs: number): void {
+    if (!Number.isFinite(sessionTimeUs)) {
+      throw new ConfigError(
+        'sessionTimeUs',
+        sessionTimeUs,
+        'pass a time on the session clock, e.g. the capturing time + 10e6',
+      );
+    }
+    this.#mediaEndUs = sessionTimeUs;
+    this.#session?.endAt(sessionTimeUs);
   }
 
   /** Asks the encoder for a keyframe now. */

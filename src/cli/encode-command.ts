@@ -105,6 +105,8 @@ async function encode(
   const stop = stopSignals(log);
   try {
     if (!values.quiet) log(`encoding ${durationS} s to ${path}`);
+    // The file holds exactly --duration of media, counted from the first frame, however late the timer.
+    streamer.once('capturing', (startUs) => streamer.endMediaAt(startUs + durationS * 1e6));
     await streamer.start();
     await sleep(clock, durationS * 1000, stop.signal).catch(() => {});
     await streamer.stop();

@@ -226,9 +226,11 @@ async function stream(
   // A run that --duration ends before any destination accepted the stream did not stream: not exit 0.
   let lastFailure: { reason: string; code: ErrorCode | null } | null = null;
   streamer.on('retry', (_url, reason, _delayMs, code) => (lastFailure = { reason, code }));
-  streamer.once('capturing', () => {
+  streamer.once('capturing', (startUs) => {
     deadline?.cancel();
     deadline = armDeadline();
+    // The stream carries exactly --duration of media, however late the timer fires.
+    if (durationS !== null) streamer.endMediaAt(startUs + durationS * 1e6);
   });
   try {
     say(`streaming to ${redactUrl(url)}${durationS ? ` for ${durationS} s` : ' (Ctrl-C to stop)'}`);

@@ -62,6 +62,8 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   readonly #options: MediaSessionOptions;
   readonly #sinks = new Set<PacketSink>();
   #state: 'ready' | 'running' | 'stopped' = 'ready';
+  /** Session time at which media ends: video frames stamped at or after it, and audio blocks that end after it, are not encoded. */
+  #endUs = Infinity;
 
   private constructor(
     clock: Clock,
@@ -91,10 +93,17 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       video.on('packet', fanOut).on('error', forwardError);
       const { width, height } = video.main.config;
       const black = blackI420(width, height);
-      this.#captureLoop = new CaptureLoop(clock, options.video.source, (frame) => void video.encode(frame), {
-        fps: video.main.config.fps,
-        placeholder: { format: 'i420', width, height, data: black },
-      });
+      this.#captureLoop = new CaptureLoop(
+        clock,
+        options.video.source,
+        (frame) => {
+          if (frame.ptsUs < this.#endUs) void video.encode(frame);
+        },
+        {
+          fps: video.main.config.fps,
+          placeholder: { format: 'i420', width, height, data: black },
+        },
+      );
     }
     if (audio && options.audio) {
       audio.on('packet', fanOut).on('error', forwardError);
@@ -105,7 +114,15 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
         channels: audio.config.channels,
         frameSize: audio.frameSize,
       };
-      this.#audioEngine = new AudioEngine(clock, (block) => audio.encode(block), engineOptions);
+      const blockUs = (engineOptions.frameSize * 1e6) / engineOptions.sampleRate;
+      this.#audioEngine = new AudioEngine(
+        clock,
+        (block) => {
+          // Whole blocks only: the audio ends at or before the end, as the video does.
+          if (block.ptsUs + blockUs <= this.#endUs) audio.encode(block);
+        },
+        engineOptions,
+      );
       for (const source of options.audio.sources) this.#audioEngine.addSource(source);
     }
   }
@@ -159,6 +176,14 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     this.#state = 'running';
     this.#audioEngine?.start();
     this.#captureLoop?.start();
+  }
+
+  /**
+   * Ends the media at `sessionTimeUs`: video frames stamped at or after it, and audio blocks that end
+   * after it, are not encoded, so a run stopped a little later still holds exactly that much media.
+   */
+  endAt(sessionTimeUs: number): void {
+    this.#endUs = sessionTimeUs;
   }
 
   /** The next captured frame is an IDR, in every rendition. */

@@ -43,7 +43,7 @@ describe('encoding through the real pipeline', () => {
     if (!video || !audio) throw new Error(`missing a stream in ${file}`);
     expect(video.codecName).toBe('h264');
     expect([video.width, video.height]).toEqual([1280, 720]);
-    expect(Math.abs(video.frameCount - 300)).toBeLessThanOrEqual(1);
+    expect(video.frameCount).toBe(300); // --duration cuts the media exactly, however late the timer fires
     expect(video.firstPacketIsKeyframe).toBe(true);
     const gops = video.keyframeTimesS.slice(1).map((t, i) => t - (video.keyframeTimesS[i] ?? 0));
     expect(gops.length).toBeGreaterThanOrEqual(4);

@@ -52,3 +52,36 @@ describe('MediaSession fan-out', () => {
     expect(after.map((p) => p.dtsUs)).toEqual(kept.map((p) => p.dtsUs));
   }, 30_000);
 });
+
+describe('MediaSession end', () => {
+  it('encodes nothing stamped at or after endAt(): 1 s of media, however late stop() comes', async () => {
+    const clock = new FakeClock();
+    const session = await MediaSession.open(clock, {
+      video: {
+        source: new TestPatternSource(320, 180),
+        encoder: { width: 320, height: 180, fps: 30, bitrateBps: 300_000 },
+      },
+      audio: { sources: [new ToneSource(48_000, 2)], encoder: {} },
+    });
+    const packets: EncodedPacket[] = [];
+    session.addSink({ writePacket: (p) => void packets.push(p) });
+    const startUs = clock.nowUs();
+    session.endAt(startUs + 1_000_000);
+    session.start();
+    // The stop comes 300 ms late; real time between steps lets the encoder take every frame.
+    for (let t = 0; t < 1300; t += 10) {
+      clock.advance(10);
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    await session.stop();
+    expect(session.stats.capture?.framesCaptured).toBeGreaterThan(35); // captured on past the end
+    const video = packets.filter((p) => p.kind === 'video');
+    const audio = packets.filter((p) => p.kind === 'audio');
+    expect(video).toHaveLength(30);
+    expect(Math.max(...video.map((p) => p.ptsUs)) - startUs).toBeLessThan(1_000_000);
+    // 1024-sample AAC frames: the audio ends within one frame of 1 s (the encoder's flush included).
+    const frameUs = (1024 * 1e6) / 48_000;
+    const audioEndUs = Math.max(...audio.map((p) => p.ptsUs)) + frameUs - startUs;
+    expect(Math.abs(audioEndUs - 1_000_000)).toBeLessThanOrEqual(frameUs);
+  }, 30_000);
+});
