@@ -63,7 +63,7 @@ describe('RtmpConnection publish sequence', () => {
     expect(first!.messageTypeId).toBe(MessageType.SET_CHUNK_SIZE);
     expect(first!.payload.readUInt32BE(0)).toBe(4096);
     expect(second!.messageTypeId).toBe(MessageType.WINDOW_ACK_SIZE);
-    expect(second!.payload.readUInt32BE(0)).toBe(32768);
+    expect(second!.payload.readUInt32BE(0)).toBe(16384);
     expect(s.commands()).toEqual(['connect', 'releaseStream', 'FCPublish', 'createStream', 'publish']);
     const commands = s.sessions[0]!.messages.filter((m) => m.messageTypeId === MessageType.COMMAND_AMF0);
     expect(decodeAmf0(commands[0]!.payload)[2]).toMatchObject({
