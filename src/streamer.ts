@@ -1,11 +1,6 @@
 import type { PushAudioSource, PushedAudioFormat } from './capture/push-audio-source.js';
 import type { PushVideoSource, PushedVideoTiming } from './capture/push-video-source.js';
-import {
-  captureDevices,
-  openSources,
-  sourcesThatCanFail,
-  type OpenedSources,
-} from './capture/source-choice.js';
+import { captureDevices, sourcesThatCanFail, type OpenedSources } from './capture/source-choice.js';
 import type { RawVideoFrame } from './media/frames.js';
 import type { Clock, Timer } from './core/clock.js';
 import {
@@ -30,9 +25,10 @@ import type { DashboardHandle, DashboardOptions } from './observe/dashboard-serv
 import { routeFfmpegLog } from './observe/ffmpeg-log.js';
 import { StreamerViews } from './observe/views.js';
 import { redact, secretsOf } from './rtmp/url.js';
-import { MediaSession, type MediaSessionOptions } from './session/media-session.js';
+import { MediaSession } from './session/media-session.js';
 import type { Registry } from 'prom-client';
 import { mainRenditionName, startAdaptation, validatePins, type Adaptation } from './session/adaptation.js';
+import { mediaSessionOptions, openStreamerSources } from './streamer-media.js';
 import { collectStats } from './streamer-stats.js';
 import {
   streamerDefaults,
@@ -143,10 +139,13 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       this.#group = new OutputGroup(this.#options.outputs.map((spec) => this.#makeOutput(spec)));
       this.#group.start();
       this.#updateState();
-      const sources = (this.#sources = await this.#openSources());
+      const sources = (this.#sources = await openStreamerSources(this.#clock, this.#options));
       this.#watchDevices(sources);
       throwIfAborted(signal);
-      const session = (this.#session = await MediaSession.open(this.#clock, this.#sessionOptions(sources)));
+      const session = (this.#session = await MediaSession.open(
+        this.#clock,
+        mediaSessionOptions(this.#options, sources),
+      ));
       session.on('error', (error) => this.emit('error', error));
       session.on('sinkfailed', (sink, error) => this.#onSinkFailed(sink, error));
       for (const output of this.#group.outputs) session.addSink(output);
@@ -352,52 +351,6 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       this.#updateState();
     });
     return output;
-  }
-
-  #openSources(): Promise<OpenedSources> {
-    const { video, audio } = this.#options;
-    return openSources(
-      this.#clock,
-      video ? (video.source ?? 'test') : null,
-      audio ? (audio.sources ?? ['tone']) : null,
-      {
-        width: video?.renditions?.[0]?.width ?? video?.width ?? MEDIA_DEFAULTS.video.width,
-        height: video?.renditions?.[0]?.height ?? video?.height ?? MEDIA_DEFAULTS.video.height,
-        fps: video?.fps ?? MEDIA_DEFAULTS.video.fps,
-        sampleRate: MEDIA_DEFAULTS.audio.sampleRate,
-        channels: MEDIA_DEFAULTS.audio.channels,
-      },
-    );
-  }
-
-  #sessionOptions(sources: OpenedSources): MediaSessionOptions {
-    const { video, audio } = this.#options;
-    let videoSetup: MediaSessionOptions['video'] = null;
-    if (video && sources.video) {
-      const {
-        source: _source,
-        adaptiveBitrate: _abr,
-        adaptiveQuality: _aq,
-        renditions = [],
-        maxExtraEncoders: _max,
-        ...encoder
-      } = video;
-      const top = renditions[0];
-      const main = top ? { width: top.width, height: top.height, bitrateBps: top.bitrateBps } : {};
-      videoSetup = { source: sources.video, encoder: { ...encoder, ...main } };
-    }
-    return {
-      video: videoSetup,
-      audio: audio
-        ? {
-            sources: sources.audio,
-            encoder: {
-              ...(audio.bitrateBps === undefined ? {} : { bitrateBps: audio.bitrateBps }),
-              ...(audio.encoder === undefined ? {} : { encoder: audio.encoder }),
-            },
-          }
-        : null,
-    };
   }
 
   #watchDevices(sources: OpenedSources): void {
