@@ -70,6 +70,24 @@ export const MEDIA_OPTION_SPECS = {
   },
 } as const satisfies OptionTable;
 
+/** How the video adapts to the destinations' paths (`stream` only: `encode` has no network). */
+export const QUALITY_OPTION_SPECS = {
+  'adaptive-bitrate': {
+    type: 'boolean',
+    help: 'lower the video bitrate under sustained congestion, raise it back after\n(one bitrate for every destination: the slowest sets it)',
+  },
+  'adaptive-quality': {
+    type: 'boolean',
+    help: 'per-destination quality: a destination that falls behind gets a lower quality of its own,\nthe others keep theirs (with one destination its bitrate follows the path)',
+  },
+  rendition: {
+    type: 'string',
+    multiple: true,
+    arg: 'NAME=WxH@RATE',
+    help: 'a fixed quality ladder, best first; repeat for each rung, e.g. --rendition high=1280x720@2500k\n--rendition low=640x360@800k. The first is the main encode (it replaces --size and\n--video-bitrate); slow destinations move down the ladder. Implies --adaptive-quality',
+  },
+} as const satisfies OptionTable;
+
 /** Options about a run, the same wherever they appear. */
 export const RUN_OPTION_SPECS = {
   'stats-file': {
