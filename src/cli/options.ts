@@ -78,13 +78,13 @@ export const QUALITY_OPTION_SPECS = {
   },
   'adaptive-quality': {
     type: 'boolean',
-    help: 'per-destination quality: a destination that falls behind gets a lower quality of its own,\nthe others keep theirs (with one destination its bitrate follows the path)',
+    help: 'a destination that falls behind gets a lower quality of its own; the others keep\ntheirs (with one destination, its bitrate follows the path)',
   },
   rendition: {
     type: 'string',
     multiple: true,
     arg: 'NAME=WxH@RATE',
-    help: 'a fixed quality ladder, best first; repeat for each rung, e.g. --rendition high=1280x720@2500k\n--rendition low=640x360@800k. The first is the main encode (it replaces --size and\n--video-bitrate); slow destinations move down the ladder. Implies --adaptive-quality',
+    help: 'a quality ladder, best first: repeat it, e.g. high=1280x720@2500k then low=640x360@800k;\nthe first is the main encode (instead of --size and --video-bitrate), a destination that\nfalls behind moves down. Implies --adaptive-quality',
   },
 } as const satisfies OptionTable;
 
