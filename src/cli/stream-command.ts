@@ -174,7 +174,11 @@ async function stream(
   let lostReason: string | null = null;
   streamer.on('disconnected', (outputUrl, reason) => {
     lostReason = reason;
-    if (live) say(`${several ? `${redactUrl(outputUrl)}: ` : ''}connection lost (${reason}); reconnecting`);
+    // Off a terminal the state changes say it, but with several destinations the summary state stays
+    // `live` while one of them reconnects: name it.
+    if (live || (several && !quiet)) {
+      say(`${several ? `${redactUrl(outputUrl)}: ` : ''}connection lost (${reason}); reconnecting`);
+    }
   });
   streamer.on('renditionchange', (outputUrl, from, to, reason) => {
     if (!quiet) say(formatRenditionChange(outputUrl, from, to, reason, streamer.stats.renditions));
