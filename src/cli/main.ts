@@ -70,7 +70,7 @@ const COMMANDS = ['stream', 'encode', 'report', 'devices', 'help'] as const;
 const USAGE = `usage: steadycast <command> [options]    (steadycast <command> --help for its options)
 
 commands:
-  stream <url>          publish to an RTMP/RTMPS ingest (dashboard, metrics, stats file and report)
+  stream <url>…         publish to one or more RTMP/RTMPS ingests (dashboard, metrics, stats file, report)
   encode <file>         record through the same pipeline to a local file, no network
   report <stats.jsonl>  turn a --stats-file into a self-contained HTML report
   devices               list the screens and audio devices (also: --list-devices)

@@ -69,6 +69,7 @@ const FLAG_BY_FIELD: Readonly<Record<string, string>> = {
   'video.encoder': '--encoder',
   'audio.bitrateBps': '--audio-bitrate',
   'audio.encoder': '--audio-encoder',
+  'video.renditions': '--rendition',
   video: '--video',
   audio: '--audio',
   maxLatencyMs: '--max-latency',
@@ -83,11 +84,16 @@ export function inFlagTerms(error: unknown, typed: Readonly<Record<string, unkno
   const field = error.field.startsWith('video.encoderOptions.') ? 'video.encoder' : error.field;
   const flag = FLAG_BY_FIELD[field];
   if (!flag) return error;
-  const dash = error.message.indexOf(' — ');
-  const fix = dash < 0 ? error.message : error.message.slice(dash + ' — '.length);
+  const fix = fixOf(error);
   const value = typed[flag.slice(2)];
   const shown = Array.isArray(value) ? value.join(' ') : value;
   return new ConfigError(flag, shown ?? '(the default)', fix);
+}
+
+/** What a ConfigError says to do: its message after the dash (all of it when there is none). */
+export function fixOf(error: ConfigError): string {
+  const dash = error.message.indexOf(' — ');
+  return dash < 0 ? error.message : error.message.slice(dash + ' — '.length);
 }
 
 /** x264's presets name libx264 settings; other encoders are set up for live streaming by themselves. */

@@ -70,6 +70,24 @@ export const MEDIA_OPTION_SPECS = {
   },
 } as const satisfies OptionTable;
 
+/** How the video adapts to the destinations' paths (`stream` only: `encode` has no network). */
+export const QUALITY_OPTION_SPECS = {
+  'adaptive-bitrate': {
+    type: 'boolean',
+    help: 'lower the video bitrate under sustained congestion, raise it back after\n(one bitrate for every destination: the slowest sets it)',
+  },
+  'adaptive-quality': {
+    type: 'boolean',
+    help: 'a destination that falls behind gets a lower quality of its own; the others keep\ntheirs (with one destination, its bitrate follows the path)',
+  },
+  rendition: {
+    type: 'string',
+    multiple: true,
+    arg: 'NAME=WxH@RATE',
+    help: 'a quality ladder, best first: repeat it, e.g. high=1280x720@2500k then low=640x360@800k;\nthe first is the main encode (instead of --size and --video-bitrate), a destination that\nfalls behind moves down. Implies --adaptive-quality',
+  },
+} as const satisfies OptionTable;
+
 /** Options about a run, the same wherever they appear. */
 export const RUN_OPTION_SPECS = {
   'stats-file': {

@@ -3,8 +3,10 @@ import { sleep, type Clock, type Timer } from '../core/clock.js';
 import { ConfigError, SteadycastError, type ErrorCode } from '../core/errors.js';
 import { MonotonicClock } from '../core/monotonic-clock.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
-import { parseRtmpUrl, redactUrl } from '../rtmp/url.js';
+import { redactUrl } from '../rtmp/url.js';
+import type { RenditionSpec } from '../session/video-renditions.js';
 import { Streamer, type StreamStats } from '../streamer.js';
+import { destinationLabel, parseDestinations } from './destinations.js';
 import { silenceStreamerLog } from './ffmpeg-log.js';
 import { inFlagTerms, parseMediaOptions } from './media-options.js';
 import {
@@ -12,16 +14,19 @@ import {
   formatOptionHelp,
   MEDIA_OPTION_SPECS,
   parseCommandLine,
+  QUALITY_OPTION_SPECS,
   RUN_OPTION_SPECS,
   VERSION_OPTION_SPEC,
 } from './options.js';
 import { parsePositive } from './parse.js';
+import { parseQualityOptions } from './quality-options.js';
 import { checkObserveOptions, observeRun } from './run-observers.js';
 import { printDeviceList } from './sources.js';
 import {
   formatDeviceBack,
   formatDeviceFailed,
   formatRecordingFailed,
+  formatRenditionChange,
   formatSourceFailed,
   formatStatusLine,
   formatSummary,
@@ -36,10 +41,7 @@ export const STREAM_OPTIONS = defineCommand('stream', {
     arg: 'MS',
     help: `drop threshold: video is dropped above this latency (default ${MEDIA_DEFAULTS.maxLatencyMs})`,
   },
-  'adaptive-bitrate': {
-    type: 'boolean',
-    help: 'lower the video bitrate under sustained congestion, raise it back after',
-  },
+  ...QUALITY_OPTION_SPECS,
   duration: {
     type: 'string',
     arg: 'SECONDS',
@@ -71,8 +73,9 @@ export const STREAM_OPTIONS = defineCommand('stream', {
 });
 
 /** Usage of `steadycast stream`. */
-export const STREAM_USAGE = `steadycast stream <url> [options]
-  Publishes to rtmp[s]://host[:port]/app/streamKey with bounded latency and automatic reconnect.
+export const STREAM_USAGE = `steadycast stream <url> [<url>…] [options]
+  Publishes to rtmp[s]://host[:port]/app/streamKey with bounded latency and automatic reconnect;
+  several URLs: one capture and encode feeds them all, each destination connects and drops on its own.
   Ends with Ctrl-C (exit 0 once stopped gracefully; a second Ctrl-C quits at once, exit 130) or --duration.
 
 ${formatOptionHelp(STREAM_OPTIONS)}`;
@@ -102,19 +105,12 @@ async function stream(
   positionals: string[],
   log: (line: string) => void,
 ): Promise<number> {
-  const url = positionals[0];
-  if (!url || positionals.length > 1) {
-    // Never echo the arguments: one of them may be the stream key, given apart from the URL by mistake.
-    const got = positionals.length === 0 ? 'none given' : `${positionals.length} arguments`;
-    throw new ConfigError(
-      'url',
-      got,
-      'give one URL with the stream key in it, quoted if it has spaces, e.g. rtmp://127.0.0.1/live/mykey',
-    );
-  }
-  parseRtmpUrl(url);
+  const urls = parseDestinations(positionals);
   const quiet = values.quiet ?? false;
   const media = parseMediaOptions(values);
+  const quality = parseQualityOptions(values, media.video !== null);
+  const top = quality.renditions[0];
+  const mainBitrateBps = top?.bitrateBps ?? media.videoBitrateBps;
   const durationS =
     values.duration === undefined ? null : parsePositive('--duration', values.duration, 'seconds');
   const maxLatencyMs = parsePositive(
@@ -142,7 +138,7 @@ async function stream(
   const streamer = new Streamer({
     clock,
     logLevel: 'error',
-    outputs: [{ url, ...(ca ? { connection: { tls: { ca } } } : {}) }],
+    outputs: urls.map((url) => ({ url, ...(ca ? { connection: { tls: { ca } } } : {}) })),
     maxLatencyMs,
     recordPath: values.record ?? null,
     video:
@@ -150,14 +146,16 @@ async function stream(
         ? null
         : {
             source: media.video,
-            width: media.width,
-            height: media.height,
+            width: top?.width ?? media.width,
+            height: top?.height ?? media.height,
             fps: media.fps,
-            bitrateBps: media.videoBitrateBps,
+            bitrateBps: mainBitrateBps,
             keyframeIntervalS: media.keyframeIntervalS,
             encoder: media.encoder,
             preset: media.preset,
-            adaptiveBitrate: values['adaptive-bitrate'] ?? false,
+            adaptiveBitrate: quality.adaptiveBitrate,
+            adaptiveQuality: quality.adaptiveQuality,
+            renditions: quality.renditions,
           },
     audio:
       media.audio.length === 0
@@ -165,16 +163,25 @@ async function stream(
         : { sources: media.audio, bitrateBps: media.audioBitrateBps, encoder: media.audioEncoder },
   });
   silenceStreamerLog(streamer);
-  const observers = await observeRun(streamer, clock, [url], checked, say);
+  const observers = await observeRun(streamer, clock, urls, checked, say);
+  const several = urls.length > 1;
 
   let fatal: Error | null = null;
+  const statusOptions = { quality: quality.adaptiveQuality, rungs: quality.renditions.map((r) => r.name) };
   streamer.on('stats', (stats) => {
-    if (live) process.stderr.write(`\r\x1b[2K${formatStatusLine(stats)}`);
+    if (live) process.stderr.write(`\r\x1b[2K${formatStatusLine(stats, statusOptions)}`);
   });
   let lostReason: string | null = null;
-  streamer.on('disconnected', (_url, reason) => {
+  streamer.on('disconnected', (outputUrl, reason) => {
     lostReason = reason;
-    if (live) say(`connection lost (${reason}); reconnecting`);
+    // Off a terminal the state changes say it, but with several destinations the summary state stays
+    // `live` while one of them reconnects: name it.
+    if (live || (several && !quiet)) {
+      say(`${several ? `${redactUrl(outputUrl)}: ` : ''}connection lost (${reason}); reconnecting`);
+    }
+  });
+  streamer.on('renditionchange', (outputUrl, from, to, reason) => {
+    if (!quiet) say(formatRenditionChange(outputUrl, from, to, reason, streamer.stats.renditions));
   });
   streamer.on('state', (prev, next) => {
     if (live || quiet) return;
@@ -202,7 +209,7 @@ async function stream(
     if (quiet) return;
     const kbit = Math.round(bitrateBps / 1000);
     if (reason === 'congested') say(`video bitrate lowered to ${kbit} kbit/s (congested)`);
-    else if (bitrateBps >= media.videoBitrateBps) say(`video bitrate back to ${kbit} kbit/s`);
+    else if (bitrateBps >= mainBitrateBps) say(`video bitrate back to ${kbit} kbit/s`);
   });
   // A capture device that fails is reopened by itself; say so even with --quiet: the picture freezes.
   streamer.on('devicefailed', (_name, error) => say(formatDeviceFailed(error, 'stream')));
@@ -233,7 +240,8 @@ async function stream(
     if (durationS !== null) streamer.endMediaAt(startUs + durationS * 1e6);
   });
   try {
-    say(`streaming to ${redactUrl(url)}${durationS ? ` for ${durationS} s` : ' (Ctrl-C to stop)'}`);
+    say(`streaming to ${destinationsLine(urls)}${durationS ? ` for ${durationS} s` : ' (Ctrl-C to stop)'}`);
+    if (!quiet && quality.renditions.length > 0) say(renditionsLine(quality.renditions, urls.length));
     const started = streamer.start();
     started.catch(() => {}); // settled below, or abandoned when a stop comes first
     const first = await Promise.race([started.then(() => 'started' as const), stop.requested]);
@@ -295,6 +303,22 @@ class NeverLiveError extends SteadycastError {
       {},
     );
   }
+}
+
+/** The destinations, keys hidden; several are lettered as the status line names them. */
+function destinationsLine(urls: readonly string[]): string {
+  if (urls.length === 1) return redactUrl(urls[0] ?? '');
+  return urls.map((url, i) => `${destinationLabel(i)}: ${redactUrl(url)}`).join(', ');
+}
+
+/** The --rendition ladder as it will be used (with one destination, only its top rung is). */
+function renditionsLine(ladder: readonly RenditionSpec[], destinations: number): string {
+  const rungs = ladder.map((r) => `${r.name} ${r.width}x${r.height} ${Math.round(r.bitrateBps / 1000)}k`);
+  const lone =
+    destinations === 1 && ladder.length > 1
+      ? "; with one destination only the first is used, its bitrate following the path's"
+      : '';
+  return `renditions: ${rungs.join(', ')} (the first is the main encode${lone})`;
 }
 
 function readCa(path: string): string {

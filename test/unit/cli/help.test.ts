@@ -36,7 +36,15 @@ describe('--help', () => {
   it.each([
     [
       'stream',
-      ['--dashboard [HOST:]PORT', '--metrics [HOST:]PORT', '--stats-file PATH', '--duration SECONDS'],
+      [
+        'steadycast stream <url> [<url>…]',
+        '--dashboard [HOST:]PORT',
+        '--metrics [HOST:]PORT',
+        '--stats-file PATH',
+        '--duration SECONDS',
+        '--rendition NAME=WxH@RATE',
+        '--adaptive-quality',
+      ],
     ],
     ['encode', ['--stats-file PATH', '--quiet', '--duration SECONDS', '--fps N']],
     ['report', ['-o, --output FILE', 'self-contained HTML']],
@@ -135,6 +143,10 @@ describe('unknown options and commands', () => {
     [
       ['encode', 'x.flv', '--max-latency', '100'],
       '--max-latency is an option of "steadycast stream", not of "encode"',
+    ],
+    [
+      ['encode', 'x.flv', '--rendition', 'low=640x360@800k'],
+      '--rendition is an option of "steadycast stream", not of "encode"',
     ],
     [['strem'], 'unknown command "strem" — did you mean "stream"?'],
     [['--duration', '3'], '--duration goes after a command'],

@@ -22,13 +22,40 @@ afterEach(() => {
 
 describe('steadycast stream with a wrong command line', () => {
   it.each([
-    ['a URL and an extra argument', ['rtmp://127.0.0.1/live/SECRETKEY', 'extra']],
+    ['a URL and an argument that is not one', ['rtmp://127.0.0.1/live/SECRETKEY', 'extra']],
     ['the key given apart from the URL', ['rtmp://127.0.0.1/live', 'SECRETKEY']],
-  ])('%s: usage exit, one line, no stream key', async (_, args) => {
+  ])('%s: usage exit, one line naming the argument by its place, no stream key', async (_, args) => {
     const stderr = captureStderr();
     const code = await main(['stream', ...args]);
     expect(code).toBe(EXIT.usage);
-    expect(stderr.text()).toMatch(/^steadycast: invalid url: "2 arguments" — give one URL/);
+    expect(stderr.text()).toMatch(/^steadycast: invalid url: "argument 2 of 2" — it is not a URL/);
+    expect(stderr.text().trim().split('\n')).toHaveLength(1);
+    expect(stderr.text()).not.toContain('SECRETKEY');
+  });
+
+  it('the same destination twice: usage exit, key hidden', async () => {
+    const stderr = captureStderr();
+    const url = 'rtmp://127.0.0.1/live/SECRETKEY';
+    expect(await main(['stream', url, url])).toBe(EXIT.usage);
+    expect(stderr.text()).toContain('the same destination as argument 1');
+    expect(stderr.text()).not.toContain('SECRETKEY');
+  });
+
+  it.each([
+    [['--rendition', 'high'], 'invalid --rendition: "high" — write NAME=WIDTHxHEIGHT@BITRATE'],
+    [
+      ['--rendition', 'high=1280x720@2500k', '--rendition', 'high=640x360@800k'],
+      'invalid --rendition: "high=640x360@800k" — "high" is taken',
+    ],
+    [['--rendition', 'low=641x360@800k'], 'invalid --rendition: "low=641x360@800k" — use an even width'],
+    [['--rendition', 'high=1280x720@2500k', '--size', '1920x1080'], 'invalid --size: "1920x1080"'],
+    [['--adaptive-quality', '--adaptive-bitrate'], 'invalid --adaptive-bitrate: true'],
+  ])('%j: usage exit, one line naming the flag, before anything connects', async (args, message) => {
+    const stderr = captureStderr();
+    expect(
+      await main(['stream', 'rtmp://127.0.0.1/live/SECRETKEY', 'rtmp://127.0.0.2/live/k', ...args]),
+    ).toBe(EXIT.usage);
+    expect(stderr.text()).toContain(`steadycast: ${message}`);
     expect(stderr.text().trim().split('\n')).toHaveLength(1);
     expect(stderr.text()).not.toContain('SECRETKEY');
   });
