@@ -80,6 +80,8 @@ export interface PathReport {
   readonly maxLatencyMs: number;
   /** What its path delivered lately, bits per second (0: not known). */
   readonly deliveryRateBps: number;
+  /** What the encoders handed it lately, bits per second (the stream it is offered); absent: not known. */
+  readonly offeredRateBps?: number;
 }
 
 /** A bitrate change and why. */

@@ -144,6 +144,8 @@ export interface OutputStats {
   readonly bytesSent: number;
   /** Bits per second handed to the socket over the last few seconds. */
   readonly sendBitrateBps: number;
+  /** What the encoders handed this output over the last 2 s (its stream's actual rate), bits per second. */
+  readonly offeredBitrateBps: number;
   /** Packets waiting in the buffer. */
   readonly queuedPackets: number;
   /** Time spent dropping, ms. */

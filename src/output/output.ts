@@ -56,6 +56,8 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
   readonly #monitor: ConnectionMonitor;
   readonly #reconnector: Reconnector;
   readonly #rate = new RateMeter();
+  readonly #offered = new RateMeter({ windowMs: 2000 });
+  #offeredBytes = 0;
   readonly #rendition = new RenditionSwitch();
   #renditionSwitches = { down: 0, up: 0 };
   #belowTopSinceUs: number | null = null;
@@ -167,6 +169,8 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
   }
 
   #queue(packet: EncodedPacket, state: OutputState): void {
+    this.#offeredBytes += packet.byteLength;
+    this.#offered.sample(this.#clock.nowUs(), this.#offeredBytes);
     // The first connection is taking longer than the latency bound: stop holding, resume at the live edge.
     if (state === 'connecting' && !this.#live && this.#muxer.bufferLatencyMs > this.options.maxLatencyMs) {
       this.#muxer.setConnected(false);
@@ -213,6 +217,7 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
       kernelQueueBytes: this.#kernelQueueBytes(connection),
       bytesSent: this.#bytesSent(),
       sendBitrateBps: this.#rate.rateBps(this.#clock.nowUs(), this.#bytesSent()),
+      offeredBitrateBps: this.#offered.rateBps(this.#clock.nowUs(), this.#offeredBytes),
       queuedPackets: this.#muxer.queuedPackets,
       congestedMs: muxer.congestedMs,
       congestionEvents: muxer.congestionEvents,
@@ -263,7 +268,10 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
 
   #onRenditionChange(change: RenditionChange): void {
     const nowUs = this.#clock.nowUs();
-    if (change.reason === 'congested') this.#renditionSwitches.down++;
+    if (change.reason === 'congested') {
+      this.#renditionSwitches.down++;
+      this.#muxer.dropQueuedVideo(); // the new rendition starts at its keyframe, now: skip the backlog
+    }
     if (change.reason === 'recovered') this.#renditionSwitches.up++;
     if (change.to === undefined && this.#belowTopSinceUs !== null) {
       this.#belowTopUs += nowUs - this.#belowTopSinceUs;

@@ -32,9 +32,12 @@ export interface QualityControllerOptions {
   readonly headroom: number;
   /** At least this long between two cuts of one encoder's bitrate, ms; default 2000. */
   readonly decreaseIntervalMs: number;
-  /** Clear this long before each step up, ms; default 4000. */
+  /** Clear this long before each step up, ms; default 3000. */
   readonly increaseIntervalMs: number;
-  /** Each step up adds this share of the main bitrate (on-demand renditions); default 0.25. */
+  /**
+   * The first step up after congestion adds this share of the main bitrate (on-demand renditions); each
+   * step that stays clear doubles the next, up to half the main bitrate. Default 0.1.
+   */
   readonly increaseStep: number;
   /** Paths whose targets are within this share of each other share one encoder; default 0.3. */
   readonly shareTolerance: number;
@@ -57,8 +60,8 @@ export function qualityControllerDefaults(
     clearShare: 0.25,
     headroom: 0.8,
     decreaseIntervalMs: 2000,
-    increaseIntervalMs: 4000,
-    increaseStep: 0.25,
+    increaseIntervalMs: 3000,
+    increaseStep: 0.1,
     shareTolerance: 0.3,
     adapt: true,
   };
@@ -120,9 +123,17 @@ interface Running {
   lastDecreaseMs: number;
 }
 
+/** A path that delivers under this share of what it is offered is saturated (never clear). */
+const SATURATED_SHARE = 0.9;
+
+/** A step up that would reach this share of the main bitrate goes back onto the main encode instead. */
+const BACK_TO_MAIN_SHARE = 0.8;
+
 interface PathMemory {
   clearSinceMs: number | null;
   previousLatencyMs: number;
+  /** The next step up, bits per second; null: the first after congestion (`increaseStep` of main). */
+  stepBps: number | null;
 }
 
 /**
@@ -133,8 +144,11 @@ interface PathMemory {
  *   delivers (or the best rung of a ladder under that) — at the rendition's first keyframe; paths behind
  *   together share one (targets within `shareTolerance`), and at most `maxExtraEncoders` run;
  * - still behind and not getting better: that rendition's bitrate is cut again (at most every 2 s);
- * - clear for 4 s: it steps up (the rendition's bitrate, or one rung), and back to the main encode
- *   once there; an encoder nobody carries any more is stopped;
+ * - clear for 3 s (delivering what it is offered, latency under a quarter of its bound): it steps up —
+ *   one rung, or the rendition's bitrate by a tenth of the main bitrate, then by twice as much each
+ *   time it stays clear (probing for capacity the path may not have: cheaply while it is still
+ *   congested, quickly once it recovered) — and back to the main encode from 80 % of its bitrate;
+ *   an encoder nobody carries any more is stopped;
  * - with a single destination there is no second encode: the main bitrate follows the path (AIMD,
  *   BitrateController), as adaptive bitrate did.
  */
@@ -198,13 +212,14 @@ export class QualityController {
       memory.previousLatencyMs = output.latencyMs;
       if (state === 'clear') memory.clearSinceMs ??= nowMs;
       else memory.clearSinceMs = null;
+      if (state === 'congested') memory.stepBps = null; // probe from a small step again
       if (!output.live || output.pending !== null) continue; // judged again once it settles
       if (state === 'congested') this.#congested(output, improving, nowMs, actions);
       else if (
         state === 'clear' &&
         nowMs - (memory.clearSinceMs ?? nowMs) >= this.options.increaseIntervalMs
       ) {
-        this.#stepUp(output, actions);
+        this.#stepUp(output, memory, actions);
         memory.clearSinceMs = nowMs; // the next step waits another interval
       }
     }
@@ -214,9 +229,14 @@ export class QualityController {
 
   #judge(output: OutputQualityReport): 'congested' | 'clear' | 'holding' {
     const { congestedShare, clearShare } = this.options;
+    // The path delivers clearly less than it is offered: its queue grows, whatever the latency says yet
+    // (a step up shows here a second or two before it shows in the latency).
+    const offered = output.offeredRateBps ?? 0;
+    const saturated =
+      offered > 0 && output.deliveryRateBps > 0 && output.deliveryRateBps < SATURATED_SHARE * offered;
     const share = output.latencyMs / output.maxLatencyMs;
-    if (share > congestedShare || (output.dropping && share > clearShare)) return 'congested';
-    return share < clearShare ? 'clear' : 'holding';
+    if (share > congestedShare || ((output.dropping || saturated) && share > clearShare)) return 'congested';
+    return share < clearShare && !saturated ? 'clear' : 'holding';
   }
 
   /** Where a path delivering `deliveryRateBps` can go: that share of it, minus audio. */
@@ -303,7 +323,7 @@ export class QualityController {
     return rendition;
   }
 
-  #stepUp(output: OutputQualityReport, actions: QualityAction[]): void {
+  #stepUp(output: OutputQualityReport, memory: PathMemory, actions: QualityAction[]): void {
     if (output.rendition === undefined) return;
     const current = this.#running.get(output.rendition);
     const { ladder, main, increaseStep } = this.options;
@@ -316,8 +336,11 @@ export class QualityController {
       return;
     }
     if (!current) return;
-    const raised = current.rendition.bitrateBps + increaseStep * main.bitrateBps;
-    if (raised >= main.bitrateBps * 0.95) {
+    // Probing for capacity the path may not have: small after congestion, doubling while it holds.
+    const step = memory.stepBps ?? increaseStep * main.bitrateBps;
+    memory.stepBps = Math.min(2 * step, main.bitrateBps / 2);
+    const raised = current.rendition.bitrateBps + step;
+    if (raised >= main.bitrateBps * BACK_TO_MAIN_SHARE) {
       actions.push({ kind: 'move', output: output.id, to: undefined, reason: 'recovered' });
       return;
     }
@@ -358,7 +381,9 @@ export class QualityController {
 
   #memory(id: string): PathMemory {
     let memory = this.#paths.get(id);
-    if (!memory) this.#paths.set(id, (memory = { clearSinceMs: null, previousLatencyMs: Infinity }));
+    if (!memory) {
+      this.#paths.set(id, (memory = { clearSinceMs: null, previousLatencyMs: Infinity, stepBps: null }));
+    }
     return memory;
   }
 }

@@ -238,6 +238,15 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
     return this.#buffer.peek();
   }
 
+  /**
+   * Drops the queued video, counted as congestion drops; audio stays. For a move to a lower rendition
+   * whose keyframe comes next: a backlog of the old one would only hold the latency up while the
+   * slower stream drains it.
+   */
+  dropQueuedVideo(): void {
+    this.#countPurged(this.#buffer.purgeAllVideo(), 'congestion-latency');
+  }
+
   /** A copy of the queued packets, oldest first (diagnostics and tests). */
   queuedPacketsSnapshot(): EncodedPacket[] {
     return this.#buffer.toArray();

@@ -89,6 +89,7 @@ export class AdaptiveQuality extends TypedEmitter<AdaptiveQualityEvents> {
         latencyMs: stats.currentLatencyMs,
         maxLatencyMs: output.options.maxLatencyMs,
         deliveryRateBps: stats.deliveryRateBps,
+        offeredRateBps: stats.offeredBitrateBps,
         rendition: output.rendition,
         pending: output.pendingRendition,
         pinned: this.#pins[i],

@@ -183,10 +183,12 @@ function videoKbps(file: string, durationS: number): number {
     ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=size', '-of', 'csv=p=0', file],
     { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   );
+  // One line per packet ("size", or "size,…" when the packet carries side data: a new SPS at a switch).
   const bytes = sizes
     .split('\n')
-    .filter(Boolean)
-    .reduce((sum, line) => sum + Number(line), 0);
+    .map((line) => Number.parseInt(line, 10))
+    .filter(Number.isFinite)
+    .reduce((sum, size) => sum + size, 0);
   return Math.round((bytes * 8) / durationS / 1000);
 }
 

@@ -27,6 +27,7 @@ const output: RtmpOutputStats = {
   kernelQueueBytes: null,
   bytesSent: 5_000_000,
   sendBitrateBps: 2_612_345,
+  offeredBitrateBps: 2_640_000,
   queuedPackets: 3,
   congestedMs: 1500,
   congestionEvents: 1,

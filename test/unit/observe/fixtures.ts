@@ -29,6 +29,7 @@ export function outputStats(
     kernelQueueBytes: null,
     bytesSent: 5_000_000,
     sendBitrateBps: 2_612_345,
+    offeredBitrateBps: 2_640_000,
     queuedPackets: 3,
     congestedMs: 1500,
     congestionEvents: 1,

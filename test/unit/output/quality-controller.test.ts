@@ -136,25 +136,77 @@ describe('QualityController with several destinations (renditions on demand)', (
     ]);
   });
 
-  it('steps a recovered path back up every 4 s clear, then back onto the main encode, and stops the encoder nobody carries', () => {
+  it('steps a recovered path back up every 3 s clear, a tenth of the main bitrate first and twice as much each time, then back onto the main encode from 80 % of it, and stops the encoder nobody carries', () => {
     const { clock, q } = controller();
     q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
     const onIt = clear('b', { rendition: 'adaptive-1' });
-    const rates: number[] = [];
+    const steps: [number, number][] = [];
     const back: QualityAction[][] = [];
-    for (let t = 0; t < 40; t++) {
+    for (let t = 1; t <= 40; t++) {
       clock.advance(500);
       const actions = q.update([clear('a'), onIt]);
-      for (const a of actions) if (a.kind === 'bitrate') rates.push(a.bitrateBps);
+      for (const a of actions) if (a.kind === 'bitrate') steps.push([t * 500, a.bitrateBps]);
       if (moves(actions).length > 0) back.push(actions);
       if (back.length > 0) break;
     }
-    expect(rates).toEqual([1_265_000, 1_890_000]);
+    // 640 k + 250 k, + 500 k; the next, + 1000 k, would pass 2000 k: back onto the main encode.
+    expect(steps).toEqual([
+      [3500, 890_000],
+      [6500, 1_390_000],
+    ]);
     expect(moves(back[0] ?? [])).toEqual([['b', undefined, 'recovered']]);
     // Until the switch is done (at the main encode's keyframe) the encoder stays; then it goes.
     expect(q.update([clear('a'), clear('b', { rendition: 'adaptive-1', pending: undefined })])).toEqual([]);
     expect(q.update([clear('a'), clear('b')])).toEqual([{ kind: 'stop', name: 'adaptive-1' }]);
     expect(q.running.size).toBe(0);
+  });
+
+  it('does not step up a path that delivers clearly less than it is offered, and cuts it once its latency passes a quarter of its bound', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
+    // Latency still low, but the path delivers 1000 k of the 1250 k it is offered: its queue grows.
+    const saturated = clear('b', {
+      rendition: 'adaptive-1',
+      offeredRateBps: 1_250_000,
+      deliveryRateBps: 1_000_000,
+    });
+    for (let t = 0; t < 12; t++) {
+      clock.advance(500);
+      expect(q.update([clear('a'), saturated])).toEqual([]);
+    }
+    // Past a quarter of the bound (500 ms) while saturated: congested, cut (to 80 % of its 640 k here).
+    clock.advance(500);
+    const actions = q.update([clear('a'), { ...saturated, latencyMs: 600 }]);
+    expect(actions).toEqual([{ kind: 'bitrate', name: 'adaptive-1', bitrateBps: 512_000 }]);
+    // Delivering what it is offered (within a tenth), it is clear again and steps up after 3 s.
+    const keepingUp = clear('b', {
+      rendition: 'adaptive-1',
+      offeredRateBps: 800_000,
+      deliveryRateBps: 760_000,
+    });
+    const rates: number[] = [];
+    for (let t = 0; t < 7; t++) {
+      clock.advance(500);
+      for (const a of q.update([clear('a'), keepingUp])) if (a.kind === 'bitrate') rates.push(a.bitrateBps);
+    }
+    expect(rates).toEqual([762_000]);
+  });
+
+  it('probes from a tenth of the main bitrate again after congestion, however far its steps had grown', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
+    const onIt = clear('b', { rendition: 'adaptive-1' });
+    const rates: number[] = [];
+    const run = (report: OutputQualityReport, ms: number): void => {
+      for (let t = 0; t < ms; t += 500) {
+        clock.advance(500);
+        for (const a of q.update([clear('a'), report])) if (a.kind === 'bitrate') rates.push(a.bitrateBps);
+      }
+    };
+    run(onIt, 6500); // two steps: 890 k, 1390 k
+    run(behind('b', 1_000_000, { rendition: 'adaptive-1' }), 500); // congested: cut to 640 k
+    run(onIt, 3500); // the first step after it is small again
+    expect(rates).toEqual([890_000, 1_390_000, 640_000, 890_000]);
   });
 
   it('does not judge an output that is reconnecting or still moving', () => {

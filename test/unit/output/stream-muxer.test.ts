@@ -398,3 +398,24 @@ describe('StreamMuxer', () => {
     expect(byReason).toBe(s.videoPacketsDropped + s.packetsDroppedWhileDisconnected.video);
   });
 });
+
+describe('StreamMuxer when its output moves to a lower rendition', () => {
+  it('drops the queued video of the old rendition, counted as congestion, and keeps every audio packet in order', () => {
+    const { muxer } = connectedMuxer();
+    const packets = [
+      keyframe({ atMs: 0 }),
+      audio({ atMs: 0 }),
+      interFrame({ atMs: 33 }),
+      audio({ atMs: 21 }),
+    ];
+    for (const packet of packets) write(muxer, packet);
+    muxer.dropQueuedVideo();
+    expect(queuedKinds(muxer)).toBe('aa');
+    expect(muxer.stats.videoPacketsDropped).toBe(2);
+    expect(muxer.stats.videoDropsByReason['congestion-latency']).toBe(2);
+    expect(muxer.stats.audioPacketsDropped).toBe(0);
+    // The new rendition's keyframe comes next and is taken at once.
+    expect(write(muxer, keyframe({ atMs: 66 }))).toBe(true);
+    expect(queuedKinds(muxer)).toBe('aaK');
+  });
+});
