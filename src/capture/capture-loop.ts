@@ -51,6 +51,8 @@ export class CaptureLoop {
   readonly #onFrame: (frame: CapturedFrame) => void;
   readonly #lateness = new LatenessRecorder();
   #startUs = 0;
+  /** Session time at which the media ends: no deadline at or after it is captured. */
+  #endUs = Infinity;
   #expectedFrame = 0;
   #last: RawVideoFrame | null = null;
   #timer: Timer | null = null;
@@ -100,12 +102,26 @@ export class CaptureLoop {
     this.#tick();
   }
 
+  /**
+   * Ends the media at `sessionTimeUs`: no frame due at or after it is captured (nor counted), and the
+   * loop idles from there until `stop()`.
+   */
+  endAt(sessionTimeUs: number): void {
+    this.#endUs = sessionTimeUs;
+  }
+
   /** Stops the loop; idempotent. The source is not closed (its owner closes it). */
   stop(): void {
     this.#running = false;
     this.#closed = true;
     this.#timer?.cancel();
     this.#timer = null;
+  }
+
+  /** The last frame index due before the media's end (Infinity without one). */
+  #lastIndexBeforeEnd(): number {
+    if (this.#endUs === Infinity) return Infinity;
+    return Math.ceil(((this.#endUs - this.#startUs) * 1000) / this.frameIntervalNs - 1e-9) - 1;
   }
 
   #deadlineUs(index: number): number {
@@ -116,9 +132,14 @@ export class CaptureLoop {
     if (!this.#running) return;
     const nowUs = this.#clock.nowUs();
     // The newest deadline that has passed; anything between the expected one and it was missed.
-    const due = Math.max(
-      this.#expectedFrame,
-      Math.floor(((nowUs - this.#startUs) * 1000) / this.frameIntervalNs + 1e-9),
+    const last = this.#lastIndexBeforeEnd();
+    if (this.#expectedFrame > last) return; // the media ended: nothing more is due
+    const due = Math.min(
+      last,
+      Math.max(
+        this.#expectedFrame,
+        Math.floor(((nowUs - this.#startUs) * 1000) / this.frameIntervalNs + 1e-9),
+      ),
     );
     if (due > this.#expectedFrame) this.#lagged += due - this.#expectedFrame;
     this.#lateness.record((nowUs - this.#deadlineUs(due)) / 1000);

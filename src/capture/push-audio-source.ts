@@ -123,11 +123,12 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
   /** Session time where the audio placed by the latest timestamp ends. */
   #scheduledEndUs = -Infinity;
   /**
-   * Whether the next stamped push is placed exactly: after pushes whose time had all passed, until
-   * one lands. Jitter tolerance keeps audio that is playing contiguous; audio that resumes after its
-   * time passed (an app that began pushing late) would otherwise sit up to the tolerance late.
+   * Whether the next stamped push is placed exactly: the first one, and after pushes whose time had
+   * all passed, until one lands. Jitter tolerance keeps audio that is playing contiguous; audio that
+   * starts or resumes (an app that began pushing late, a busy event loop) would otherwise sit up to
+   * the tolerance late, out of sync with pictures placed at their stamps, for as long as it plays.
    */
-  #resync = false;
+  #resync = true;
   #overflow = 0;
   #late = 0;
   #silence = 0;
@@ -260,8 +261,8 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
   /**
    * Timestamp smoothing after OBS (`obs-source.c`, TS_SMOOTHING_THRESHOLD): compare the stamp with
    * where the next sample would play; fill a gap with silence, drop what overlaps, and refuse what
-   * would sit beyond the bound rather than shift audio already placed. After pushes that came
-   * wholly too late, the next is placed exactly.
+   * would sit beyond the bound rather than shift audio already placed. The first push, and the next
+   * after pushes that came wholly too late, are placed exactly.
    */
   #place(samples: Float32Array | Int16Array, channels: number, rate: number, timestampUs: number): void {
     const frames = samples.length / channels;

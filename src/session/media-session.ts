@@ -62,7 +62,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   readonly #options: MediaSessionOptions;
   readonly #sinks = new Set<PacketSink>();
   #state: 'ready' | 'running' | 'stopped' = 'ready';
-  /** Session time at which media ends: video frames stamped at or after it, and audio blocks that end after it, are not encoded. */
+  /** Session time at which media ends: audio blocks that end after it are not encoded (the capture loop stops at it itself). */
   #endUs = Infinity;
 
   private constructor(
@@ -93,17 +93,10 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       video.on('packet', fanOut).on('error', forwardError);
       const { width, height } = video.main.config;
       const black = blackI420(width, height);
-      this.#captureLoop = new CaptureLoop(
-        clock,
-        options.video.source,
-        (frame) => {
-          if (frame.ptsUs < this.#endUs) void video.encode(frame);
-        },
-        {
-          fps: video.main.config.fps,
-          placeholder: { format: 'i420', width, height, data: black },
-        },
-      );
+      this.#captureLoop = new CaptureLoop(clock, options.video.source, (frame) => void video.encode(frame), {
+        fps: video.main.config.fps,
+        placeholder: { format: 'i420', width, height, data: black },
+      });
     }
     if (audio && options.audio) {
       audio.on('packet', fanOut).on('error', forwardError);
@@ -184,6 +177,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
    */
   endAt(sessionTimeUs: number): void {
     this.#endUs = sessionTimeUs;
+    this.#captureLoop?.endAt(sessionTimeUs);
   }
 
   /** The next captured frame is an IDR, in every rendition. */

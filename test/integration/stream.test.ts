@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStatsFile, runCli } from '../helpers/cli.js';
 import { checkRecordingStart, readFlvTags } from '../helpers/flv-tags.js';
 import { probeMedia } from '../helpers/media-probe.js';
-import { expectCleanRecording } from '../helpers/recording-checks.js';
+import { expectCleanRecording, framesFromStats } from '../helpers/recording-checks.js';
 import { startNginxRtmp, NGINX_RTMP_MODULE, type NginxRtmpHandle } from '../helpers/nginx-rtmp.js';
 import { startNodeMediaServer, type NodeMediaServerHandle } from '../helpers/node-media-server.js';
 import { freePort, makeTempDir, requirementSkipReason } from '../helpers/process.js';
@@ -39,9 +39,10 @@ describe.skipIf(missing)('steadycast stream against real servers', () => {
     expect(run.code).toBe(0);
     const [recording] = await nginx.waitForRecordingsClosed();
     if (!recording) throw new Error(`nginx recorded nothing:\n${nginx.errorLog()}`);
-    expectCleanRecording(await probeMedia(recording), { frames: 600, seconds: 20 });
-    expect(checkRecordingStart(readFlvTags(recording)).problems).toEqual([]);
     const stats = readStatsFile(statsFile);
+    const frames = framesFromStats(stats.at(-1) ?? {}, 20);
+    expectCleanRecording(await probeMedia(recording), { frames, seconds: 20 });
+    expect(checkRecordingStart(readFlvTags(recording)).problems).toEqual([]);
     expect(stats.length).toBeGreaterThanOrEqual(19);
     const final = stats[stats.length - 1];
     expect(final).toMatchObject({
@@ -56,12 +57,22 @@ describe.skipIf(missing)('steadycast stream against real servers', () => {
   it('publishes 20 s to node-media-server with the same result', async () => {
     const nms: NodeMediaServerHandle = await startNodeMediaServer({ publishGraceMs: 0 });
     try {
-      const run = await runCli(['stream', nms.url('live', 'nms'), '--duration', '20', '--quiet']);
+      const statsFile = join(dir, 'nms-stats.jsonl');
+      const run = await runCli([
+        'stream',
+        nms.url('live', 'nms'),
+        '--duration',
+        '20',
+        '--stats-file',
+        statsFile,
+        '--quiet',
+      ]);
       expect(run.code).toBe(0);
       await nms.stop();
       const [recording] = nms.recordings();
       if (!recording) throw new Error(`node-media-server recorded nothing:\n${nms.log()}`);
-      expectCleanRecording(await probeMedia(recording), { frames: 600, seconds: 20 });
+      const frames = framesFromStats(readStatsFile(statsFile).at(-1) ?? {}, 20);
+      expectCleanRecording(await probeMedia(recording), { frames, seconds: 20 });
       expect(checkRecordingStart(readFlvTags(recording)).problems).toEqual([]);
     } finally {
       await nms.stop();
@@ -88,6 +99,8 @@ describe.skipIf(missing)('steadycast stream against real servers', () => {
         '5',
         '--ca',
         caFile,
+        '--stats-file',
+        join(dir, 'tls-stats.jsonl'),
         '--quiet',
       ]);
       expect(run.stderr).toBe(run.stderr.replace('secure', ''));
@@ -95,7 +108,8 @@ describe.skipIf(missing)('steadycast stream against real servers', () => {
       const recordings = await nginx.waitForRecordingsClosed();
       const recording = recordings.find((file) => basename(file).startsWith('secure'));
       if (!recording) throw new Error('nginx recorded nothing through the TLS proxy');
-      expectCleanRecording(await probeMedia(recording), { frames: 150, seconds: 5 });
+      const frames = framesFromStats(readStatsFile(join(dir, 'tls-stats.jsonl')).at(-1) ?? {}, 5);
+      expectCleanRecording(await probeMedia(recording), { frames, seconds: 5 });
     }, 30_000);
 
     it('refuses an untrusted certificate with a clear error and exit code 6, without retrying forever', async () => {

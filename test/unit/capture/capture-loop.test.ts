@@ -249,3 +249,15 @@ describe('CaptureLoop', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 });
+
+describe('CaptureLoop with an end', () => {
+  it('captures every deadline before endAt() and none at or after it', () => {
+    const clock = new FakeClock();
+    const { loop, frames } = run(30, clock);
+    loop.endAt(clock.nowUs() + 1_000_000);
+    for (let t = 0; t < 200; t++) clock.advance(10);
+    expect(frames.map((f) => f.index)).toEqual([...Array(30).keys()]);
+    expect(frames.every((f) => f.ptsUs < 1_000_000)).toBe(true);
+    expect(loop.stats.framesCaptured).toBe(30);
+  });
+});

@@ -208,22 +208,37 @@ describe('PushAudioSource with timestamps, read by the AudioEngine', () => {
     const random = mulberry32(7);
     const n = (i: number): number => (i + 1) / 1e5;
     for (let k = 0; k < 100; k++) {
-      // Chunk k is captured over [10k, 10k + 10) ms, arrives 25 ms after it starts, stamped ±40 ms off.
+      // Chunk k plays from 20 + 10k ms; the first is stamped exactly so, the others ±40 ms off.
       clock.advance(k === 0 ? 25 : 10);
-      const timestampUs = Math.max(0, k * 10_000 + (random() * 2 - 1) * 40_000);
+      const jitterUs = k === 0 ? 0 : (random() * 2 - 1) * 40_000;
       source.pushAudioSamples(
         stereo(480, (i) => n(k * 480 + i)),
-        { sampleRate: 48000, channels: 2, timestampUs },
+        { sampleRate: 48000, channels: 2, timestampUs: Math.max(0, 20_000 + k * 10_000 + jitterUs) },
       );
     }
     clock.advance(100);
     const pcm = mixed();
     const start = firstIndexOf(pcm, n(0));
-    // Placed where the engine was about to play when it arrived (20 ms), then never a gap or a drop.
+    // Placed at its stamp (20 ms), then never a gap or a drop whatever the jitter.
     expect(start).toBe(960);
     for (let i = 0; i < 48000; i++) expect(pcm[start + i]).toBe(Math.fround(n(i)));
     expect(source.silenceInsertedMs).toBe(0);
     expect(source.framesDroppedLate).toBe(0);
+  });
+
+  it('places the first stamped push exactly: the part whose time has passed is dropped, not played late', () => {
+    const { clock, source, mixed } = audioSession();
+    clock.advance(60);
+    // Stamped at 0 but pushed at 60 ms (a busy event loop): within the 70 ms tolerance, yet not late.
+    source.pushAudioSamples(
+      stereo(9600, (i) => (i < 2880 ? -0.5 : 0.25)),
+      { sampleRate: 48000, channels: 2, timestampUs: 0 },
+    );
+    clock.advance(200);
+    const pcm = mixed();
+    expect(firstIndexOf(pcm, 0.25)).toBe(2880);
+    expect(pcm.includes(-0.5)).toBe(false);
+    expect(source.framesDroppedLate).toBe(2880);
   });
 
   it('drops the samples of a push whose timestamp falls on audio already queued, and counts them', () => {
