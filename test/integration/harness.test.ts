@@ -98,12 +98,16 @@ describe.skipIf(serverSkip !== undefined)(`nginx-rtmp, media probe and wire tap 
   it('gives every publishing connection its own recording, even two in the same second', async () => {
     const server = await startNginxRtmp();
     try {
-      // record_unique names files by the second: publish until two publishes share one.
+      // record_unique names files by the second: publish until two publishes share one. Each pair
+      // starts just after a second begins, so the second publish (ffmpeg start, connect, 0.1 s of
+      // media) usually lands in the same one; a slow machine gets more pairs within the time left.
       const second = (file: string): string => /-(\d+)-\d+\.flv$/.exec(file)?.[1] ?? file;
+      const deadline = Date.now() + 20_000;
       let publishes = 0;
       let files: string[] = [];
-      while (publishes < 5 && new Set(files.map(second)).size === files.length) {
-        const run = await publishWithFfmpeg(server.url('live', 'twice'), { durationS: 0.3 });
+      while (Date.now() < deadline && new Set(files.map(second)).size === files.length) {
+        if (publishes % 2 === 0) await sleep(1000 - (Date.now() % 1000) + 20);
+        const run = await publishWithFfmpeg(server.url('live', 'twice'), { durationS: 0.1 });
         expect(run.code, run.stderr).toBe(0);
         publishes++;
         files = await server.waitForRecordingsClosed();
