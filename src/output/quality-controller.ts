@@ -134,7 +134,12 @@ interface PathMemory {
   previousLatencyMs: number;
   /** The next step up, bits per second; null: the first after congestion (`increaseStep` of main). */
   stepBps: number | null;
+  /** Its delivery rates of the last DELIVERY_MEMORY_INTERVALS step intervals, oldest first. */
+  deliveries: { atMs: number; bps: number }[];
 }
+
+/** How many step intervals of delivery rates a path remembers (what it carried, for a step up). */
+const DELIVERY_MEMORY_INTERVALS = 2;
 
 /**
  * Per-destination quality (the decision; pure, time from the clock, no I/O). Every destination gets
@@ -143,11 +148,14 @@ interface PathMemory {
  * - a path that falls behind moves to a lower rendition — one made on demand at 80 % of what that path
  *   delivers (or the best rung of a ladder under that) — at the rendition's first keyframe; paths behind
  *   together share one (targets within `shareTolerance`), and at most `maxExtraEncoders` run;
- * - still behind and not getting better: that rendition's bitrate is cut again (at most every 2 s);
+ * - still behind and not getting better (latency not falling, backlog not draining): that rendition's
+ *   bitrate is cut again (at most every 2 s);
  * - clear for 3 s (delivering what it is offered, latency under a quarter of its bound): it steps up —
  *   one rung, or the rendition's bitrate by a tenth of the main bitrate, then by twice as much each
  *   time it stays clear (probing for capacity the path may not have: cheaply while it is still
- *   congested, quickly once it recovered) — and back to the main encode from 80 % of its bitrate;
+ *   congested, quickly once it recovered), or at once to 80 % of the most it delivered in the last two
+ *   intervals when that is more (a recovered path drains its backlog at what it now carries) — and back
+ *   to the main encode from 80 % of its bitrate;
  *   an encoder nobody carries any more is stopped;
  * - with a single destination there is no second encode: the main bitrate follows the path (AIMD,
  *   BitrateController), as adaptive bitrate did.
@@ -210,6 +218,7 @@ export class QualityController {
       const state = this.#judge(output);
       const improving = output.latencyMs < memory.previousLatencyMs;
       memory.previousLatencyMs = output.latencyMs;
+      this.#remember(memory, output.deliveryRateBps, nowMs);
       if (state === 'clear') memory.clearSinceMs ??= nowMs;
       else memory.clearSinceMs = null;
       if (state === 'congested') memory.stepBps = null; // probe from a small step again
@@ -239,6 +248,12 @@ export class QualityController {
     return share < clearShare && !saturated ? 'clear' : 'holding';
   }
 
+  /** It delivers clearly more than it is offered: its backlog shrinks (a path that just recovered). */
+  #draining(output: OutputQualityReport): boolean {
+    const offered = output.offeredRateBps ?? 0;
+    return offered > 0 && output.deliveryRateBps > offered / SATURATED_SHARE;
+  }
+
   /** Where a path delivering `deliveryRateBps` can go: that share of it, minus audio. */
   #targetBps(output: OutputQualityReport, currentBps: number): number {
     const { headroom, audioBitrateBps } = this.options;
@@ -259,7 +274,8 @@ export class QualityController {
     const target = this.#targetBps(output, currentBps);
     if (current && this.options.ladder.length === 0) {
       // Already on its own encode: cut it, unless the queue is already draining.
-      if (improving || nowMs - current.lastDecreaseMs < this.options.decreaseIntervalMs) return;
+      if (improving || this.#draining(output)) return;
+      if (nowMs - current.lastDecreaseMs < this.options.decreaseIntervalMs) return;
       if (target >= current.rendition.bitrateBps) return;
       current.rendition = { ...current.rendition, bitrateBps: Math.round(target) };
       current.lastDecreaseMs = nowMs;
@@ -323,23 +339,50 @@ export class QualityController {
     return rendition;
   }
 
+  #remember(memory: PathMemory, deliveryRateBps: number, nowMs: number): void {
+    const { deliveries } = memory;
+    deliveries.push({ atMs: nowMs, bps: deliveryRateBps });
+    const since = nowMs - DELIVERY_MEMORY_INTERVALS * this.options.increaseIntervalMs;
+    while (deliveries.length > 0 && deliveries[0]!.atMs < since) deliveries.shift();
+  }
+
+  /**
+   * The video bitrate the path has shown it carries: `headroom` of the most it delivered lately, minus
+   * audio. While clear it delivers what it is offered, so this is under what it carries now; but a path
+   * that recovered drains its backlog at what it can carry now, and that is the evidence to climb on.
+   */
+  #provenBps(memory: PathMemory): number {
+    const peak = Math.max(0, ...memory.deliveries.map((d) => d.bps));
+    return this.options.headroom * peak - this.options.audioBitrateBps;
+  }
+
   #stepUp(output: OutputQualityReport, memory: PathMemory, actions: QualityAction[]): void {
     if (output.rendition === undefined) return;
     const current = this.#running.get(output.rendition);
     const { ladder, main, increaseStep } = this.options;
+    const proven = this.#provenBps(memory);
     if (ladder.length > 0) {
       const index = ladder.findIndex((r) => r.name === output.rendition);
-      const up = index > 0 ? ladder[index - 1] : undefined;
+      // One rung up, or as high as the path has shown it carries (the main encode from 80 % of it).
+      const carried = ladder.findIndex((r) => r.bitrateBps <= proven);
+      const upIndex =
+        proven >= main.bitrateBps * BACK_TO_MAIN_SHARE
+          ? -1
+          : carried >= 0 && carried < index
+            ? carried
+            : index - 1;
+      const up = upIndex >= 0 ? ladder[upIndex] : undefined;
       if (up && !this.#running.has(up.name) && this.#running.size >= this.options.maxExtraEncoders) return;
       if (up && !this.#running.has(up.name)) this.#start(up, actions, -Infinity);
       actions.push({ kind: 'move', output: output.id, to: up?.name, reason: 'recovered' });
       return;
     }
     if (!current) return;
-    // Probing for capacity the path may not have: small after congestion, doubling while it holds.
+    // Probing for capacity the path may not have: small after congestion, doubling while it holds; at
+    // once to what the path has shown it carries, when that is more.
     const step = memory.stepBps ?? increaseStep * main.bitrateBps;
     memory.stepBps = Math.min(2 * step, main.bitrateBps / 2);
-    const raised = current.rendition.bitrateBps + step;
+    const raised = Math.max(current.rendition.bitrateBps + step, proven);
     if (raised >= main.bitrateBps * BACK_TO_MAIN_SHARE) {
       actions.push({ kind: 'move', output: output.id, to: undefined, reason: 'recovered' });
       return;
@@ -382,7 +425,10 @@ export class QualityController {
   #memory(id: string): PathMemory {
     let memory = this.#paths.get(id);
     if (!memory) {
-      this.#paths.set(id, (memory = { clearSinceMs: null, previousLatencyMs: Infinity, stepBps: null }));
+      this.#paths.set(
+        id,
+        (memory = { clearSinceMs: null, previousLatencyMs: Infinity, stepBps: null, deliveries: [] }),
+      );
     }
     return memory;
   }

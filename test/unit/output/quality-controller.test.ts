@@ -139,7 +139,7 @@ describe('QualityController with several destinations (renditions on demand)', (
   it('steps a recovered path back up every 3 s clear, a tenth of the main bitrate first and twice as much each time, then back onto the main encode from 80 % of it, and stops the encoder nobody carries', () => {
     const { clock, q } = controller();
     q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
-    const onIt = clear('b', { rendition: 'adaptive-1' });
+    const onIt = clear('b', { rendition: 'adaptive-1', deliveryRateBps: 800_000 }); // what it is offered
     const steps: [number, number][] = [];
     const back: QualityAction[][] = [];
     for (let t = 1; t <= 40; t++) {
@@ -195,7 +195,7 @@ describe('QualityController with several destinations (renditions on demand)', (
   it('probes from a tenth of the main bitrate again after congestion, however far its steps had grown', () => {
     const { clock, q } = controller();
     q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
-    const onIt = clear('b', { rendition: 'adaptive-1' });
+    const onIt = clear('b', { rendition: 'adaptive-1', deliveryRateBps: 800_000 }); // what it is offered
     const rates: number[] = [];
     const run = (report: OutputQualityReport, ms: number): void => {
       for (let t = 0; t < ms; t += 500) {
@@ -207,6 +207,61 @@ describe('QualityController with several destinations (renditions on demand)', (
     run(behind('b', 1_000_000, { rendition: 'adaptive-1' }), 500); // congested: cut to 640 k
     run(onIt, 3500); // the first step after it is small again
     expect(rates).toEqual([890_000, 1_390_000, 640_000, 890_000]);
+  });
+
+  it('goes straight back onto the main encode once a recovered path has drained its backlog at more than the main bitrate, not cutting it while it drains', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
+    // The link recovers: latency is still past half the bound, but the backlog drains at 6 Mbit/s.
+    const draining = behind('b', 6_000_000, { rendition: 'adaptive-1', offeredRateBps: 800_000 });
+    const actions: QualityAction[] = [];
+    for (let t = 0; t < 4; t++) {
+      clock.advance(500);
+      actions.push(...q.update([clear('a'), { ...draining, latencyMs: 1400 + t * 100 }]));
+    }
+    expect(actions).toEqual([]); // latency rising, yet no cut: the queue is draining
+    // Drained: clear, delivering what it is offered. 3 s later, one step: onto the main encode.
+    const onIt = clear('b', { rendition: 'adaptive-1', deliveryRateBps: 800_000, offeredRateBps: 800_000 });
+    const stepped: [number, QualityAction[]][] = [];
+    for (let t = 1; t <= 7; t++) {
+      clock.advance(500);
+      const now = q.update([clear('a'), onIt]);
+      if (now.length > 0) stepped.push([t * 500, now]);
+    }
+    expect(stepped).toEqual([[3500, [{ kind: 'move', output: 'b', to: undefined, reason: 'recovered' }]]]);
+  });
+
+  it('still cuts a path behind on its own encode whose delivery only matches what it is offered', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
+    clock.advance(2000);
+    const stuck = behind('b', 780_000, { rendition: 'adaptive-1', offeredRateBps: 800_000 });
+    expect(q.update([clear('a'), stuck])).toEqual([
+      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 464_000 },
+    ]);
+  });
+
+  it('climbs on what a path delivered in the last two step intervals only: an older burst is forgotten', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
+    clock.advance(500);
+    q.update([
+      clear('a'),
+      clear('b', { rendition: 'adaptive-1', latencyMs: 700, deliveryRateBps: 6_000_000 }),
+    ]);
+    // Holding (not clear) for 6.5 s, delivering what it is offered; then clear for 3 s.
+    const holding = clear('b', { rendition: 'adaptive-1', latencyMs: 700, deliveryRateBps: 800_000 });
+    for (let t = 0; t < 13; t++) {
+      clock.advance(500);
+      expect(q.update([clear('a'), holding])).toEqual([]);
+    }
+    const onIt = clear('b', { rendition: 'adaptive-1', deliveryRateBps: 800_000 });
+    const rates: number[] = [];
+    for (let t = 0; t < 7; t++) {
+      clock.advance(500);
+      for (const a of q.update([clear('a'), onIt])) if (a.kind === 'bitrate') rates.push(a.bitrateBps);
+    }
+    expect(rates).toEqual([890_000]); // a small probing step, not a jump on the burst 10 s ago
   });
 
   it('does not judge an output that is reconnecting or still moving', () => {
@@ -260,12 +315,29 @@ describe('QualityController with a ladder', () => {
     let rendition: string | undefined = '360p-400';
     for (let t = 0; t < 60 && steps.length < 3; t++) {
       clock.advance(500);
-      for (const [, to] of moves(q.update([clear('a'), clear('b', { rendition })]))) {
+      const report = clear('b', { rendition, deliveryRateBps: 560_000 }); // no more than the lowest rung
+      for (const [, to] of moves(q.update([clear('a'), report]))) {
         steps.push(to);
         rendition = to; // the switch completes at once here
       }
     }
     expect(steps).toEqual(['480p-800', '720p-1500', undefined]);
+  });
+
+  it('steps up past the rungs a recovered path has shown it carries, straight to the best one under that', () => {
+    const { clock, q } = laddered();
+    q.update([clear('a'), behind('b', 300_000)]); // 360p-400
+    // Drained at 2.2 Mbit/s: 80 % of it minus audio is 1600 k, so 720p-1500 (not 480p-800, one rung up).
+    clock.advance(500);
+    q.update([clear('a'), clear('b', { rendition: '360p-400', latencyMs: 700, deliveryRateBps: 2_200_000 })]);
+    const recovered = clear('b', { rendition: '360p-400', deliveryRateBps: 560_000 });
+    const actions: QualityAction[] = [];
+    for (let t = 0; t < 7; t++) {
+      clock.advance(500);
+      actions.push(...q.update([clear('a'), recovered]));
+    }
+    expect(starts(actions).map((r) => r.name)).toEqual(['720p-1500']);
+    expect(moves(actions)).toEqual([['b', '720p-1500', 'recovered']]);
   });
 
   it('carries pinned outputs on their rung whatever the path, and starts that rung for them', () => {
