@@ -30,6 +30,7 @@ import {
   type CongestionResult,
   type CongestionScenarioArgs,
 } from './congestion-analysis.js';
+import { childCpuSeconds, ffmpegDefaultStreamArgs, sleepUntil, waitFor } from './scenario-steps.js';
 
 const args = JSON.parse(process.argv[2] ?? '{}') as CongestionScenarioArgs;
 const UNLIMITED_KBIT = 10_000_000;
@@ -63,7 +64,7 @@ const publisherArgs =
         statsFile,
         ...(args.adaptiveBitrate ? ['--adaptive-bitrate'] : []),
       ]
-    : ['ffmpeg', ...ffmpegArgs(url, totalS)];
+    : ['ffmpeg', ...ffmpegDefaultStreamArgs(totalS), '-f', 'flv', url];
 // bash's `times` reports the CPU of the publisher (a waited-for child) exactly, whatever its kind.
 const publisher = spawnTracked(
   'bash',
@@ -159,42 +160,6 @@ const result: CongestionResult = {
 console.log(JSON.stringify(result));
 process.exit(0);
 
-/** Debian ffmpeg publishing what `steadycast stream` publishes by default (720p30 2500k CBR, AAC 160k 48 kHz). */
-function ffmpegArgs(to: string, seconds: number): string[] {
-  return ['-nostdin', '-hide_banner', '-loglevel', 'error', '-re'].concat(
-    ['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30'],
-    ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
-    ['-t', String(seconds)],
-    ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency'],
-    ['-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '2500k', '-g', '60'],
-    ['-c:a', 'aac', '-b:a', '160k', '-ar', '48000', '-ac', '2'],
-    ['-f', 'flv', to],
-  );
-}
-
 function firstOutput(line: Record<string, unknown>): Record<string, unknown> | undefined {
   return (line.outputs as Record<string, unknown>[] | undefined)?.[0];
-}
-
-/** The second line of bash `times` (children's user and system time), in seconds. */
-function childCpuSeconds(stderr: string): number | null {
-  const lines = stderr.trim().split('\n');
-  const children = lines[lines.length - 1] ?? '';
-  const parts = [...children.matchAll(/(\d+)m([\d.]+)s/g)];
-  if (parts.length !== 2) return null;
-  return parts.reduce((sum, p) => sum + Number(p[1]) * 60 + Number(p[2]), 0);
-}
-
-async function waitFor<T>(get: () => T | undefined, timeoutMs: number): Promise<T | undefined> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = get();
-    if (value !== undefined || performance.now() > deadline) return value;
-    await sleep(20);
-  }
-}
-
-async function sleepUntil(atMs: number): Promise<void> {
-  const waitMs = atMs - performance.now();
-  if (waitMs > 0) await sleep(waitMs);
 }

@@ -4,6 +4,7 @@
  */
 import type { AudioGap } from '../media-probe.js';
 import type { LatencyReport, PhaseMarks } from './congestion-analysis.js';
+import { ffmpegDefaultStreamArgs } from './scenario-steps.js';
 
 /** What to run: one publisher, destinations A (clean) and B (throttled from leadS for throttleS). */
 export interface DestinationsScenarioArgs {
@@ -121,27 +122,13 @@ export function backOnTopMs(points: readonly QualityPoint[], top: string, restor
   return Math.max(0, since - restoredMs);
 }
 
-/** The second line of bash `times` (children's user and system time), in seconds. */
-export function childCpuSeconds(stderr: string): number | null {
-  const lines = stderr.trim().split('\n');
-  const children = lines[lines.length - 1] ?? '';
-  const parts = [...children.matchAll(/(\d+)m([\d.]+)s/g)];
-  if (parts.length !== 2) return null;
-  return parts.reduce((sum, p) => sum + Number(p[1]) * 60 + Number(p[2]), 0);
-}
-
 /**
  * Debian ffmpeg publishing steadycast's default stream (720p30 2500k CBR, AAC 160k 48 kHz) to every
  * URL through the tee muxer; a destination that fails is dropped without stopping the others.
  */
 export function ffmpegTeeArgs(urls: readonly string[], seconds: number): string[] {
-  return ['-nostdin', '-hide_banner', '-loglevel', 'error', '-re'].concat(
-    ['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30'],
-    ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
-    ['-t', String(seconds), '-map', '0:v', '-map', '1:a'],
-    ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency'],
-    ['-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '2500k', '-g', '60'],
-    ['-c:a', 'aac', '-b:a', '160k', '-ar', '48000', '-ac', '2', '-flags', '+global_header'],
+  return ffmpegDefaultStreamArgs(seconds, ['-map', '0:v', '-map', '1:a']).concat(
+    ['-flags', '+global_header'],
     ['-f', 'tee', urls.map((url) => `[f=flv:onfail=ignore]${url}`).join('|')],
   );
 }

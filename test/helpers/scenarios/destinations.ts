@@ -22,8 +22,8 @@ import { startNginxRtmp } from '../nginx-rtmp.js';
 import { makeTempDir, sleep, spawnTracked, stopProcess } from '../process.js';
 import { isFrame, startWireTap, type MediaArrival, type WireTap } from '../wire-tap.js';
 import { latencySummary, videoFramesPerSecond } from './congestion-analysis.js';
+import { childCpuSeconds, sleepUntil, waitFor } from './scenario-steps.js';
 import {
-  childCpuSeconds,
   ffmpegTeeArgs,
   qualityTimeline,
   type DestinationReport,
@@ -205,18 +205,4 @@ function codedWidths(file: string): number[] {
     if (line && widths[widths.length - 1] !== width) widths.push(width);
   }
   return widths;
-}
-
-async function waitFor<T>(get: () => T | undefined, timeoutMs: number): Promise<T | undefined> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = get();
-    if (value !== undefined || performance.now() > deadline) return value;
-    await sleep(20);
-  }
-}
-
-async function sleepUntil(atMs: number): Promise<void> {
-  const waitMs = atMs - performance.now();
-  if (waitMs > 0) await sleep(waitMs);
 }
