@@ -4,7 +4,7 @@ import { ConfigError } from '../core/errors.js';
 import { MonotonicClock } from '../core/monotonic-clock.js';
 import { Streamer } from '../streamer.js';
 import { silenceStreamerLog } from './ffmpeg-log.js';
-import { inFlagTerms, parseMediaOptions } from './media-options.js';
+import { inFlagTerms, parseMediaOptions, streamerMedia } from './media-options.js';
 import {
   defineCommand,
   formatOptionHelp,
@@ -77,23 +77,7 @@ async function encode(
     logLevel: 'error',
     outputs: [],
     recordPath: path,
-    video:
-      media.video === null
-        ? null
-        : {
-            source: media.video,
-            width: media.width,
-            height: media.height,
-            fps: media.fps,
-            bitrateBps: media.videoBitrateBps,
-            keyframeIntervalS: media.keyframeIntervalS,
-            encoder: media.encoder,
-            preset: media.preset,
-          },
-    audio:
-      media.audio.length === 0
-        ? null
-        : { sources: media.audio, bitrateBps: media.audioBitrateBps, encoder: media.audioEncoder },
+    ...streamerMedia(media),
   });
   silenceStreamerLog(streamer);
   const observers = await observeRun(streamer, clock, [], checked, log);

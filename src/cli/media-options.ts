@@ -2,6 +2,7 @@ import type { AudioSourceChoice, VideoSourceChoice } from '../capture/source-cho
 import { ConfigError } from '../core/errors.js';
 import { AAC_ENCODERS, audioEncoderDefaults } from '../encode/audio-encoder.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
+import type { StreamerOptions, StreamerVideoOptions } from '../streamer-options.js';
 import type { MEDIA_OPTION_SPECS, OptionValues } from './options.js';
 import { parseBitrate, parsePositive, parseSize } from './parse.js';
 import { parseAudioChoices, parseVideoChoice, toAudioSourceChoices, toVideoSourceChoice } from './sources.js';
@@ -55,6 +56,36 @@ export function parseMediaOptions(values: MediaOptionValues): MediaSettings {
     encoder,
     preset: parsePreset(encoder, values.preset),
     audioEncoder: parseAudioEncoder(values['audio-encoder'] ?? audioEncoderDefaults().encoder),
+  };
+}
+
+/**
+ * A Streamer's `video` and `audio` for these settings (null for `--video none` / `--audio none`);
+ * `video` adds to or replaces the video fields (the stream command's quality options).
+ */
+export function streamerMedia(
+  media: MediaSettings,
+  video: Partial<StreamerVideoOptions> = {},
+): Pick<StreamerOptions, 'video' | 'audio'> {
+  return {
+    video:
+      media.video === null
+        ? null
+        : {
+            source: media.video,
+            width: media.width,
+            height: media.height,
+            fps: media.fps,
+            bitrateBps: media.videoBitrateBps,
+            keyframeIntervalS: media.keyframeIntervalS,
+            encoder: media.encoder,
+            preset: media.preset,
+            ...video,
+          },
+    audio:
+      media.audio.length === 0
+        ? null
+        : { sources: media.audio, bitrateBps: media.audioBitrateBps, encoder: media.audioEncoder },
   };
 }
 

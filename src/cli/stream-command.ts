@@ -8,7 +8,7 @@ import type { RenditionSpec } from '../session/video-renditions.js';
 import { Streamer, type StreamStats } from '../streamer.js';
 import { destinationLabel, parseDestinations } from './destinations.js';
 import { silenceStreamerLog } from './ffmpeg-log.js';
-import { inFlagTerms, parseMediaOptions } from './media-options.js';
+import { inFlagTerms, parseMediaOptions, streamerMedia } from './media-options.js';
 import {
   defineCommand,
   formatOptionHelp,
@@ -141,26 +141,14 @@ async function stream(
     outputs: urls.map((url) => ({ url, ...(ca ? { connection: { tls: { ca } } } : {}) })),
     maxLatencyMs,
     recordPath: values.record ?? null,
-    video:
-      media.video === null
-        ? null
-        : {
-            source: media.video,
-            width: top?.width ?? media.width,
-            height: top?.height ?? media.height,
-            fps: media.fps,
-            bitrateBps: mainBitrateBps,
-            keyframeIntervalS: media.keyframeIntervalS,
-            encoder: media.encoder,
-            preset: media.preset,
-            adaptiveBitrate: quality.adaptiveBitrate,
-            adaptiveQuality: quality.adaptiveQuality,
-            renditions: quality.renditions,
-          },
-    audio:
-      media.audio.length === 0
-        ? null
-        : { sources: media.audio, bitrateBps: media.audioBitrateBps, encoder: media.audioEncoder },
+    ...streamerMedia(media, {
+      width: top?.width ?? media.width,
+      height: top?.height ?? media.height,
+      bitrateBps: mainBitrateBps,
+      adaptiveBitrate: quality.adaptiveBitrate,
+      adaptiveQuality: quality.adaptiveQuality,
+      renditions: quality.renditions,
+    }),
   });
   silenceStreamerLog(streamer);
   const observers = await observeRun(streamer, clock, urls, checked, say);
