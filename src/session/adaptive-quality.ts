@@ -1,6 +1,7 @@
-import type { Clock, Timer } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { asError } from '../core/errors.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
+import { AdaptationLoop } from '../output/adaptation-loop.js';
 import type { Output } from '../output/output.js';
 import {
   QualityController,
@@ -9,9 +10,6 @@ import {
   type QualityControllerOptions,
 } from '../output/quality-controller.js';
 import type { VideoRenditions } from './video-renditions.js';
-
-/** How often the outputs are looked at, ms. */
-const INTERVAL_MS = 500;
 
 /** Events of AdaptiveQuality. */
 export type AdaptiveQualityEvents = {
@@ -27,16 +25,14 @@ export type AdaptiveQualityEvents = {
  * Per-destination quality at run time: every 500 ms (and at once when an output starts dropping)
  * the outputs' paths go to the QualityController, and its answers are carried out — encoders
  * started, re-rated and stopped on the session's VideoRenditions, outputs moved between renditions
- * (each at the rendition's next keyframe). It owns its timer.
+ * (each at the rendition's next keyframe).
  */
 export class AdaptiveQuality extends TypedEmitter<AdaptiveQualityEvents> {
-  readonly #clock: Clock;
   readonly #outputs: readonly Output[];
   readonly #pins: readonly (string | undefined)[];
   readonly #renditions: VideoRenditions;
   readonly #controller: QualityController;
-  #timer: Timer | null = null;
-  #stopped = false;
+  readonly #loop: AdaptationLoop;
 
   /** `pins[i]`: the rendition output i must carry, if any. */
   constructor(
@@ -47,21 +43,16 @@ export class AdaptiveQuality extends TypedEmitter<AdaptiveQualityEvents> {
     options: QualityControllerOptions,
   ) {
     super();
-    this.#clock = clock;
     this.#outputs = outputs;
     this.#pins = pins;
     this.#renditions = renditions;
     this.#controller = new QualityController(clock, options);
-    for (const output of outputs) {
-      output.on('dropstatechange', (_prev, next) => {
-        if (next === 'dropping') this.#tick();
-      });
-    }
+    this.#loop = new AdaptationLoop(clock, outputs, () => this.#look());
   }
 
   /** Starts looking. */
   start(): void {
-    if (this.#timer === null && !this.#stopped) this.#tick();
+    this.#loop.start();
   }
 
   /** A new main bitrate set by the app; returns what the main encoder should use now. */
@@ -71,15 +62,10 @@ export class AdaptiveQuality extends TypedEmitter<AdaptiveQualityEvents> {
 
   /** Stops looking (the encoders close with the session); idempotent. */
   stop(): void {
-    this.#stopped = true;
-    this.#timer?.cancel();
-    this.#timer = null;
+    this.#loop.stop();
   }
 
-  #tick(): void {
-    this.#timer?.cancel();
-    this.#timer = null;
-    if (this.#stopped) return;
+  #look(): void {
     const reports: OutputQualityReport[] = this.#outputs.map((output, i) => {
       const stats = output.stats;
       return {
@@ -96,7 +82,6 @@ export class AdaptiveQuality extends TypedEmitter<AdaptiveQualityEvents> {
       };
     });
     for (const action of this.#controller.update(reports)) this.#apply(action);
-    this.#timer = this.#clock.setTimer(() => this.#tick(), INTERVAL_MS);
   }
 
   #apply(action: QualityAction): void {
