@@ -32,11 +32,16 @@ export interface QualityControllerOptions {
   readonly headroom: number;
   /** At least this long between two cuts of one encoder's bitrate, ms; default 2000. */
   readonly decreaseIntervalMs: number;
-  /** Clear this long before each step up, ms; default 3000. */
+  /** Clear this long before the first step up after congestion, ms; default 2000. */
   readonly increaseIntervalMs: number;
   /**
+   * Clear this long before each further step up while the steps since congestion held, ms; default 1500.
+   * A step has not held when the latency rose by a tenth of the path's bound since it was taken.
+   */
+  readonly climbIntervalMs: number;
+  /**
    * The first step up after congestion adds this share of the main bitrate (on-demand renditions); each
-   * step that stays clear doubles the next, up to half the main bitrate. Default 0.1.
+   * step that stays clear doubles the next, up to half the main bitrate. Default 0.2.
    */
   readonly increaseStep: number;
   /** Paths whose targets are within this share of each other share one encoder; default 0.3. */
@@ -60,8 +65,9 @@ export function qualityControllerDefaults(
     clearShare: 0.25,
     headroom: 0.8,
     decreaseIntervalMs: 2000,
-    increaseIntervalMs: 3000,
-    increaseStep: 0.1,
+    increaseIntervalMs: 2000,
+    climbIntervalMs: 1500,
+    increaseStep: 0.2,
     shareTolerance: 0.3,
     adapt: true,
   };
@@ -84,6 +90,13 @@ export function validateQualityControllerOptions(o: QualityControllerOptions): v
         `each rung needs less than the first's ${o.main.bitrateBps} bit/s`,
       );
     }
+  }
+  if (!(o.climbIntervalMs > 0 && o.climbIntervalMs <= o.increaseIntervalMs)) {
+    throw new ConfigError(
+      'climbIntervalMs',
+      o.climbIntervalMs,
+      'use 0 < climbIntervalMs ≤ increaseIntervalMs',
+    );
   }
   if (!(o.headroom > 0 && o.headroom <= 1))
     throw new ConfigError('headroom', o.headroom, 'use a share in (0, 1]');
@@ -126,6 +139,9 @@ interface Running {
 /** A path that delivers under this share of what it is offered is saturated (never clear). */
 const SATURATED_SHARE = 0.9;
 
+/** A step up has not held when the latency rose by this share of the path's bound since it. */
+const STEP_LATENCY_RISE_SHARE = 0.1;
+
 /** A step up that would reach this share of the main bitrate goes back onto the main encode instead. */
 const BACK_TO_MAIN_SHARE = 0.8;
 
@@ -134,6 +150,10 @@ interface PathMemory {
   previousLatencyMs: number;
   /** The next step up, bits per second; null: the first after congestion (`increaseStep` of main). */
   stepBps: number | null;
+  /** It stepped up since it was last congested: the next step waits climbIntervalMs. */
+  climbing: boolean;
+  /** Its latency when it last stepped up, ms (null: no step since congestion). */
+  latencyAtStepMs: number | null;
   /** Its delivery rates of the last DELIVERY_MEMORY_INTERVALS step intervals, oldest first. */
   deliveries: { atMs: number; bps: number }[];
 }
@@ -150,12 +170,12 @@ const DELIVERY_MEMORY_INTERVALS = 2;
  *   together share one (targets within `shareTolerance`), and at most `maxExtraEncoders` run;
  * - still behind and not getting better (latency not falling, backlog not draining): that rendition's
  *   bitrate is cut again (at most every 2 s);
- * - clear for 3 s (delivering what it is offered, latency under a quarter of its bound): it steps up —
- *   one rung, or the rendition's bitrate by a tenth of the main bitrate, then by twice as much each
- *   time it stays clear (probing for capacity the path may not have: cheaply while it is still
- *   congested, quickly once it recovered), or at once to 80 % of the most it delivered in the last two
- *   intervals when that is more (a recovered path drains its backlog at what it now carries) — and back
- *   to the main encode from 80 % of its bitrate;
+ * - clear for 2 s (delivering what it is offered, latency under a quarter of its bound): it steps up
+ *   — one rung, or the rendition's bitrate by a fifth of the main bitrate, then by twice as much each
+ *   time it stays clear for another 1.5 s (its latency not rising by a tenth of its bound since) (probing for capacity the path may not have: cheaply while
+ *   it is still congested, quickly once it recovered), up to 80 % of the main bitrate, or at once to
+ *   80 % of the most it delivered in the last two intervals when that is more (a recovered path drains
+ *   its backlog at what it now carries) — and from 80 % of the main bitrate back to the main encode;
  *   an encoder nobody carries any more is stopped;
  * - with a single destination there is no second encode: the main bitrate follows the path (AIMD,
  *   BitrateController), as adaptive bitrate did.
@@ -215,28 +235,41 @@ export class QualityController {
         this.#pin(output, actions);
         continue;
       }
-      const state = this.#judge(output);
+      const state = this.#judge(output, memory);
       const improving = output.latencyMs < memory.previousLatencyMs;
       memory.previousLatencyMs = output.latencyMs;
       this.#remember(memory, output.deliveryRateBps, nowMs);
       if (state === 'clear') memory.clearSinceMs ??= nowMs;
       else memory.clearSinceMs = null;
-      if (state === 'congested') memory.stepBps = null; // probe from a small step again
+      if (state === 'congested') {
+        memory.stepBps = null; // probe from a small step again, after a whole interval
+        memory.climbing = false;
+        memory.latencyAtStepMs = null;
+      }
       if (!output.live || output.pending !== null) continue; // judged again once it settles
       if (state === 'congested') this.#congested(output, improving, nowMs, actions);
-      else if (
-        state === 'clear' &&
-        nowMs - (memory.clearSinceMs ?? nowMs) >= this.options.increaseIntervalMs
-      ) {
+      else if (state === 'clear' && nowMs - (memory.clearSinceMs ?? nowMs) >= this.#stepWaitMs(memory)) {
         this.#stepUp(output, memory, actions);
-        memory.clearSinceMs = nowMs; // the next step waits another interval
+        memory.clearSinceMs = nowMs; // the next step waits again
+        memory.climbing = true;
+        memory.latencyAtStepMs = output.latencyMs;
       }
     }
     this.#stopUnused(outputs, actions);
     return actions;
   }
 
-  #judge(output: OutputQualityReport): 'congested' | 'clear' | 'holding' {
+  /**
+   * How long a path stays clear before its next step up: a whole interval after congestion (a step
+   * too far shows in its delivery rate a second or two after it), a shorter one while the steps it
+   * took since have held — so a recovered path is back on top within a few seconds, however its
+   * probing stood when the link came back.
+   */
+  #stepWaitMs(memory: PathMemory): number {
+    return memory.climbing ? this.options.climbIntervalMs : this.options.increaseIntervalMs;
+  }
+
+  #judge(output: OutputQualityReport, memory: PathMemory): 'congested' | 'clear' | 'holding' {
     const { congestedShare, clearShare } = this.options;
     // The path delivers clearly less than it is offered: its queue grows, whatever the latency says yet
     // (a step up shows here a second or two before it shows in the latency).
@@ -245,7 +278,12 @@ export class QualityController {
       offered > 0 && output.deliveryRateBps > 0 && output.deliveryRateBps < SATURATED_SHARE * offered;
     const share = output.latencyMs / output.maxLatencyMs;
     if (share > congestedShare || ((output.dropping || saturated) && share > clearShare)) return 'congested';
-    return share < clearShare && !saturated ? 'clear' : 'holding';
+    // Its latency climbing since its last step up: that step was too far, though the rates do not show
+    // it yet (their 2 s windows lag behind a step).
+    const rising =
+      memory.latencyAtStepMs !== null &&
+      output.latencyMs > memory.latencyAtStepMs + STEP_LATENCY_RISE_SHARE * output.maxLatencyMs;
+    return share < clearShare && !saturated && !rising ? 'clear' : 'holding';
   }
 
   /** It delivers clearly more than it is offered: its backlog shrinks (a path that just recovered). */
@@ -379,14 +417,17 @@ export class QualityController {
     }
     if (!current) return;
     // Probing for capacity the path may not have: small after congestion, doubling while it holds; at
-    // once to what the path has shown it carries, when that is more.
-    const step = memory.stepBps ?? increaseStep * main.bitrateBps;
-    memory.stepBps = Math.min(2 * step, main.bitrateBps / 2);
-    const raised = Math.max(current.rendition.bitrateBps + step, proven);
-    if (raised >= main.bitrateBps * BACK_TO_MAIN_SHARE) {
+    // once to what the path has shown it carries, when that is more. The main encode is the last step,
+    // taken only from 80 % of it on this encode (or shown carried): a step too far there costs a switch
+    // down and an encoder start, where one on this encode costs a bitrate cut.
+    const top = main.bitrateBps * BACK_TO_MAIN_SHARE;
+    if (proven >= top || current.rendition.bitrateBps >= top) {
       actions.push({ kind: 'move', output: output.id, to: undefined, reason: 'recovered' });
       return;
     }
+    const step = memory.stepBps ?? increaseStep * main.bitrateBps;
+    memory.stepBps = Math.min(2 * step, main.bitrateBps / 2);
+    const raised = Math.min(Math.max(current.rendition.bitrateBps + step, proven), top);
     current.rendition = { ...current.rendition, bitrateBps: Math.round(raised) };
     actions.push({ kind: 'bitrate', name: current.rendition.name, bitrateBps: current.rendition.bitrateBps });
   }
@@ -427,7 +468,14 @@ export class QualityController {
     if (!memory) {
       this.#paths.set(
         id,
-        (memory = { clearSinceMs: null, previousLatencyMs: Infinity, stepBps: null, deliveries: [] }),
+        (memory = {
+          clearSinceMs: null,
+          previousLatencyMs: Infinity,
+          stepBps: null,
+          climbing: false,
+          latencyAtStepMs: null,
+          deliveries: [],
+        }),
       );
     }
     return memory;

@@ -136,24 +136,29 @@ describe('QualityController with several destinations (renditions on demand)', (
     ]);
   });
 
-  it('steps a recovered path back up every 3 s clear, a tenth of the main bitrate first and twice as much each time, then back onto the main encode from 80 % of it, and stops the encoder nobody carries', () => {
+  it('steps a recovered path back up after 2 s clear by a fifth of the main bitrate, then every 1.5 s it stays clear by twice as much up to 80 % of the main bitrate on its own encode, then onto the main encode, and stops the encoder nobody carries', () => {
     const { clock, q } = controller();
     q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
     const onIt = clear('b', { rendition: 'adaptive-1', deliveryRateBps: 800_000 }); // what it is offered
     const steps: [number, number][] = [];
     const back: QualityAction[][] = [];
+    let backAtMs = 0;
     for (let t = 1; t <= 40; t++) {
       clock.advance(500);
       const actions = q.update([clear('a'), onIt]);
       for (const a of actions) if (a.kind === 'bitrate') steps.push([t * 500, a.bitrateBps]);
-      if (moves(actions).length > 0) back.push(actions);
-      if (back.length > 0) break;
+      if (moves(actions).length > 0) {
+        back.push(actions);
+        backAtMs = t * 500;
+        break;
+      }
     }
-    // 640 k + 250 k, + 500 k; the next, + 1000 k, would pass 2000 k: back onto the main encode.
+    // 640 k + 500 k; the next, + 1000 k, would pass 2000 k: 2000 k, and from there the main encode.
     expect(steps).toEqual([
-      [3500, 890_000],
-      [6500, 1_390_000],
+      [2500, 1_140_000],
+      [4000, 2_000_000],
     ]);
+    expect(backAtMs).toBe(5500);
     expect(moves(back[0] ?? [])).toEqual([['b', undefined, 'recovered']]);
     // Until the switch is done (at the main encode's keyframe) the encoder stays; then it goes.
     expect(q.update([clear('a'), clear('b', { rendition: 'adaptive-1', pending: undefined })])).toEqual([]);
@@ -178,21 +183,21 @@ describe('QualityController with several destinations (renditions on demand)', (
     clock.advance(500);
     const actions = q.update([clear('a'), { ...saturated, latencyMs: 600 }]);
     expect(actions).toEqual([{ kind: 'bitrate', name: 'adaptive-1', bitrateBps: 512_000 }]);
-    // Delivering what it is offered (within a tenth), it is clear again and steps up after 3 s.
+    // Delivering what it is offered (within a tenth), it is clear again and steps up after 2 s.
     const keepingUp = clear('b', {
       rendition: 'adaptive-1',
       offeredRateBps: 800_000,
       deliveryRateBps: 760_000,
     });
     const rates: number[] = [];
-    for (let t = 0; t < 7; t++) {
+    for (let t = 0; t < 5; t++) {
       clock.advance(500);
       for (const a of q.update([clear('a'), keepingUp])) if (a.kind === 'bitrate') rates.push(a.bitrateBps);
     }
-    expect(rates).toEqual([762_000]);
+    expect(rates).toEqual([1_012_000]);
   });
 
-  it('probes from a tenth of the main bitrate again after congestion, however far its steps had grown', () => {
+  it('probes again after congestion from a fifth of the main bitrate and after a whole 2 s clear, however far its steps had grown', () => {
     const { clock, q } = controller();
     q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
     const onIt = clear('b', { rendition: 'adaptive-1', deliveryRateBps: 800_000 }); // what it is offered
@@ -203,10 +208,10 @@ describe('QualityController with several destinations (renditions on demand)', (
         for (const a of q.update([clear('a'), report])) if (a.kind === 'bitrate') rates.push(a.bitrateBps);
       }
     };
-    run(onIt, 6500); // two steps: 890 k, 1390 k
+    run(onIt, 4000); // two steps: 1140 k, then 2000 k (80 % of the main bitrate)
     run(behind('b', 1_000_000, { rendition: 'adaptive-1' }), 500); // congested: cut to 640 k
-    run(onIt, 3500); // the first step after it is small again
-    expect(rates).toEqual([890_000, 1_390_000, 640_000, 890_000]);
+    run(onIt, 2500); // the first step after it is small again, after 2 s
+    expect(rates).toEqual([1_140_000, 2_000_000, 640_000, 1_140_000]);
   });
 
   it('goes straight back onto the main encode once a recovered path has drained its backlog at more than the main bitrate, not cutting it while it drains', () => {
@@ -220,15 +225,15 @@ describe('QualityController with several destinations (renditions on demand)', (
       actions.push(...q.update([clear('a'), { ...draining, latencyMs: 1400 + t * 100 }]));
     }
     expect(actions).toEqual([]); // latency rising, yet no cut: the queue is draining
-    // Drained: clear, delivering what it is offered. 3 s later, one step: onto the main encode.
+    // Drained: clear, delivering what it is offered. 2 s later, one step: onto the main encode.
     const onIt = clear('b', { rendition: 'adaptive-1', deliveryRateBps: 800_000, offeredRateBps: 800_000 });
     const stepped: [number, QualityAction[]][] = [];
-    for (let t = 1; t <= 7; t++) {
+    for (let t = 1; t <= 6; t++) {
       clock.advance(500);
       const now = q.update([clear('a'), onIt]);
       if (now.length > 0) stepped.push([t * 500, now]);
     }
-    expect(stepped).toEqual([[3500, [{ kind: 'move', output: 'b', to: undefined, reason: 'recovered' }]]]);
+    expect(stepped).toEqual([[2500, [{ kind: 'move', output: 'b', to: undefined, reason: 'recovered' }]]]);
   });
 
   it('still cuts a path behind on its own encode whose delivery only matches what it is offered', () => {
@@ -249,7 +254,7 @@ describe('QualityController with several destinations (renditions on demand)', (
       clear('a'),
       clear('b', { rendition: 'adaptive-1', latencyMs: 700, deliveryRateBps: 6_000_000 }),
     ]);
-    // Holding (not clear) for 6.5 s, delivering what it is offered; then clear for 3 s.
+    // Holding (not clear) for 6.5 s, delivering what it is offered; then clear for 2.5 s.
     const holding = clear('b', { rendition: 'adaptive-1', latencyMs: 700, deliveryRateBps: 800_000 });
     for (let t = 0; t < 13; t++) {
       clock.advance(500);
@@ -257,11 +262,42 @@ describe('QualityController with several destinations (renditions on demand)', (
     }
     const onIt = clear('b', { rendition: 'adaptive-1', deliveryRateBps: 800_000 });
     const rates: number[] = [];
-    for (let t = 0; t < 7; t++) {
+    for (let t = 0; t < 5; t++) {
       clock.advance(500);
       for (const a of q.update([clear('a'), onIt])) if (a.kind === 'bitrate') rates.push(a.bitrateBps);
     }
-    expect(rates).toEqual([890_000]); // a small probing step, not a jump on the burst 10 s ago
+    expect(rates).toEqual([1_140_000]); // a probing step, not a jump on the burst 10 s ago
+  });
+
+  it('takes no further step while its latency has risen by a tenth of its bound since the last one, though still under a quarter', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
+    const onIt = clear('b', { rendition: 'adaptive-1', deliveryRateBps: 800_000 }); // latency 80 ms
+    const rates: [number, number][] = [];
+    let ms = 0;
+    const run = (report: OutputQualityReport, forMs: number): void => {
+      for (let t = 0; t < forMs; t += 500) {
+        clock.advance(500);
+        ms += 500;
+        for (const a of q.update([clear('a'), report]))
+          if (a.kind === 'bitrate') rates.push([ms, a.bitrateBps]);
+      }
+    };
+    run(onIt, 2500); // the first step, 1140 k, at 2.5 s with the latency at 80 ms
+    run({ ...onIt, latencyMs: 290 }, 3000); // 210 ms higher (a tenth of 2000 is 200): no step
+    run({ ...onIt, latencyMs: 270 }, 2000); // 190 ms higher: the step held, the next comes 1.5 s later
+    expect(rates).toEqual([
+      [2500, 1_140_000],
+      [7500, 2_000_000],
+    ]);
+  });
+
+  it('refuses a climb interval that is not positive or longer than the first step interval, naming it', () => {
+    for (const climbIntervalMs of [0, -1, Number.NaN, 2001]) {
+      expect(() => controller({ climbIntervalMs })).toThrow(ConfigError);
+      expect(() => controller({ climbIntervalMs })).toThrow(/climbIntervalMs/);
+    }
+    expect(() => controller({ climbIntervalMs: 2000 })).not.toThrow();
   });
 
   it('does not judge an output that is reconnecting or still moving', () => {
@@ -308,20 +344,23 @@ describe('QualityController with a ladder', () => {
     expect(moves(q.update([clear('a'), behind('b', 300_000)]))).toEqual([['b', '360p-400', 'congested']]);
   });
 
-  it('steps up one rung at a time every 4 s clear, then to the main encode', () => {
+  it('steps up one rung at a time, after 2 s clear and then every 1.5 s, then to the main encode', () => {
     const { clock, q } = laddered();
     q.update([clear('a'), behind('b', 300_000)]);
     const steps: (string | undefined)[] = [];
+    const times: number[] = [];
     let rendition: string | undefined = '360p-400';
     for (let t = 0; t < 60 && steps.length < 3; t++) {
       clock.advance(500);
       const report = clear('b', { rendition, deliveryRateBps: 560_000 }); // no more than the lowest rung
       for (const [, to] of moves(q.update([clear('a'), report]))) {
         steps.push(to);
+        times.push((t + 1) * 500);
         rendition = to; // the switch completes at once here
       }
     }
     expect(steps).toEqual(['480p-800', '720p-1500', undefined]);
+    expect(times).toEqual([2500, 4000, 5500]);
   });
 
   it('steps up past the rungs a recovered path has shown it carries, straight to the best one under that', () => {
@@ -332,7 +371,7 @@ describe('QualityController with a ladder', () => {
     q.update([clear('a'), clear('b', { rendition: '360p-400', latencyMs: 700, deliveryRateBps: 2_200_000 })]);
     const recovered = clear('b', { rendition: '360p-400', deliveryRateBps: 560_000 });
     const actions: QualityAction[] = [];
-    for (let t = 0; t < 7; t++) {
+    for (let t = 0; t < 5; t++) {
       clock.advance(500);
       actions.push(...q.update([clear('a'), recovered]));
     }
