@@ -26,6 +26,8 @@ const config = {
     'src/output/connection-monitor.ts',
     'src/output/reconnector.ts',
     'src/output/bitrate-controller.ts',
+    'src/output/quality-controller.ts',
+    'src/output/in-flight-gate.ts',
     'src/output/adaptive-bitrate.ts',
     'src/rtmp/chunk-reader.ts',
     'src/rtmp/chunk-writer.ts',
