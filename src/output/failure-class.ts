@@ -104,7 +104,7 @@ export class FailureClassifier {
   /** The kind of `failure` at `nowMs`, counting it toward the history rules. */
   classify(failure: Error, nowMs: number): FailureKind {
     const kind = this.#kindAfterPublish(failure, nowMs);
-    if (this.#published || kind === 'permanent') return kind;
+    if (this.#published) return kind;
     return ++this.#failuresBeforePublish >= this.options.initialAttempts ? 'permanent' : kind;
   }
 
@@ -127,8 +127,8 @@ export class FailureClassifier {
     ) {
       return 'not-ready';
     }
-    if (kind === 'permanent' && code !== 'ERR_RTMP_TLS_CERTIFICATE' && code !== 'ERR_RTMP_URL')
-      return 'transient';
+    // No ERR_RTMP_URL here: the URL is parsed before the first attempt, and this destination published.
+    if (kind === 'permanent' && code !== 'ERR_RTMP_TLS_CERTIFICATE') return 'transient';
     return kind;
   }
 

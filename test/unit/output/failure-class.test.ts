@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AbortError, ConfigError, StallError } from '../../../src/core/errors.js';
+import { AbortError, StallError } from '../../../src/core/errors.js';
 import { FailureClassifier, failureKindOf } from '../../../src/output/failure-class.js';
 import {
   RtmpConnectionError,
@@ -110,6 +110,16 @@ describe('FailureClassifier once the destination has worked', () => {
       'transient',
     ],
     [
+      'a host unreachable while connecting: backed off, not probed fast (the network is down, not the server restarting)',
+      mapSocketError(socketError('EHOSTUNREACH'), where, 'connecting'),
+      'transient',
+    ],
+    [
+      'a handshake timeout: backed off like any slow path',
+      new RtmpConnectionError('ERR_RTMP_HANDSHAKE_TIMEOUT', 'no handshake', { phase: 'handshaking' }),
+      'transient',
+    ],
+    [
       'an untrusted certificate: retrying cannot fix it',
       mapSocketError(socketError('CERT_HAS_EXPIRED'), where),
       'permanent',
@@ -176,11 +186,26 @@ describe('FailureClassifier once the destination has worked', () => {
 
 describe('FailureClassifier options', () => {
   it.each([
-    [{ initialAttempts: 0 }],
-    [{ rejectionConfirmAttempts: -1 }],
-    [{ rejectionGraceAfterDropMs: -1 }],
-    [{ nameHeldGraceAfterDropMs: Number.NaN }],
-  ])('rejects %j with a ConfigError', (options) => {
-    expect(() => new FailureClassifier(options)).toThrow(ConfigError);
+    [{ initialAttempts: 0 }, 'initialAttempts'],
+    [{ initialAttempts: 1.5 }, 'initialAttempts'],
+    [{ rejectionConfirmAttempts: -1 }, 'rejectionConfirmAttempts'],
+    [{ rejectionConfirmAttempts: 0.5 }, 'rejectionConfirmAttempts'],
+    [{ rejectionGraceAfterDropMs: -1 }, 'rejectionGraceAfterDropMs'],
+    [{ nameHeldGraceAfterDropMs: Number.NaN }, 'nameHeldGraceAfterDropMs'],
+    [{ nameHeldGraceAfterDropMs: Infinity }, 'nameHeldGraceAfterDropMs'],
+  ])('rejects %j with a ConfigError naming %s', (options, field) => {
+    expect(() => new FailureClassifier(options)).toThrow(
+      expect.objectContaining({ name: 'ConfigError', field }),
+    );
+  });
+
+  it('accepts the edges: one initial attempt, no confirming retries, no grace', () => {
+    const options = {
+      initialAttempts: 1,
+      rejectionConfirmAttempts: 0,
+      rejectionGraceAfterDropMs: 0,
+      nameHeldGraceAfterDropMs: 0,
+    };
+    expect(new FailureClassifier(options).options).toEqual(options);
   });
 });
