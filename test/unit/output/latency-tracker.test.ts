@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/core/errors.js';
 import { LatencyTracker, type LatencyTrackerOptions } from '../../../src/output/latency-tracker.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
@@ -17,11 +16,24 @@ function send(clock: FakeClock, t: LatencyTracker, bytes: number, ageMs = 0): vo
 }
 
 describe('LatencyTracker', () => {
-  it('rejects bad options with a ConfigError', () => {
-    expect(() => new LatencyTracker(new FakeClock(), { ackWindowBytes: 0 })).toThrow(ConfigError);
-    expect(() => new LatencyTracker(new FakeClock(), { ackWindowBytes: 1000, ackSlackBytes: -1 })).toThrow(
-      ConfigError,
+  it.each<[Partial<LatencyTrackerOptions>, string]>([
+    [{ ackWindowBytes: 0 }, 'ackWindowBytes'],
+    [{ ackTimeoutMs: 0 }, 'ackTimeoutMs'],
+    [{ rateWindowMs: -1 }, 'rateWindowMs'],
+    [{ maxRecords: Infinity }, 'maxRecords'],
+    [{ ackTimeoutMs: Number.NaN }, 'ackTimeoutMs'],
+    [{ ackSlackBytes: -1 }, 'ackSlackBytes'],
+    [{ ackSlackBytes: Infinity }, 'ackSlackBytes'],
+  ])('rejects %j with a ConfigError naming %s', (bad, field) => {
+    expect(() => new LatencyTracker(new FakeClock(), { ackWindowBytes: 1000, ...bad })).toThrow(
+      expect.objectContaining({ name: 'ConfigError', field }),
     );
+  });
+
+  it('accepts no slack (an acknowledgement is due after exactly one window)', () => {
+    expect(
+      new LatencyTracker(new FakeClock(), { ackWindowBytes: 1000, ackSlackBytes: 0 }).options.ackSlackBytes,
+    ).toBe(0);
   });
 
   it("adds nothing to the send side (the queue's own latency) until the server has acknowledged once", () => {

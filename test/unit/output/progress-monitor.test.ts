@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/core/errors.js';
-import { ProgressMonitor, type StallKind } from '../../../src/output/progress-monitor.js';
+import {
+  ProgressMonitor,
+  type ProgressMonitorOptions,
+  type StallKind,
+} from '../../../src/output/progress-monitor.js';
 
 type Event =
   | ['pending', number, number]
@@ -21,9 +24,16 @@ function play(events: Event[], monitor = new ProgressMonitor({ ackWindowBytes: 1
 }
 
 describe('ProgressMonitor', () => {
-  it('rejects bad options with a ConfigError', () => {
-    expect(() => new ProgressMonitor({ ackWindowBytes: 1000, stallTimeoutMs: 0 })).toThrow(ConfigError);
-    expect(() => new ProgressMonitor({ ackWindowBytes: 0 })).toThrow(ConfigError);
+  it.each<[Partial<ProgressMonitorOptions>, string]>([
+    [{ stallTimeoutMs: 0 }, 'stallTimeoutMs'],
+    [{ ackStallTimeoutMs: -1 }, 'ackStallTimeoutMs'],
+    [{ ackStallTimeoutMs: Infinity }, 'ackStallTimeoutMs'],
+    [{ ackWindowBytes: 0 }, 'ackWindowBytes'],
+    [{ ackWindowBytes: Number.NaN }, 'ackWindowBytes'],
+  ])('rejects %j with a ConfigError naming %s', (bad, field) => {
+    expect(() => new ProgressMonitor({ ackWindowBytes: 1000, ...bad })).toThrow(
+      expect.objectContaining({ name: 'ConfigError', field }),
+    );
   });
 
   it.each<[string, Event[]]>([

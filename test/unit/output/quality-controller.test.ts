@@ -414,3 +414,37 @@ describe('QualityController that does not adapt (pins only)', () => {
     ]);
   });
 });
+
+describe('QualityController options', () => {
+  const rung = (name: string, bitrateBps: number): QualityRendition => ({
+    name,
+    width: 640,
+    height: 360,
+    bitrateBps,
+  });
+
+  it.each<[string, Partial<ReturnType<typeof qualityControllerDefaults>>, string]>([
+    ['a negative encoder count', { maxExtraEncoders: -1 }, 'maxExtraEncoders'],
+    ['more than 8 extra encoders', { maxExtraEncoders: 9 }, 'maxExtraEncoders'],
+    ['a fractional encoder count', { maxExtraEncoders: 1.5 }, 'maxExtraEncoders'],
+    ['a rung named like the main rendition', { ladder: [rung('main', 500_000)] }, 'video.renditions'],
+    ['a rung at the main bitrate', { ladder: [rung('low', 2_500_000)] }, 'video.renditions'],
+    ['no headroom', { headroom: 0 }, 'headroom'],
+    ['headroom over the whole rate', { headroom: 1.01 }, 'headroom'],
+    ['a clear share of 0', { clearShare: 0 }, 'clearShare'],
+    ['a clear share over the congested one', { clearShare: 0.6, congestedShare: 0.5 }, 'clearShare'],
+  ])('refuses %s, naming %s', (_what, patch, field) => {
+    expect(() => controller(patch)).toThrow(expect.objectContaining({ name: 'ConfigError', field }));
+  });
+
+  it('accepts the edges: 0 and 8 extra encoders, the whole rate as headroom, clear share equal to congested share', () => {
+    for (const patch of [
+      { maxExtraEncoders: 0 },
+      { maxExtraEncoders: 8 },
+      { headroom: 1 },
+      { clearShare: 0.5, congestedShare: 0.5 },
+    ]) {
+      expect(() => controller(patch)).not.toThrow();
+    }
+  });
+});
