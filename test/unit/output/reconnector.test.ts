@@ -208,4 +208,80 @@ describe('Reconnector', () => {
     expect(r.reconnector.state).toBe('stopped');
     expect(r.errors).toEqual([]);
   });
+
+  it('starts once: a second start() makes no second attempt', async () => {
+    const r = rig();
+    r.reconnector.start();
+    r.reconnector.start();
+    await ioTurns();
+    expect(r.reconnector.stats.connectAttempts).toBe(1);
+    expect(r.states).toEqual(['connecting', 'live']);
+  });
+
+  it('hands out the live connection, and none once it is lost', async () => {
+    const r = rig([], { reconnect: { jitter: 0, baseMs: 1000 } });
+    r.reconnector.start();
+    await ioTurns();
+    const connection = live(r);
+    expect(r.reconnector.connection).toBe(connection);
+    r.transport.then('hang');
+    connection.end(reset());
+    await ioTurns();
+    expect(r.reconnector.connection).toBeNull();
+  });
+
+  it('keeps why it failed for a caller that comes after the error event, and stays failed on a later stop', async () => {
+    const r = rig([refused()], { initialAttempts: 1 });
+    expect(r.reconnector.failure).toBeNull();
+    r.reconnector.start();
+    await ioTurns();
+    expect(r.reconnector.state).toBe('failed');
+    expect(r.reconnector.failure).toBe(r.errors[0]);
+    // One attempt: the message says nothing about giving up after several.
+    expect(r.reconnector.failure?.message).not.toMatch(/gave up/);
+    await r.reconnector.stop();
+    expect(r.reconnector.state).toBe('failed');
+    expect(r.states).toEqual(['connecting', 'failed']);
+  });
+
+  it('does not announce live for a connection that publishes after the stop began (the output is flushing)', async () => {
+    const r = rig();
+    r.reconnector.start();
+    r.reconnector.beginStop();
+    await ioTurns();
+    expect(r.transport.connections).toHaveLength(1);
+    expect(r.reconnector.state).toBe('stopping');
+    await r.reconnector.stop();
+    expect(r.states).toEqual(['connecting', 'stopping', 'stopped']);
+  });
+
+  it('reads a drop exactly publishProbationMs after publishing as a loss, not a rejection', async () => {
+    const r = rig();
+    const retried: Error[] = [];
+    r.reconnector.on('retry', (error) => retried.push(error));
+    r.reconnector.start();
+    await ioTurns();
+    r.clock.advance(999);
+    live(r).end(reset());
+    await ioTurns();
+    expect(retried[0]).toMatchObject({ code: 'ERR_RTMP_REJECTED' }); // within probation
+    await ioTurns(3); // reconnected at once
+    r.clock.advance(1000);
+    live(r).end(reset());
+    await ioTurns();
+    expect(retried[1]).toMatchObject({ code: 'ERR_RTMP_CONNECTION_RESET' });
+  });
+
+  it('finished() settles once the loop has ended', async () => {
+    const r = rig();
+    r.reconnector.start();
+    await ioTurns();
+    let finished = false;
+    void r.reconnector.finished().then(() => (finished = true));
+    await ioTurns();
+    expect(finished).toBe(false);
+    await r.reconnector.stop();
+    await ioTurns();
+    expect(finished).toBe(true);
+  });
 });
