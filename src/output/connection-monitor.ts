@@ -44,11 +44,6 @@ export class ConnectionMonitor extends TypedEmitter<ConnectionMonitorEvents> {
     this.#options = { checkIntervalMs: 1000, ...options };
   }
 
-  /** The rule that found the last stall, if one did on the current watch. */
-  get stallKind(): ProgressMonitor['stallKind'] {
-    return this.#watch?.progress.stallKind ?? null;
-  }
-
   /**
    * Watches `connection` until it is lost; resolves with why (also emitted as `disconnected`). A
    * connection already closed resolves at once: its `closed` is a promise, never a missed event.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StallError } from '../../../src/core/errors.js';
+import { AbortError, StallError } from '../../../src/core/errors.js';
 import { ConnectionMonitor } from '../../../src/output/connection-monitor.js';
 import { RtmpConnectionError } from '../../../src/rtmp/errors.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
@@ -110,5 +110,44 @@ describe('ConnectionMonitor', () => {
     await ioTurns(2);
     expect(next.destroyedWith).toBeInstanceOf(StallError);
     expect(connection.destroyedWith).toBeUndefined();
+  });
+
+  it('reports a close of our own (no cause) as an AbortError', async () => {
+    const { monitor, connection } = setup();
+    const lost = monitor.watch(connection);
+    void connection.close();
+    expect(await lost).toBeInstanceOf(AbortError);
+  });
+
+  it('checks progress every checkIntervalMs', async () => {
+    const clock = new FakeClock();
+    const monitor = new ConnectionMonitor(clock, {
+      stallTimeoutMs: 1000,
+      ackStallTimeoutMs: 1000,
+      ackWindowBytes: 1000,
+      checkIntervalMs: 250,
+    });
+    const connection = new FakeConnection();
+    void monitor.watch(connection);
+    connection.bytesWritten = connection.bufferedBytes = 1000;
+    monitor.pendingChanged(1000);
+    clock.advance(750);
+    expect(connection.ended).toBe(false);
+    clock.advance(250); // the fourth check, at 1000 ms: stalled
+    expect(connection.destroyedWith).toBeInstanceOf(StallError);
+  });
+
+  it('keeps watching the new connection when the old one ends later', async () => {
+    const { clock, monitor, connection } = setup();
+    void monitor.watch(connection);
+    const next = new FakeConnection();
+    void monitor.watch(next);
+    connection.end(new RtmpConnectionError('ERR_RTMP_CONNECTION_RESET', 'reset'));
+    await ioTurns(2);
+    expect(clock.pendingTimers).toBe(1);
+    monitor.pendingChanged(1000);
+    next.bytesWritten = next.bufferedBytes = 1000;
+    clock.advance(16_000);
+    expect(next.destroyedWith).toBeInstanceOf(StallError);
   });
 });
