@@ -8,6 +8,12 @@ import { FakeClock } from '../../helpers/fake-clock.js';
 import { FakeTransport, type FakeConnection, type OpenStep } from '../../helpers/fake-transport.js';
 import { ioTurns } from '../../helpers/memory-socket.js';
 
+// Mutation testing (npm run test:mutation) leaves these survivors, equivalent:
+// - the `catch { break; }` around the backoff sleep emptied: the sleep only rejects on abort, and the
+//   loop's condition then ends it the same way;
+// - `this.#liveSinceUs === null` in #passProbation → false: the probation timer is cancelled whenever
+//   a connection ends, so it never fires without one.
+
 const where = 'server:1935';
 const refused = (): Error =>
   mapSocketError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), where);
@@ -283,5 +289,49 @@ describe('Reconnector', () => {
     await r.reconnector.stop();
     await ioTurns();
     expect(finished).toBe(true);
+  });
+
+  it('emits established when the first publish passes probation, not later', async () => {
+    const r = rig();
+    let established = 0;
+    r.reconnector.on('established', () => established++);
+    r.reconnector.start();
+    await ioTurns();
+    await pass(r.clock, 999);
+    expect(established).toBe(0);
+    await pass(r.clock, 1);
+    expect(established).toBe(1);
+  });
+
+  it('backs off a connection that keeps dropping soon after publishing, and starts over after one that lasted stableAfterMs', async () => {
+    const r = rig([], { reconnect: { jitter: 0, stableAfterMs: 10_000 } });
+    r.reconnector.start();
+    await pass(r.clock, 1500);
+    live(r).end(reset()); // lived 1.5 s: the outage's first retry, at once
+    await ioTurns(3);
+    await pass(r.clock, 1000);
+    live(r).end(reset()); // lived 1 s: flapping, so the schedule goes on
+    await ioTurns(3);
+    await pass(r.clock, 1000);
+    await pass(r.clock, 10_000);
+    live(r).end(reset()); // lived 10 s: stable, so a new outage starts with an immediate retry
+    await ioTurns(3);
+    expect(r.retries).toEqual([
+      ['transient', 0],
+      ['transient', 1000],
+      ['transient', 0],
+    ]);
+  });
+
+  it('stop() is idempotent: a second stop, at once or later, closes nothing twice and leaves it stopped', async () => {
+    const r = rig();
+    r.reconnector.start();
+    await pass(r.clock, 1500);
+    const connection = live(r);
+    await Promise.all([r.reconnector.stop(), r.reconnector.stop()]);
+    expect(connection.closeCalls).toBe(1);
+    await r.reconnector.stop();
+    expect(r.reconnector.state).toBe('stopped');
+    expect(r.states.slice(-2)).toEqual(['stopping', 'stopped']);
   });
 });
