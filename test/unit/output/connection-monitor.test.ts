@@ -150,4 +150,16 @@ describe('ConnectionMonitor', () => {
     clock.advance(16_000);
     expect(next.destroyedWith).toBeInstanceOf(StallError);
   });
+  it('declares a connection dead stallTimeoutMs after the last bytes drained (it stopped mid-stream)', async () => {
+    const { clock, monitor, connection } = setup();
+    const lost = monitor.watch(connection);
+    monitor.pendingChanged(40_000);
+    connection.bytesWritten = 50_000;
+    connection.bufferedBytes = 40_000; // 10 000 bytes drain before the first check, then nothing
+    clock.advance(1000);
+    clock.advance(14_999);
+    expect(connection.ended).toBe(false);
+    clock.advance(1);
+    expect(await lost).toBeInstanceOf(StallError);
+  });
 });
