@@ -47,4 +47,20 @@ describe('AckCounter', () => {
     expect(counter.acknowledge(5, 2 * UINT32 + 5)).toBe(2 * UINT32 + 5);
     expect(counter.counterEvents.wraps).toBe(2);
   });
+
+  it('takes a wrap at exactly the slack past what was written, and re-bases one byte beyond it (default slack 8192)', () => {
+    const atSlack = new AckCounter();
+    atSlack.acknowledge(UINT32 - 3000, UINT32 - 3000);
+    expect(atSlack.acknowledge(8192, UINT32)).toBe(UINT32);
+    expect(atSlack.counterEvents).toEqual({ wraps: 1, resets: 0 });
+    const beyond = new AckCounter();
+    beyond.acknowledge(UINT32 - 3000, UINT32 - 3000);
+    expect(beyond.acknowledge(8193, UINT32)).toBe(UINT32); // re-based at UINT32 − 3000, clamped to what was written
+    expect(beyond.counterEvents).toEqual({ wraps: 0, resets: 1 });
+  });
+
+  it('reads sequence numbers as uint32 (a value past 2^32 from a sloppy peer wraps)', () => {
+    const counter = new AckCounter();
+    expect(counter.acknowledge(UINT32 + 500, 10_000)).toBe(500);
+  });
 });
