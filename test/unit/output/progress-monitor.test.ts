@@ -66,6 +66,14 @@ describe('ProgressMonitor', () => {
       ],
     ],
     [
+      'does not count a drain of nothing as progress',
+      [
+        ['pending', 5000, 0],
+        ['drain', 0, 10_000],
+        ['check', 15_000, 'stalled', 'no-progress'],
+      ],
+    ],
+    [
       'recovers from stalled when progress comes',
       [
         ['pending', 5000, 0],
