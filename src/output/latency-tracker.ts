@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
+import { shouldCompact } from './stream-buffer.js';
 
 /** Options of the end-to-end latency tracker. */
 export interface LatencyTrackerOptions {
@@ -272,12 +273,8 @@ export class LatencyTracker {
   }
 
   #compactRecords(): void {
-    if (this.#recordsHead >= 1024 && this.#recordsHead * 2 >= this.#records.length) {
-      this.#records = this.#records.slice(this.#recordsHead);
-      this.#recordsHead = 0;
-    } else if (this.#recordsHead === this.#records.length && this.#recordsHead > 0) {
-      this.#records = [];
-      this.#recordsHead = 0;
-    }
+    if (!shouldCompact(this.#recordsHead, this.#records.length)) return;
+    this.#records = this.#records.slice(this.#recordsHead);
+    this.#recordsHead = 0;
   }
 }

@@ -2,6 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { LatencyTracker, type LatencyTrackerOptions } from '../../../src/output/latency-tracker.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
+// Mutation testing (npm run test:mutation) leaves these survivors, equivalent:
+// - `endOffset < this.#bytesWritten` → `<=` in recordSent: a call at the same offset carries no bytes,
+//   and a record of it would be acknowledged together with the one before, which is older;
+// - `endOffset <= this.#ackedOffset` → false in recordSent: only a write of no bytes after everything was
+//   acknowledged gets there, and every write carries at least a message header;
+// - `this.#transportOffset !== undefined` → true in onAcknowledgement: without transport readings there
+//   are no rate samples before the first acknowledgement to forget;
+// - `latencyMs > this.#maxLatencyMs` → `>=`: at equality it stores the value it has;
+// - the pruning of rate samples in #addRateSample (its loop and `firstKept > 0` mutated): memory only, as
+//   the baseline is the newest sample at or before the window's start, and that start only moves on;
+// - #compactRecords (`true`, `false`, the negation dropped, an empty body): memory and copying only, like
+//   StreamBuffer's; the rule, shouldCompact, is pinned by its table in stream-buffer.test.ts.
+
 const UINT32 = 2 ** 32;
 
 function tracker(options: Partial<LatencyTrackerOptions> = {}): { clock: FakeClock; t: LatencyTracker } {
@@ -195,6 +208,97 @@ describe('LatencyTracker', () => {
     t.reset();
     expect([t.bytesWritten, t.acknowledgedBytes, t.maxLatencyMs, t.deliveryRateBps]).toEqual([0, 0, 0, 0]);
     expect([t.measure, t.ackState]).toEqual(['sent', 'unknown']);
+  });
+
+  it('ignores a stale recordSent: the offset written never moves backwards', () => {
+    const { t } = tracker();
+    t.recordSent(5000);
+    t.recordSent(3000);
+    expect(t.bytesWritten).toBe(5000);
+  });
+
+  it('times the acknowledgement timeout from the first byte written, not from an empty write', () => {
+    const { clock, t } = tracker();
+    t.recordSent(0);
+    clock.advance(10_000);
+    send(clock, t, 5000);
+    clock.advance(2999);
+    expect(t.ackState).toBe('unknown');
+    clock.advance(1);
+    expect(t.ackState).toBe('non-acknowledging');
+  });
+
+  it('declares a server non-acknowledging while data keeps flowing (from when the flow started)', () => {
+    const { clock, t } = tracker();
+    for (let i = 0; i < 8; i++) {
+      send(clock, t, 500);
+      clock.advance(500);
+    }
+    expect(t.ackState).toBe('non-acknowledging');
+  });
+
+  it('forgets the oldest records only when more than maxRecords are unacknowledged', () => {
+    const { clock, t } = tracker({ maxRecords: 3 });
+    t.onAcknowledgement(0);
+    for (let i = 0; i < 3; i++) {
+      send(clock, t, 1000);
+      clock.advance(100);
+    }
+    t.onAcknowledgement(2000); // two records acknowledged: one left, captured at 200 ms
+    send(clock, t, 1000); // captured at 300 ms: two unacknowledged records, well under the limit
+    clock.advance(700);
+    send(clock, t, 0); // nothing new, but 2000 bytes are unacknowledged: an acknowledgement is due
+    expect(t.currentLatencyMs).toBe(800);
+  });
+
+  it('is due exactly one window plus the slack after the last acknowledgement', () => {
+    const { clock, t } = tracker({ ackWindowBytes: 1000, ackSlackBytes: 500 });
+    t.onAcknowledgement(0);
+    send(clock, t, 1499);
+    clock.advance(300);
+    expect(t.currentLatencyMs).toBe(0); // in flight: counts only its delay before the socket
+    send(clock, t, 1);
+    expect(t.currentLatencyMs).toBe(300);
+  });
+
+  it('learns the server window from acknowledgements after the first one (its jump from 0 is not a gap)', () => {
+    const { clock, t } = tracker({ ackWindowBytes: 1000 });
+    send(clock, t, 60_000);
+    t.onAcknowledgement(50_000);
+    expect(t.effectiveAckWindowBytes).toBe(1000);
+    t.onAcknowledgement(50_000); // a repeated acknowledgement is no gap either
+    t.onAcknowledgement(52_000);
+    t.onAcknowledgement(52_000);
+    expect(t.effectiveAckWindowBytes).toBe(2000);
+  });
+
+  it('takes the smallest of the last four gaps between acknowledgements as the server window', () => {
+    const { clock, t } = tracker({ ackWindowBytes: 1000 });
+    send(clock, t, 100_000);
+    let offset = 0;
+    for (const gap of [1500, 3000, 6000, 6000, 6000]) t.onAcknowledgement((offset += gap));
+    expect(t.effectiveAckWindowBytes).toBe(3000); // 1500 is five gaps back, forgotten
+    t.onAcknowledgement((offset += 6000));
+    expect(t.effectiveAckWindowBytes).toBe(6000);
+  });
+
+  it('reads no delivery rate from a single acknowledgement', () => {
+    const { clock, t } = tracker();
+    send(clock, t, 5000);
+    t.onAcknowledgement(4000);
+    expect(t.deliveryRateBps).toBe(0);
+  });
+
+  it('ignores what the transport says once the server acknowledges', () => {
+    const { clock, t } = tracker({ rateWindowMs: 1000 });
+    send(clock, t, 10_000, 0);
+    t.onAcknowledgement(1000);
+    clock.advance(500);
+    t.onAcknowledgement(2000); // 1000 bytes in 500 ms: 16 kbit/s
+    t.onTransportDelivered(10_000);
+    expect(t.deliveryRateBps).toBe(16_000);
+    send(clock, t, 0);
+    expect(t.currentLatencyMs).toBe(500); // the oldest unacknowledged record, captured at 0
   });
 
   describe("without acknowledgements, with the transport's view (the kernel's send queue)", () => {
