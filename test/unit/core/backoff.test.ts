@@ -61,9 +61,23 @@ describe('validateBackoffCurve', () => {
     [{ maxMs: 10 }, 'retry.maxMs'],
     [{ factor: 0.9 }, 'retry.factor'],
     [{ jitter: 1 }, 'retry.jitter'],
+    [{ jitter: -0.1 }, 'retry.jitter'],
+    [{ jitter: Number.NaN }, 'retry.jitter'],
+    [{ factor: Infinity }, 'retry.factor'],
   ])('rejects %o naming %s', (partial, field) => {
     const curve = { baseMs: 100, factor: 2, maxMs: 1000, jitter: 0, ...partial };
     expect(() => validateBackoffCurve(curve, 'retry.')).toThrow(ConfigError);
     expect(() => validateBackoffCurve(curve, 'retry.')).toThrow(field);
+  });
+
+  it('accepts the edges: no base, a cap equal to the base, a factor of 1, no jitter', () => {
+    expect(() => validateBackoffCurve({ baseMs: 0, factor: 1, maxMs: 0, jitter: 0 })).not.toThrow();
+    expect(() => validateBackoffCurve({ baseMs: 500, factor: 1, maxMs: 500, jitter: 0.99 })).not.toThrow();
+  });
+
+  it('names the bare field when no prefix is given', () => {
+    expect(() => validateBackoffCurve({ baseMs: 100, factor: 2, maxMs: 1000, jitter: 1 })).toThrow(
+      expect.objectContaining({ field: 'jitter' }),
+    );
   });
 });

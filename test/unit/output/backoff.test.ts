@@ -39,6 +39,9 @@ describe('validateBackoffOptions', () => {
     [{ refusedProbeIntervalMs: 0 }, 'refusedProbeIntervalMs'],
     [{ refusedProbeWindowMs: -5 }, 'refusedProbeWindowMs'],
     [{ stableAfterMs: Infinity }, 'stableAfterMs'],
+    [{ maxRetries: Number.NaN }, 'maxRetries'],
+    [{ refusedProbeIntervalMs: Infinity }, 'refusedProbeIntervalMs'],
+    [{ refusedProbeWindowMs: Number.NaN }, 'refusedProbeWindowMs'],
   ])('rejects %o naming %s', (partial, field) => {
     const options = { ...defaultBackoffOptions(), ...partial };
     expect(() => validateBackoffOptions(options)).toThrow(ConfigError);
@@ -48,6 +51,11 @@ describe('validateBackoffOptions', () => {
   it('accepts the defaults and a finite maxRetries', () => {
     expect(() => validateBackoffOptions(defaultBackoffOptions())).not.toThrow();
     expect(() => validateBackoffOptions({ ...defaultBackoffOptions(), maxRetries: 3 })).not.toThrow();
+  });
+
+  it('accepts the edges: no retries, no fast-probe window, every connection stable, a 1 ms probe', () => {
+    const edges = { maxRetries: 0, refusedProbeWindowMs: 0, stableAfterMs: 0, refusedProbeIntervalMs: 1 };
+    expect(() => validateBackoffOptions({ ...defaultBackoffOptions(), ...edges })).not.toThrow();
   });
 });
 
