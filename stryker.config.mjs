@@ -29,6 +29,7 @@ const config = {
     'src/output/quality-controller.ts',
     'src/output/in-flight-gate.ts',
     'src/output/adaptive-bitrate.ts',
+    'src/output/adaptation-loop.ts',
     'src/rtmp/chunk-reader.ts',
     'src/rtmp/chunk-writer.ts',
     'src/amf0/amf0.ts',
