@@ -295,10 +295,9 @@ export class QualityController {
   /** Where a path delivering `deliveryRateBps` can go: that share of it, minus audio. */
   #targetBps(output: OutputQualityReport, currentBps: number): number {
     const { headroom, audioBitrateBps } = this.options;
+    // No rate measured yet: the cap under the current bitrate alone.
     const byRate =
-      output.deliveryRateBps > 0
-        ? headroom * output.deliveryRateBps - audioBitrateBps
-        : currentBps * headroom;
+      output.deliveryRateBps > 0 ? headroom * output.deliveryRateBps - audioBitrateBps : Infinity;
     return Math.max(this.#minBps(), Math.min(byRate, currentBps * headroom));
   }
 

@@ -9,6 +9,15 @@ import {
 } from '../../../src/output/quality-controller.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
+// Mutation testing (npm run test:mutation) leaves these survivors, equivalent:
+// - `output.pinned !== undefined` → true when not adapting: #pin of an unpinned output matches neither
+//   the main rendition's name nor a rung, and does nothing;
+// - `to.name !== output.rendition` → true in #congested: #renditionUnder only returns renditions under
+//   the bitrate the output carries, never its own;
+// - `index > 0` → `index >= 0` in #stepUp: `ladder[-1]` is undefined, which is the main encode anyway;
+// - `-Infinity` → `Infinity` as the last decrease of a rung started by a step up or a pin: only read
+//   without a ladder, and those starts happen only with one.
+
 const MAIN: QualityRendition = { name: 'main', width: 1280, height: 720, bitrateBps: 2_500_000 };
 const AUDIO = 160_000;
 
@@ -307,6 +316,169 @@ describe('QualityController with several destinations (renditions on demand)', (
   });
 });
 
+describe('QualityController judging a path (two destinations, on demand)', () => {
+  /** Path b's first judgement at `latencyMs` of its 2000 ms bound: whether it is moved off the main encode. */
+  const movedAt = (latencyMs: number, dropping = false): boolean =>
+    moves(controller().q.update([clear('a'), behind('b', 1_000_000, { latencyMs, dropping })])).length > 0;
+
+  it('calls a path congested only past half its latency bound, or dropping past a quarter of it', () => {
+    expect(movedAt(1000)).toBe(false);
+    expect(movedAt(1001)).toBe(true);
+    expect(movedAt(500, true)).toBe(false);
+    expect(movedAt(501, true)).toBe(true);
+  });
+
+  it('steps up exactly increaseIntervalMs after the path became clear, not before', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 1_000_000)]); // adaptive-1 at 640 k
+    clock.advance(1000);
+    const onIt = clear('b', { rendition: 'adaptive-1' });
+    expect(q.update([clear('a'), onIt])).toEqual([]); // clear from here
+    clock.advance(3999);
+    expect(q.update([clear('a'), onIt])).toEqual([]);
+    clock.advance(1);
+    expect(q.update([clear('a'), onIt])).toEqual([
+      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 1_265_000 },
+    ]);
+  });
+
+  it('restarts the clear interval when the path holds in between', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 1_000_000)]);
+    const onIt = (latencyMs: number): OutputQualityReport =>
+      clear('b', { rendition: 'adaptive-1', latencyMs });
+    q.update([clear('a'), onIt(80)]); // clear at 0
+    clock.advance(3000);
+    expect(q.update([clear('a'), onIt(700)])).toEqual([]); // holding: between a quarter and half
+    clock.advance(500);
+    q.update([clear('a'), onIt(80)]); // clear again at 3.5 s
+    clock.advance(3500);
+    expect(q.update([clear('a'), onIt(80)])).toEqual([]); // 7 s after the first clear, 3.5 s after this one
+    clock.advance(500);
+    expect(q.update([clear('a'), onIt(80)])).toHaveLength(1);
+  });
+
+  it('never steps up a path at exactly a quarter of its bound (holding, not clear)', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 1_000_000)]);
+    for (let t = 0; t < 20; t++) {
+      clock.advance(500);
+      expect(q.update([clear('a'), clear('b', { rendition: 'adaptive-1', latencyMs: 500 })])).toEqual([]);
+    }
+  });
+
+  it('with no interval between steps, steps up a clear path at every tick but never a holding one', () => {
+    const { q } = controller({ increaseIntervalMs: 0 });
+    q.update([clear('a'), behind('b', 1_000_000)]);
+    expect(q.update([clear('a'), clear('b', { rendition: 'adaptive-1', latencyMs: 600 })])).toEqual([]);
+    expect(q.update([clear('a'), clear('b', { rendition: 'adaptive-1' })])).toHaveLength(1);
+  });
+
+  it('returns to the main encode once a step would reach 95 % of the main bitrate', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 825_000)]); // 500 k
+    const bitrates: number[] = [];
+    let back = false;
+    for (let t = 0; t < 40 && !back; t++) {
+      clock.advance(500);
+      for (const a of q.update([clear('a'), clear('b', { rendition: 'adaptive-1' })])) {
+        if (a.kind === 'bitrate') bitrates.push(a.bitrateBps);
+        if (a.kind === 'move') back = a.to === undefined;
+      }
+    }
+    // 500 k + 625 k steps: 1125 k, 1750 k, then 2375 k is exactly 95 % of 2500 k: the main encode.
+    expect(bitrates).toEqual([1_125_000, 1_750_000]);
+    expect(back).toBe(true);
+  });
+
+  it('without a measured delivery rate, gives a path behind 80 % of what it had', () => {
+    const { q } = controller();
+    expect(starts(q.update([clear('a'), behind('b', 0)])).map((r) => r.bitrateBps)).toEqual([2_000_000]);
+  });
+
+  it('gives a path behind no more than 80 % of what it had, however fast it last delivered (a burst)', () => {
+    const { q } = controller();
+    expect(starts(q.update([clear('a'), behind('b', 10_000_000)])).map((r) => r.bitrateBps)).toEqual([
+      2_000_000,
+    ]);
+  });
+
+  it('cuts an encode only 2 s after it started, also late in a session', () => {
+    const { clock, q } = controller();
+    clock.advance(60_000);
+    q.update([clear('a'), behind('b', 1_000_000)]);
+    const onIt = (latencyMs: number): OutputQualityReport =>
+      behind('b', 500_000, { rendition: 'adaptive-1', latencyMs });
+    clock.advance(1999);
+    expect(q.update([clear('a'), onIt(1500)])).toEqual([]);
+    clock.advance(1);
+    expect(q.update([clear('a'), onIt(1600)])).toEqual([
+      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 250_000 },
+    ]);
+  });
+
+  it('counts a latency that did not fall as not improving: the encode is cut', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 2_000_000)]); // 1440 k, the path at 1400 ms
+    clock.advance(2000);
+    const same = behind('b', 1_000_000, { rendition: 'adaptive-1', latencyMs: 1400 });
+    expect(q.update([clear('a'), same])).toEqual([
+      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 640_000 },
+    ]);
+  });
+
+  it('cuts no further once an encode is at the floor (a tenth of the main bitrate, 200 k at least)', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 300_000)]); // 250 k: the floor
+    for (let t = 0; t < 5; t++) {
+      clock.advance(2000);
+      expect(
+        q.update([clear('a'), behind('b', 300_000, { rendition: 'adaptive-1', latencyMs: 1500 + t })]),
+      ).toEqual([]);
+    }
+    const small = controller({ main: { ...MAIN, bitrateBps: 1_000_000 } }).q;
+    expect(starts(small.update([clear('a'), behind('b', 100_000)])).map((r) => r.bitrateBps)).toEqual([
+      200_000,
+    ]);
+  });
+
+  it('gives a path much faster than the first one behind an encoder of its own, not the slower one', () => {
+    const { q } = controller();
+    q.update([behind('a', 600_000), clear('b')]); // 320 k
+    const second = q.update([behind('a', 600_000, { rendition: 'adaptive-1' }), behind('b', 2_000_000)]);
+    expect(starts(second).map((r) => r.bitrateBps)).toEqual([1_440_000]);
+  });
+
+  it('shares an encoder whose bitrate is within shareTolerance of the target, edges included', () => {
+    // headroom 0.5 keeps the numbers exact: a's encoder at 0.5 × its rate − 160 k; b's target the same way.
+    const shares = (firstRateBps: number, secondRateBps: number): boolean => {
+      const { q } = controller({ headroom: 0.5 });
+      q.update([behind('a', firstRateBps), clear('b')]);
+      const second = q.update([
+        behind('a', firstRateBps, { rendition: 'adaptive-1' }),
+        behind('b', secondRateBps),
+      ]);
+      return starts(second).length === 0;
+    };
+    expect(shares(1_720_000, 2_320_000)).toBe(true); // 700 k for a target of 1000 k: 30 % under
+    expect(shares(1_719_998, 2_320_000)).toBe(false); // 699 999
+    expect(shares(1_620_000, 1_320_000)).toBe(true); // 650 k for a target of 500 k: 30 % over
+    expect(shares(1_620_002, 1_320_000)).toBe(false); // 650 001
+  });
+
+  it('at the cap, moves a path to the closest encoder under its target, not the lowest', () => {
+    const { q } = controller({ maxExtraEncoders: 2 });
+    q.update([behind('a', 600_000), clear('b'), clear('c')]); // 320 k
+    q.update([behind('a', 600_000, { rendition: 'adaptive-1' }), behind('b', 1_000_000), clear('c')]); // 640 k
+    const third = q.update([
+      behind('a', 600_000, { rendition: 'adaptive-1' }),
+      behind('b', 1_000_000, { rendition: 'adaptive-2' }),
+      behind('c', 1_400_000), // target 960 k
+    ]);
+    expect(moves(third)).toEqual([['c', 'adaptive-2', 'congested']]);
+  });
+});
+
 describe('QualityController with one destination', () => {
   it('starts no second encode: the main bitrate follows the path, as adaptive bitrate does', () => {
     const { clock, q } = controller();
@@ -398,6 +570,109 @@ describe('QualityController with a ladder', () => {
           qualityControllerDefaults(MAIN, AUDIO, [{ ...ladder[0]!, bitrateBps: 3_000_000 }]),
         ),
     ).toThrow(ConfigError);
+  });
+});
+
+describe('QualityController with a ladder, at its edges', () => {
+  const ladder: QualityRendition[] = [
+    { name: '720p-1500', width: 1280, height: 720, bitrateBps: 1_500_000 },
+    { name: '480p-800', width: 854, height: 480, bitrateBps: 800_000 },
+    { name: '360p-400', width: 640, height: 360, bitrateBps: 400_000 },
+  ];
+  const laddered = (patch: Partial<ReturnType<typeof qualityControllerDefaults>> = {}): QualityController =>
+    controller({ ...qualityControllerDefaults(MAIN, AUDIO, ladder), ...patch }).q;
+
+  it('takes a rung exactly at the target', () => {
+    const q = laddered({ headroom: 0.5 });
+    expect(moves(q.update([clear('a'), behind('b', 1_920_000)]))).toEqual([['b', '480p-800', 'congested']]); // 800 k
+  });
+
+  it('moves a path still behind on a rung down to the next one under its target', () => {
+    const q = laddered();
+    q.update([clear('a'), behind('b', 1_300_000)]); // 480p-800
+    const again = q.update([clear('a'), behind('b', 1_300_000, { rendition: '480p-800' })]);
+    expect(moves(again)).toEqual([['b', '360p-400', 'congested']]);
+  });
+
+  it('leaves a path behind on the lowest rung there (nothing lower)', () => {
+    const q = laddered();
+    q.update([clear('a'), behind('b', 300_000)]);
+    expect(q.update([clear('a'), behind('b', 300_000, { rendition: '360p-400' })])).toEqual([]);
+  });
+
+  it('at the encoder cap, never moves a path behind up to a running rung above it', () => {
+    const q = laddered({ maxExtraEncoders: 2 });
+    q.update([behind('a', 2_500_000), clear('b'), clear('c')]); // 720p-1500
+    q.update([behind('a', 2_500_000, { rendition: '720p-1500' }), behind('b', 1_300_000), clear('c')]); // 480p-800
+    const third = q.update([
+      clear('a', { rendition: '720p-1500' }),
+      behind('b', 1_300_000, { rendition: '480p-800' }), // wants 360p-400: a third encoder
+      clear('c'),
+    ]);
+    expect(third).toEqual([]);
+  });
+
+  it('at the encoder cap, moves a path behind on the main encode to the best running rung under it', () => {
+    const q = laddered({ maxExtraEncoders: 1 });
+    q.update([behind('a', 300_000), clear('b')]); // 360p-400
+    const second = q.update([behind('a', 300_000, { rendition: '360p-400' }), behind('b', 1_300_000)]);
+    expect(starts(second)).toEqual([]);
+    expect(moves(second)).toEqual([['b', '360p-400', 'congested']]);
+  });
+
+  it('starts the rung above when stepping up into it, and waits while that would exceed the cap', () => {
+    const { clock, q } = controller({
+      ...qualityControllerDefaults(MAIN, AUDIO, ladder),
+      maxExtraEncoders: 2,
+    });
+    q.update([behind('a', 300_000), behind('b', 1_300_000)]); // a: 360p-400, b: 480p-800
+    const onRungs = (): OutputQualityReport[] => [
+      clear('a', { rendition: '360p-400' }),
+      clear('b', { rendition: '480p-800' }),
+    ];
+    q.update(onRungs());
+    clock.advance(4000);
+    // a steps into 480p-800 (running); b would need 720p-1500 started as a third encoder: it waits.
+    const step = q.update(onRungs());
+    expect(starts(step)).toEqual([]);
+    expect(moves(step)).toEqual([['a', '480p-800', 'recovered']]);
+
+    const lone = controller({ ...qualityControllerDefaults(MAIN, AUDIO, ladder) });
+    lone.q.update([clear('a'), behind('b', 300_000)]);
+    lone.q.update([clear('a'), clear('b', { rendition: '360p-400' })]);
+    lone.clock.advance(4000);
+    const up = lone.q.update([clear('a'), clear('b', { rendition: '360p-400' })]);
+    expect(starts(up).map((r) => r.name)).toEqual(['480p-800']);
+    expect(moves(up)).toEqual([['b', '480p-800', 'recovered']]);
+  });
+
+  it('keeps a pinned output on its rung without repeating the start or the move', () => {
+    const q = laddered();
+    q.update([clear('a'), clear('b', { pinned: '480p-800' })]);
+    expect(q.update([clear('a'), clear('b', { pinned: '480p-800', pending: '480p-800' })])).toEqual([]);
+    expect(q.update([clear('a'), clear('b', { pinned: '480p-800', rendition: '480p-800' })])).toEqual([]);
+  });
+
+  it('moves an output pinned to the main rendition back onto the main encode, once', () => {
+    const q = laddered();
+    expect(q.update([clear('a'), clear('b', { pinned: 'main' })])).toEqual([]);
+    expect(moves(q.update([clear('a'), clear('b', { pinned: 'main', rendition: '360p-400' })]))).toEqual([
+      ['b', undefined, 'pinned'],
+    ]);
+    expect(
+      moves(
+        q.update([clear('a'), clear('b', { pinned: 'main', rendition: '360p-400', pending: undefined })]),
+      ),
+    ).toEqual([]);
+  });
+
+  it('ignores a pin to a rendition the ladder does not have', () => {
+    expect(laddered().update([clear('a'), clear('b', { pinned: '1080p' })])).toEqual([]);
+  });
+
+  it('pins a single destination too, rather than adapting its bitrate', () => {
+    const actions = laddered().update([clear('a', { pinned: '360p-400' })]);
+    expect(moves(actions)).toEqual([['a', '360p-400', 'pinned']]);
   });
 });
 
