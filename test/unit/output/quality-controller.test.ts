@@ -14,7 +14,6 @@ import { FakeClock } from '../../helpers/fake-clock.js';
 //   the main rendition's name nor a rung, and does nothing;
 // - `to.name !== output.rendition` → true in #congested: #renditionUnder only returns renditions under
 //   the bitrate the output carries, never its own;
-// - `index > 0` → `index >= 0` in #stepUp: `ladder[-1]` is undefined, which is the main encode anyway;
 // - `-Infinity` → `Infinity` as the last decrease of a rung started by a step up or a pin: only read
 //   without a ladder, and those starts happen only with one.
 
@@ -332,13 +331,14 @@ describe('QualityController judging a path (two destinations, on demand)', () =>
     const { clock, q } = controller();
     q.update([clear('a'), behind('b', 1_000_000)]); // adaptive-1 at 640 k
     clock.advance(1000);
-    const onIt = clear('b', { rendition: 'adaptive-1' });
+    // Delivering what it is offered: 640 k of video and 160 k of audio.
+    const onIt = clear('b', { rendition: 'adaptive-1', deliveryRateBps: 800_000 });
     expect(q.update([clear('a'), onIt])).toEqual([]); // clear from here
-    clock.advance(3999);
+    clock.advance(2999);
     expect(q.update([clear('a'), onIt])).toEqual([]);
     clock.advance(1);
     expect(q.update([clear('a'), onIt])).toEqual([
-      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 1_265_000 },
+      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 890_000 },
     ]);
   });
 
@@ -346,15 +346,15 @@ describe('QualityController judging a path (two destinations, on demand)', () =>
     const { clock, q } = controller();
     q.update([clear('a'), behind('b', 1_000_000)]);
     const onIt = (latencyMs: number): OutputQualityReport =>
-      clear('b', { rendition: 'adaptive-1', latencyMs });
+      clear('b', { rendition: 'adaptive-1', latencyMs, deliveryRateBps: 800_000 });
     q.update([clear('a'), onIt(80)]); // clear at 0
     clock.advance(3000);
     expect(q.update([clear('a'), onIt(700)])).toEqual([]); // holding: between a quarter and half
     clock.advance(500);
     q.update([clear('a'), onIt(80)]); // clear again at 3.5 s
-    clock.advance(3500);
-    expect(q.update([clear('a'), onIt(80)])).toEqual([]); // 7 s after the first clear, 3.5 s after this one
-    clock.advance(500);
+    clock.advance(2999);
+    expect(q.update([clear('a'), onIt(80)])).toEqual([]); // 6.5 s after the first clear, not 3 s after this one
+    clock.advance(1);
     expect(q.update([clear('a'), onIt(80)])).toHaveLength(1);
   });
 
@@ -374,21 +374,54 @@ describe('QualityController judging a path (two destinations, on demand)', () =>
     expect(q.update([clear('a'), clear('b', { rendition: 'adaptive-1' })])).toHaveLength(1);
   });
 
-  it('returns to the main encode once a step would reach 95 % of the main bitrate', () => {
+  it('returns to the main encode once a step would reach 80 % of the main bitrate, not before', () => {
     const { clock, q } = controller();
-    q.update([clear('a'), behind('b', 825_000)]); // 500 k
+    q.update([clear('a'), behind('b', 512_500)]); // 250 k
+    let bitrateBps = 250_000;
     const bitrates: number[] = [];
     let back = false;
     for (let t = 0; t < 40 && !back; t++) {
       clock.advance(500);
-      for (const a of q.update([clear('a'), clear('b', { rendition: 'adaptive-1' })])) {
-        if (a.kind === 'bitrate') bitrates.push(a.bitrateBps);
+      // Delivering what it is offered: the encode's bitrate and audio.
+      const report = clear('b', { rendition: 'adaptive-1', deliveryRateBps: bitrateBps + AUDIO });
+      for (const a of q.update([clear('a'), report])) {
+        if (a.kind === 'bitrate') bitrates.push((bitrateBps = a.bitrateBps));
         if (a.kind === 'move') back = a.to === undefined;
       }
     }
-    // 500 k + 625 k steps: 1125 k, 1750 k, then 2375 k is exactly 95 % of 2500 k: the main encode.
-    expect(bitrates).toEqual([1_125_000, 1_750_000]);
+    // 250 k + 250 k, + 500 k; + 1000 k is exactly 80 % of 2500 k: the main encode.
+    expect(bitrates).toEqual([500_000, 1_000_000]);
     expect(back).toBe(true);
+  });
+
+  it('climbs at once to 80 % of the most a recovered path delivered minus audio, and to the main encode from 80 % of it', () => {
+    /** The step up of a path on a 640 k encode that delivered `peakBps` once just after recovering. */
+    const stepAfterPeak = (peakBps: number): QualityAction[] => {
+      const { clock, q } = controller();
+      q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
+      clock.advance(500);
+      q.update([
+        clear('a'),
+        clear('b', { rendition: 'adaptive-1', latencyMs: 700, deliveryRateBps: peakBps }),
+      ]);
+      const onIt = clear('b', { rendition: 'adaptive-1', deliveryRateBps: 800_000 });
+      const actions: QualityAction[] = [];
+      for (let t = 0; t < 7; t++) {
+        clock.advance(500);
+        actions.push(...q.update([clear('a'), onIt]));
+      }
+      return actions;
+    };
+    expect(stepAfterPeak(1_500_000)).toEqual([
+      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 1_040_000 },
+    ]);
+    // 80 % of 2 699 999 minus audio is 1 999 999.2: just under 80 % of the main bitrate.
+    expect(stepAfterPeak(2_699_999)).toEqual([
+      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 1_999_999 },
+    ]);
+    expect(stepAfterPeak(2_700_000)).toEqual([
+      { kind: 'move', output: 'b', to: undefined, reason: 'recovered' },
+    ]);
   });
 
   it('without a measured delivery rate, gives a path behind 80 % of what it had', () => {
@@ -626,12 +659,13 @@ describe('QualityController with a ladder, at its edges', () => {
       maxExtraEncoders: 2,
     });
     q.update([behind('a', 300_000), behind('b', 1_300_000)]); // a: 360p-400, b: 480p-800
+    // Each delivers what its rung and audio make.
     const onRungs = (): OutputQualityReport[] => [
-      clear('a', { rendition: '360p-400' }),
-      clear('b', { rendition: '480p-800' }),
+      clear('a', { rendition: '360p-400', deliveryRateBps: 560_000 }),
+      clear('b', { rendition: '480p-800', deliveryRateBps: 960_000 }),
     ];
     q.update(onRungs());
-    clock.advance(4000);
+    clock.advance(3000);
     // a steps into 480p-800 (running); b would need 720p-1500 started as a third encoder: it waits.
     const step = q.update(onRungs());
     expect(starts(step)).toEqual([]);
@@ -639,9 +673,10 @@ describe('QualityController with a ladder, at its edges', () => {
 
     const lone = controller({ ...qualityControllerDefaults(MAIN, AUDIO, ladder) });
     lone.q.update([clear('a'), behind('b', 300_000)]);
-    lone.q.update([clear('a'), clear('b', { rendition: '360p-400' })]);
-    lone.clock.advance(4000);
-    const up = lone.q.update([clear('a'), clear('b', { rendition: '360p-400' })]);
+    const onLowest = clear('b', { rendition: '360p-400', deliveryRateBps: 560_000 });
+    lone.q.update([clear('a'), onLowest]);
+    lone.clock.advance(3000);
+    const up = lone.q.update([clear('a'), onLowest]);
     expect(starts(up).map((r) => r.name)).toEqual(['480p-800']);
     expect(moves(up)).toEqual([['b', '480p-800', 'recovered']]);
   });
