@@ -22,7 +22,10 @@ export interface QualityControllerOptions {
   readonly audioBitrateBps: number;
   /** The rungs under the main one, best first; empty: renditions are made on demand at the main size. */
   readonly ladder: readonly QualityRendition[];
-  /** At most this many encoders besides the main one; default 2. */
+  /**
+   * At most this many encoders besides the main one; default 2. A path stepping up from a rung nobody
+   * else carries may start the rung above at the cap: its own stops once it moved (one more meanwhile).
+   */
   readonly maxExtraEncoders: number;
   /** A path above this share of its own maxLatencyMs (or dropping above clearShare) is congested; default 0.5. */
   readonly congestedShare: number;
@@ -249,7 +252,7 @@ export class QualityController {
       if (!output.live || output.pending !== null) continue; // judged again once it settles
       if (state === 'congested') this.#congested(output, improving, nowMs, actions);
       else if (state === 'clear' && nowMs - (memory.clearSinceMs ?? nowMs) >= this.#stepWaitMs(memory)) {
-        this.#stepUp(output, memory, actions);
+        this.#stepUp(output, memory, outputs, actions);
         memory.clearSinceMs = nowMs; // the next step waits again
         memory.climbing = true;
         memory.latencyAtStepMs = output.latencyMs;
@@ -393,7 +396,12 @@ export class QualityController {
     return this.options.headroom * peak - this.options.audioBitrateBps;
   }
 
-  #stepUp(output: OutputQualityReport, memory: PathMemory, actions: QualityAction[]): void {
+  #stepUp(
+    output: OutputQualityReport,
+    memory: PathMemory,
+    outputs: readonly OutputQualityReport[],
+    actions: QualityAction[],
+  ): void {
     if (output.rendition === undefined) return;
     const current = this.#running.get(output.rendition);
     const { ladder, main, increaseStep } = this.options;
@@ -409,8 +417,12 @@ export class QualityController {
             ? carried
             : index - 1;
       const up = upIndex >= 0 ? ladder[upIndex] : undefined;
-      if (up && !this.#running.has(up.name) && this.#running.size >= this.options.maxExtraEncoders) return;
-      if (up && !this.#running.has(up.name)) this.#start(up, actions, -Infinity);
+      if (up && !this.#running.has(up.name)) {
+        // At the cap, only in place of its own rung (stopped once it moved): else it would never climb.
+        const freed = this.#carriedOnlyBy(output, outputs, actions) ? 1 : 0;
+        if (this.#running.size - freed >= this.options.maxExtraEncoders) return;
+        this.#start(up, actions, -Infinity);
+      }
       actions.push({ kind: 'move', output: output.id, to: up?.name, reason: 'recovered' });
       return;
     }
@@ -429,6 +441,20 @@ export class QualityController {
     const raised = Math.min(Math.max(current.rendition.bitrateBps + step, proven), top);
     current.rendition = { ...current.rendition, bitrateBps: Math.round(raised) };
     actions.push({ kind: 'bitrate', name: current.rendition.name, bitrateBps: current.rendition.bitrateBps });
+  }
+
+  /** No other output carries, moves to, is pinned to or is being moved to its rendition. */
+  #carriedOnlyBy(
+    output: OutputQualityReport,
+    outputs: readonly OutputQualityReport[],
+    actions: readonly QualityAction[],
+  ): boolean {
+    const name = output.rendition;
+    const others = outputs.filter((o) => o.id !== output.id);
+    return (
+      !others.some((o) => o.rendition === name || o.pending === name || o.pinned === name) &&
+      !actions.some((a) => a.kind === 'move' && a.to === name)
+    );
   }
 
   #pin(output: OutputQualityReport, actions: QualityAction[]): void {

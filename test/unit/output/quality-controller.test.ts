@@ -681,6 +681,48 @@ describe('QualityController with a ladder, at its edges', () => {
     expect(moves(up)).toEqual([['b', '480p-800', 'recovered']]);
   });
 
+  it('with one extra encoder, steps a recovered path up in place of the rung only it carries, which stops once it moved', () => {
+    const { clock, q } = controller({
+      ...qualityControllerDefaults(MAIN, AUDIO, ladder),
+      maxExtraEncoders: 1,
+    });
+    q.update([clear('a'), behind('b', 300_000)]); // 360p-400
+    const onLowest = clear('b', { rendition: '360p-400', deliveryRateBps: 560_000 });
+    q.update([clear('a'), onLowest]);
+    clock.advance(3000);
+    const up = q.update([clear('a'), onLowest]);
+    expect(starts(up).map((r) => r.name)).toEqual(['480p-800']);
+    expect(moves(up)).toEqual([['b', '480p-800', 'recovered']]);
+    // Until its switch is done the old rung runs; then it stops.
+    expect(q.update([clear('a'), { ...onLowest, pending: '480p-800' }])).toEqual([]);
+    expect(q.update([clear('a'), clear('b', { rendition: '480p-800', deliveryRateBps: 960_000 })])).toEqual([
+      { kind: 'stop', name: '360p-400' },
+    ]);
+    expect([...q.running.keys()]).toEqual(['480p-800']);
+  });
+
+  it('at the encoder cap, does not step a path up while another output carries, moves to or is pinned to its rung', () => {
+    const stepsUp = (other: OutputQualityReport, otherFirst = true): boolean => {
+      const { clock, q } = controller({
+        ...qualityControllerDefaults(MAIN, AUDIO, ladder),
+        maxExtraEncoders: 1,
+      });
+      q.update([clear('a', { pinned: '360p-400' }), clear('b', { pinned: '360p-400' })]); // 360p-400 runs
+      const onLowest = clear('b', { rendition: '360p-400', deliveryRateBps: 560_000 });
+      const reports = otherFirst ? [other, onLowest] : [onLowest, other];
+      q.update(reports);
+      clock.advance(3000);
+      return moves(q.update(reports)).some(([id]) => id === 'b');
+    };
+    expect(stepsUp(clear('a', { rendition: '360p-400', deliveryRateBps: 560_000, latencyMs: 700 }))).toBe(
+      false,
+    );
+    expect(stepsUp(clear('a', { pending: '360p-400' }))).toBe(false);
+    expect(stepsUp(clear('a', { pinned: '360p-400' }), false)).toBe(false); // its pin not yet applied
+    expect(stepsUp(behind('a', 300_000))).toBe(false); // moved down onto it this tick
+    expect(stepsUp(clear('a'))).toBe(true);
+  });
+
   it('keeps a pinned output on its rung without repeating the start or the move', () => {
     const q = laddered();
     q.update([clear('a'), clear('b', { pinned: '480p-800' })]);
