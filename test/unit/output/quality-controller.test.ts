@@ -308,6 +308,46 @@ describe('QualityController with several destinations (renditions on demand)', (
     expect(() => controller({ climbIntervalMs: 2000 })).not.toThrow();
   });
 
+  it('remembers a delivery for exactly two step intervals: a step 6 s after it climbs on it, one a millisecond later does not', () => {
+    /** The step up of a path on a 640 k encode that delivered 1.5 Mbit/s `ageMs` before its step is due. */
+    const stepAfter = (ageMs: number): QualityAction[] => {
+      const { clock, q } = controller();
+      q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
+      clock.advance(500);
+      q.update([
+        clear('a'),
+        clear('b', { rendition: 'adaptive-1', latencyMs: 700, deliveryRateBps: 1_500_000 }),
+      ]);
+      clock.advance(ageMs - 3000); // holding until clear, 3 s before the step
+      const onIt = clear('b', { rendition: 'adaptive-1', deliveryRateBps: 800_000 });
+      q.update([clear('a'), { ...onIt, latencyMs: 700 }]);
+      q.update([clear('a'), onIt]);
+      clock.advance(3000);
+      return q.update([clear('a'), onIt]);
+    };
+    expect(stepAfter(6000)).toEqual([{ kind: 'bitrate', name: 'adaptive-1', bitrateBps: 1_040_000 }]);
+    expect(stepAfter(6001)).toEqual([{ kind: 'bitrate', name: 'adaptive-1', bitrateBps: 890_000 }]);
+  });
+
+  it('doubles its steps up to half the main bitrate, no further', () => {
+    const { clock, q } = controller({ increaseStep: 0.01 }); // 25 k first
+    q.update([clear('a'), behind('b', 512_500)]); // 250 k
+    let bitrateBps = 250_000;
+    const bitrates: number[] = [];
+    const tick = (): void => {
+      clock.advance(500);
+      const report = clear('b', { rendition: 'adaptive-1', deliveryRateBps: bitrateBps + AUDIO });
+      for (const a of q.update([clear('a'), report]))
+        if (a.kind === 'bitrate') bitrates.push((bitrateBps = a.bitrateBps));
+    };
+    while (bitrates.length < 6) tick();
+    // + 25 k, 50 k, 100 k, 200 k, 400 k, 800 k; the next would be 1600 k, held at 1250 k.
+    expect(bitrates).toEqual([275_000, 325_000, 425_000, 625_000, 1_025_000, 1_825_000]);
+    q.setMainBitrate(10_000_000); // room to see the next step
+    while (bitrates.length < 7) tick();
+    expect(bitrates[6]).toBe(3_075_000);
+  });
+
   it('does not judge an output that is reconnecting or still moving', () => {
     const { q } = controller();
     expect(q.update([clear('a'), behind('b', 500_000, { live: false })])).toEqual([]);
