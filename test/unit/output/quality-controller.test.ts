@@ -348,6 +348,44 @@ describe('QualityController with several destinations (renditions on demand)', (
     expect(bitrates[6]).toBe(3_075_000);
   });
 
+  it('calls a path saturated only under 90 % of what it is offered: at 90 % exactly it is clear and steps up', () => {
+    const stepsUp = (deliveryRateBps: number): boolean => {
+      const { clock, q } = controller();
+      q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
+      const onIt = clear('b', { rendition: 'adaptive-1', offeredRateBps: 1_000_000, deliveryRateBps });
+      q.update([clear('a'), onIt]);
+      clock.advance(3000);
+      return q.update([clear('a'), onIt]).length > 0;
+    };
+    expect(stepsUp(900_000)).toBe(true);
+    expect(stepsUp(899_999)).toBe(false);
+  });
+
+  it('calls a path draining only past a tenth over what it is offered: at offered / 0.9 exactly it is cut', () => {
+    const cut = (deliveryRateBps: number): QualityAction[] => {
+      const { clock, q } = controller();
+      q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
+      clock.advance(2000);
+      return q.update([
+        clear('a'),
+        behind('b', deliveryRateBps, { rendition: 'adaptive-1', offeredRateBps: 720_000 }),
+      ]);
+    };
+    expect(cut(800_000)).toEqual([{ kind: 'bitrate', name: 'adaptive-1', bitrateBps: 480_000 }]);
+    expect(cut(800_001)).toEqual([]);
+  });
+
+  it('does not call a path without a measured delivery rate saturated: it steps up', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
+    const onIt = clear('b', { rendition: 'adaptive-1', offeredRateBps: 800_000, deliveryRateBps: 0 });
+    q.update([clear('a'), onIt]);
+    clock.advance(3000);
+    expect(q.update([clear('a'), onIt])).toEqual([
+      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 890_000 },
+    ]);
+  });
+
   it('does not judge an output that is reconnecting or still moving', () => {
     const { q } = controller();
     expect(q.update([clear('a'), behind('b', 500_000, { live: false })])).toEqual([]);
