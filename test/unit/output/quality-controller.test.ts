@@ -801,6 +801,22 @@ describe('QualityController with a ladder, at its edges', () => {
     expect(stepsUp(clear('a'))).toBe(true);
   });
 
+  it('steps a recovered path straight onto the main encode when it has shown 80 % of it, else to the best rung', () => {
+    const stepAfterPeak = (peakBps: number): [string, string | undefined, string][] => {
+      const { clock, q } = controller({ ...qualityControllerDefaults(MAIN, AUDIO, ladder) });
+      q.update([clear('a'), behind('b', 300_000)]); // 360p-400
+      clock.advance(500);
+      q.update([clear('a'), clear('b', { rendition: '360p-400', latencyMs: 700, deliveryRateBps: peakBps })]);
+      const onLowest = clear('b', { rendition: '360p-400', deliveryRateBps: 560_000 });
+      q.update([clear('a'), onLowest]);
+      clock.advance(3000);
+      return moves(q.update([clear('a'), onLowest]));
+    };
+    // 80 % of 2 700 000 minus audio is 2000 k, 80 % of the main bitrate.
+    expect(stepAfterPeak(2_700_000)).toEqual([['b', undefined, 'recovered']]);
+    expect(stepAfterPeak(2_699_999)).toEqual([['b', '720p-1500', 'recovered']]);
+  });
+
   it('keeps a pinned output on its rung without repeating the start or the move', () => {
     const q = laddered();
     q.update([clear('a'), clear('b', { pinned: '480p-800' })]);
