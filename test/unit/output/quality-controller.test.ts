@@ -308,25 +308,26 @@ describe('QualityController with several destinations (renditions on demand)', (
     expect(() => controller({ climbIntervalMs: 2000 })).not.toThrow();
   });
 
-  it('remembers a delivery for exactly two step intervals: a step 6 s after it climbs on it, one a millisecond later does not', () => {
-    /** The step up of a path on a 640 k encode that delivered 1.5 Mbit/s `ageMs` before its step is due. */
+  it('remembers a delivery for exactly two step intervals: a step 4 s after it climbs on it, one a millisecond later does not', () => {
+    /** The step up of a path on a 640 k encode that delivered 2 Mbit/s `ageMs` before its step is due. */
     const stepAfter = (ageMs: number): QualityAction[] => {
       const { clock, q } = controller();
       q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
       clock.advance(500);
       q.update([
         clear('a'),
-        clear('b', { rendition: 'adaptive-1', latencyMs: 700, deliveryRateBps: 1_500_000 }),
+        clear('b', { rendition: 'adaptive-1', latencyMs: 700, deliveryRateBps: 2_000_000 }),
       ]);
-      clock.advance(ageMs - 3000); // holding until clear, 3 s before the step
+      clock.advance(ageMs - 2000); // holding until clear, 2 s before the step
       const onIt = clear('b', { rendition: 'adaptive-1', deliveryRateBps: 800_000 });
       q.update([clear('a'), { ...onIt, latencyMs: 700 }]);
       q.update([clear('a'), onIt]);
-      clock.advance(3000);
+      clock.advance(2000);
       return q.update([clear('a'), onIt]);
     };
-    expect(stepAfter(6000)).toEqual([{ kind: 'bitrate', name: 'adaptive-1', bitrateBps: 1_040_000 }]);
-    expect(stepAfter(6001)).toEqual([{ kind: 'bitrate', name: 'adaptive-1', bitrateBps: 890_000 }]);
+    // 80 % of 2 Mbit/s minus audio: 1440 k, over the 1140 k of a probing step.
+    expect(stepAfter(4000)).toEqual([{ kind: 'bitrate', name: 'adaptive-1', bitrateBps: 1_440_000 }]);
+    expect(stepAfter(4001)).toEqual([{ kind: 'bitrate', name: 'adaptive-1', bitrateBps: 1_140_000 }]);
   });
 
   it('doubles its steps up to half the main bitrate, no further', () => {
@@ -380,9 +381,9 @@ describe('QualityController with several destinations (renditions on demand)', (
     q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
     const onIt = clear('b', { rendition: 'adaptive-1', offeredRateBps: 800_000, deliveryRateBps: 0 });
     q.update([clear('a'), onIt]);
-    clock.advance(3000);
+    clock.advance(2000);
     expect(q.update([clear('a'), onIt])).toEqual([
-      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 890_000 },
+      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 1_140_000 },
     ]);
   });
 
@@ -412,11 +413,11 @@ describe('QualityController judging a path (two destinations, on demand)', () =>
     // Delivering what it is offered: 640 k of video and 160 k of audio.
     const onIt = clear('b', { rendition: 'adaptive-1', deliveryRateBps: 800_000 });
     expect(q.update([clear('a'), onIt])).toEqual([]); // clear from here
-    clock.advance(2999);
+    clock.advance(1999);
     expect(q.update([clear('a'), onIt])).toEqual([]);
     clock.advance(1);
     expect(q.update([clear('a'), onIt])).toEqual([
-      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 890_000 },
+      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 1_140_000 },
     ]);
   });
 
@@ -426,12 +427,12 @@ describe('QualityController judging a path (two destinations, on demand)', () =>
     const onIt = (latencyMs: number): OutputQualityReport =>
       clear('b', { rendition: 'adaptive-1', latencyMs, deliveryRateBps: 800_000 });
     q.update([clear('a'), onIt(80)]); // clear at 0
-    clock.advance(3000);
+    clock.advance(2000);
     expect(q.update([clear('a'), onIt(700)])).toEqual([]); // holding: between a quarter and half
     clock.advance(500);
-    q.update([clear('a'), onIt(80)]); // clear again at 3.5 s
-    clock.advance(2999);
-    expect(q.update([clear('a'), onIt(80)])).toEqual([]); // 6.5 s after the first clear, not 3 s after this one
+    q.update([clear('a'), onIt(80)]); // clear again at 2.5 s
+    clock.advance(1999);
+    expect(q.update([clear('a'), onIt(80)])).toEqual([]); // 4.5 s after the first clear, not 2 s after this one
     clock.advance(1);
     expect(q.update([clear('a'), onIt(80)])).toHaveLength(1);
   });
@@ -445,14 +446,19 @@ describe('QualityController judging a path (two destinations, on demand)', () =>
     }
   });
 
-  it('with no interval between steps, steps up a clear path at every tick but never a holding one', () => {
-    const { q } = controller({ increaseIntervalMs: 0 });
+  it('with 1 ms intervals, steps up a path 1 ms after it became clear but never a holding one', () => {
+    const { clock, q } = controller({ increaseIntervalMs: 1, climbIntervalMs: 1 });
     q.update([clear('a'), behind('b', 1_000_000)]);
+    clock.advance(1);
     expect(q.update([clear('a'), clear('b', { rendition: 'adaptive-1', latencyMs: 600 })])).toEqual([]);
+    clock.advance(1);
+    expect(q.update([clear('a'), clear('b', { rendition: 'adaptive-1', latencyMs: 600 })])).toEqual([]);
+    expect(q.update([clear('a'), clear('b', { rendition: 'adaptive-1' })])).toEqual([]); // clear from here
+    clock.advance(1);
     expect(q.update([clear('a'), clear('b', { rendition: 'adaptive-1' })])).toHaveLength(1);
   });
 
-  it('returns to the main encode once a step would reach 80 % of the main bitrate, not before', () => {
+  it('climbs to 80 % of the main bitrate on its own encode, and only from there returns to the main encode', () => {
     const { clock, q } = controller();
     q.update([clear('a'), behind('b', 512_500)]); // 250 k
     let bitrateBps = 250_000;
@@ -467,8 +473,8 @@ describe('QualityController judging a path (two destinations, on demand)', () =>
         if (a.kind === 'move') back = a.to === undefined;
       }
     }
-    // 250 k + 250 k, + 500 k; + 1000 k is exactly 80 % of 2500 k: the main encode.
-    expect(bitrates).toEqual([500_000, 1_000_000]);
+    // 250 k + 500 k, + 1000 k, + 2000 k held at 80 % of 2500 k; from there the main encode.
+    expect(bitrates).toEqual([750_000, 1_750_000, 2_000_000]);
     expect(back).toBe(true);
   });
 
@@ -490,8 +496,8 @@ describe('QualityController judging a path (two destinations, on demand)', () =>
       }
       return actions;
     };
-    expect(stepAfterPeak(1_500_000)).toEqual([
-      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 1_040_000 },
+    expect(stepAfterPeak(2_000_000)).toEqual([
+      { kind: 'bitrate', name: 'adaptive-1', bitrateBps: 1_440_000 },
     ]);
     // 80 % of 2 699 999 minus audio is 1 999 999.2: just under 80 % of the main bitrate.
     expect(stepAfterPeak(2_699_999)).toEqual([
