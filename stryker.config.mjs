@@ -27,6 +27,7 @@ const config = {
     'src/output/reconnector.ts',
     'src/output/bitrate-controller.ts',
     'src/output/quality-controller.ts',
+    'src/output/quality-controller-options.ts',
     'src/output/in-flight-gate.ts',
     'src/output/adaptive-bitrate.ts',
     'src/output/adaptation-loop.ts',
