@@ -113,6 +113,11 @@ export interface StreamStats {
   readonly captureFps: number;
   /** Silence inserted for audio sources that were short, or at a gap between timestamped pushes, ms. */
   readonly silenceInsertedMs: number;
+  /**
+   * Of `silenceInsertedMs`, the silence mixed before an audio source's first samples (a device
+   * opening and filling its 100 ms prebuffer), ms. The rest is gaps after audio had started.
+   */
+  readonly silenceAtStartMs: number;
   /** Audio dropped from sources that ran ahead of the clock, ms. */
   readonly audioOverrunDroppedMs: number;
   /** Video dropped for congestion, summed over outputs. */

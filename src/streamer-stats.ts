@@ -43,6 +43,7 @@ export function collectStats(parts: StatsParts): StreamStats {
     captureFps: parts.captureFps,
     silenceInsertedMs:
       (session?.audio?.silenceInsertedMs ?? 0) + (sources?.pushAudio?.silenceInsertedMs ?? 0),
+    silenceAtStartMs: session?.audio?.startupSilenceMs ?? 0,
     audioOverrunDroppedMs: session?.audio?.audioOverrunDroppedMs ?? 0,
     ...totals,
     captureTickLateness: session?.capture?.tickLateness ?? null,

@@ -25,6 +25,11 @@ export interface AudioEngineStats {
   readonly samplesMixed: number;
   /** Silence inserted for sources that had too little, summed over sources, ms. */
   readonly silenceInsertedMs: number;
+  /**
+   * The part of `silenceInsertedMs` mixed before a source's first samples (a device still opening
+   * or filling its prebuffer), ms. The rest is silence inserted after a source had started: gaps.
+   */
+  readonly startupSilenceMs: number;
   /** Audio dropped from sources that ran ahead of the clock, summed over sources, ms. */
   readonly audioOverrunDroppedMs: number;
   /** Mixed samples that had to be clipped to [-1, 1]. */
@@ -69,6 +74,8 @@ export class AudioEngine {
   readonly #options: AudioEngineOptions;
   readonly #onFrame: (frame: MixedAudioFrame) => void;
   readonly #sources = new Set<AudioSource>();
+  /** Sources that have delivered samples at least once. */
+  readonly #started = new WeakSet<AudioSource>();
   readonly #lateness = new LatenessRecorder();
   #scratch = new Float32Array(0);
   #pending: Float32Array;
@@ -77,6 +84,7 @@ export class AudioEngine {
   #samplesMixed = 0;
   #samplesEmitted = 0;
   #silenceFrames = 0;
+  #startupSilenceFrames = 0;
   #overrunFrames = 0;
   #clipped = 0;
   #nextTickUs = 0;
@@ -127,6 +135,7 @@ export class AudioEngine {
     return {
       samplesMixed: this.#samplesMixed,
       silenceInsertedMs: this.#silenceFrames * msPerFrame,
+      startupSilenceMs: this.#startupSilenceFrames * msPerFrame,
       audioOverrunDroppedMs: this.#overrunFrames * msPerFrame,
       samplesClipped: this.#clipped,
       tickLateness: this.#lateness.summary(),
@@ -173,6 +182,8 @@ export class AudioEngine {
     for (const source of this.#sources) {
       const got = Math.max(0, Math.min(frames, source.read(scratch, frames)));
       this.#silenceFrames += frames - got;
+      if (got > 0) this.#started.add(source);
+      else if (!this.#started.has(source)) this.#startupSilenceFrames += frames;
       const gain = source.muted ? 0 : source.gain;
       if (gain !== 0) {
         const n = got * channels;

@@ -103,6 +103,22 @@ describe('AudioEngine', () => {
     expect(all.slice(9600).every((v) => v === 0)).toBe(true);
   });
 
+  it("counts, per source, the silence before a source's first samples apart from the gaps after them", () => {
+    const clock = new FakeClock();
+    const late = new FedSource(clock); // a device still opening
+    const early = new FedSource(clock);
+    early.feed(4800); // 100 ms, then nothing
+    const { engine } = startEngine(clock, late, early);
+    clock.advance(50);
+    expect(engine.stats.startupSilenceMs).toBeCloseTo(50, 6);
+    late.feed(4800); // its first 100 ms arrive at 50 ms, and nothing after
+    clock.advance(150);
+    engine.stop();
+    // late: 50 ms before its first samples, then a 50 ms gap at the end; early: a 100 ms gap.
+    expect(engine.stats.startupSilenceMs).toBeCloseTo(50, 6);
+    expect(engine.stats.silenceInsertedMs).toBeCloseTo(200, 6);
+  });
+
   it('drops the oldest audio of a source that runs ahead of the clock and counts it', () => {
     const clock = new FakeClock();
     const source = new FedSource(clock);

@@ -54,6 +54,7 @@ const stats: StreamStats = {
   framesSkippedEncoder: 0,
   captureFps: 29.97,
   silenceInsertedMs: 0,
+  silenceAtStartMs: 0,
   audioOverrunDroppedMs: 0,
   videoPacketsDropped: 12,
   audioPacketsDropped: 0,

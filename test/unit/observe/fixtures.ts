@@ -60,6 +60,7 @@ export function streamStats(over: Partial<StreamStats> = {}): StreamStats {
     framesSkippedEncoder: 5,
     captureFps: 29.97,
     silenceInsertedMs: 20,
+    silenceAtStartMs: 10,
     audioOverrunDroppedMs: 0,
     videoPacketsDropped: 11,
     audioPacketsDropped: 0,
