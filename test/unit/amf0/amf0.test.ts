@@ -10,9 +10,11 @@ import {
 } from '../../../src/amf0/amf0.js';
 import { mulberry32 } from '../../helpers/prng.js';
 
-// Mutation testing (npm run test:mutation) leaves this survivor, equivalent: the writer's
-// `this.#pos + n <= this.#buf.length` → `<` grows the output buffer when it is exactly full, one
-// write early; the bytes written are the same.
+// Mutation testing (npm run test:mutation) leaves these survivors, equivalent:
+// - the writer's `this.#pos + n <= this.#buf.length` → `<` grows the output buffer when it is
+//   exactly full, one write early; the bytes written are the same;
+// - its growth `this.#buf.length * 2` → `/ 2` grows to exactly the size needed instead of doubling:
+//   more copies, the same bytes.
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -175,6 +177,12 @@ describe('AMF0 decoding of malformed input', () => {
     ['a truncated strict array count', '0a 00', /truncated strict array count/],
     ['a truncated date', '0b 0000', /truncated date at byte 1/],
     ['a date without its time zone', '0b 0000000000000000', /truncated date time zone at byte 9/],
+    ['an object key without its value', '03 0001 61', /truncated type marker at byte 4/],
+    [
+      'a strict array item after a longer one',
+      '0a 00000002 00 3ff0000000000000',
+      /truncated type marker at byte 14/,
+    ],
   ])('names what is truncated and where: %s', (_name, input, message) => {
     expect(() => decodeAmf0(hex(input))).toThrow(message);
   });
@@ -185,6 +193,14 @@ describe('AMF0 decoding of malformed input', () => {
 
   it('throws errors with the stable code ERR_AMF0', () => {
     expect(() => decodeAmf0(hex('42'))).toThrow(expect.objectContaining({ code: 'ERR_AMF0' }));
+  });
+
+  it('marks malformed AMF0 as not retryable: the same bytes fail the same way again', () => {
+    expect(() => decodeAmf0(hex('42'))).toThrow(expect.objectContaining({ retryable: false }));
+  });
+
+  it('refuses a strict array that claims more items than bytes are left, before reading any item', () => {
+    expect(() => decodeAmf0(hex('0a 00000002 05'))).toThrow(/strict array of 2 items in 1 bytes/);
   });
 
   const nest = (depth: number, wrap: (inner: Amf0Value) => Amf0Value): Amf0Value => {

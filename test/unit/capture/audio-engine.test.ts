@@ -13,7 +13,10 @@ import { FakeClock } from '../../helpers/fake-clock.js';
 import { mulberry32 } from '../../helpers/prng.js';
 
 // Mutation testing (npm run test:mutation) leaves these survivors, equivalent:
-// - `this.#scratch.length < length` → `<=`: the scratch buffer is reallocated at equal size too;
+// - `this.#scratch.length < length` → `<=`/`true`: the scratch buffer is reallocated at equal size
+//   or every tick; a source writes every frame it counts (AudioSource.read), so none reads stale data;
+// - the clip loop's `i < length` → `<=`: the extra index is past the end of the typed array, reads as 0
+//   and is neither clipped nor counted;
 // - the clip value `v > 1 ? 1 : -1` → `v >= 1`: inside the clip branch v is never exactly 1;
 // - `this.#pendingFrames === frameSize` → `>=`: a block never takes more than it lacks.
 
@@ -170,6 +173,24 @@ describe('AudioEngine', () => {
     clock.advance(1000);
     expect(blocks.length).toBe(count);
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('emits no further block when stopped from inside the frame callback', () => {
+    const clock = new FakeClock();
+    const blocks: MixedAudioFrame[] = [];
+    const engine: AudioEngine = new AudioEngine(
+      clock,
+      (b) => {
+        blocks.push(b);
+        engine.stop();
+      },
+      { ...audioEngineDefaults(), frameSize: 480 },
+    );
+    engine.addSource(new ToneSource(48000, 2));
+    engine.start();
+    clock.advance(1000);
+    expect(blocks.map((b) => b.sampleIndex)).toEqual([0]);
+    expect(engine.stats.samplesMixed).toBe(480);
   });
 
   it('clips below -1 as well as above 1, and counts each clipped sample', () => {

@@ -6,8 +6,11 @@ import type { CapturedFrame, RawVideoFrame } from '../../../src/media/frames.js'
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { mulberry32 } from '../../helpers/prng.js';
 
-// Mutation testing (npm run test:mutation) leaves this survivor, equivalent: `due > expectedFrame`
-// → `>=` before counting lagged frames adds `due - expectedFrame`, which is 0 at equality.
+// Mutation testing (npm run test:mutation) leaves these survivors, equivalent:
+// - `due > expectedFrame` → `>=`/`true` before counting lagged frames: `due` is never below
+//   `expectedFrame` (the tick returns first when the media ended), and at equality it adds 0;
+// - `if (this.#endUs === Infinity) return Infinity` → `if (false)`: the formula after it gives
+//   Infinity for an infinite end too.
 
 const picture = (n: number): RawVideoFrame => ({
   format: 'i420',
@@ -259,5 +262,15 @@ describe('CaptureLoop with an end', () => {
     expect(frames.map((f) => f.index)).toEqual([...Array(30).keys()]);
     expect(frames.every((f) => f.ptsUs < 1_000_000)).toBe(true);
     expect(loop.stats.framesCaptured).toBe(30);
+  });
+
+  it('takes endAt() as a session clock time: a loop started at 500 ms and ended at 1.5 s captures one second', () => {
+    const clock = new FakeClock();
+    clock.advance(500);
+    const { loop, frames } = run(30, clock);
+    loop.endAt(1_500_000);
+    for (let t = 0; t < 200; t++) clock.advance(10);
+    expect(frames.map((f) => f.index)).toEqual([...Array(30).keys()]);
+    expect(frames.at(-1)?.ptsUs).toBe(500_000 + Math.round((29 * 1e6) / 30));
   });
 });

@@ -187,11 +187,11 @@ describe('ChunkWriter', () => {
   });
 
   it.each([1, 65600, 2.5])(
-    'refuses chunk stream id %s with a RangeError (RTMP §5.3.1.1: 2..65599)',
+    'refuses chunk stream id %s with a RangeError naming the id and the range (RTMP §5.3.1.1: 2..65599)',
     (csid) => {
-      expect(() => new ChunkWriter().write(message({ chunkStreamId: csid, payload: fill(1) }))).toThrow(
-        RangeError,
-      );
+      const write = (): Buffer => new ChunkWriter().write(message({ chunkStreamId: csid, payload: fill(1) }));
+      expect(write).toThrow(RangeError);
+      expect(write).toThrow(`chunk stream id ${csid} outside 2..65599`);
     },
   );
 
