@@ -133,6 +133,14 @@ describe('ReconnectSchedule', () => {
     expect(schedule.nextDelayMs('not-ready', 60_000)).toBe(1000);
   });
 
+  it('measures the fast-probe window from the disconnect, however long the first attempt took to fail', () => {
+    const schedule = new ReconnectSchedule(noJitter);
+    schedule.onDisconnected(100_000);
+    expect(schedule.nextDelayMs('not-ready', 130_000)).toBe(0); // the first attempt timed out after 30 s
+    expect(schedule.nextDelayMs('not-ready', 159_999)).toBe(500);
+    expect(schedule.nextDelayMs('not-ready', 160_000)).toBe(1000);
+  });
+
   it('stops after maxRetries, counting probes too', () => {
     const schedule = new ReconnectSchedule({ ...noJitter, maxRetries: 3 });
     schedule.onDisconnected(0);

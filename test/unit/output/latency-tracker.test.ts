@@ -5,8 +5,8 @@ import { FakeClock } from '../../helpers/fake-clock.js';
 // Mutation testing (npm run test:mutation) leaves these survivors, equivalent:
 // - `endOffset < this.#bytesWritten` → `<=` in recordSent: a call at the same offset carries no bytes,
 //   and a record of it would be acknowledged together with the one before, which is older;
-// - `endOffset <= this.#ackedOffset` → false in recordSent: only a write of no bytes after everything was
-//   acknowledged gets there, and every write carries at least a message header;
+// - `endOffset <= this.#ackedOffset` → false or `<` in recordSent: only a write of no bytes after everything
+//   was acknowledged gets there, and every write carries at least a message header;
 // - `this.#transportOffset !== undefined` → true in onAcknowledgement: without transport readings there
 //   are no rate samples before the first acknowledgement to forget;
 // - `latencyMs > this.#maxLatencyMs` → `>=`: at equality it stores the value it has;

@@ -5,6 +5,11 @@ import {
   type StallKind,
 } from '../../../src/output/progress-monitor.js';
 
+// Mutation testing (npm run test:mutation) leaves these survivors, equivalent because the pending
+// timer is read only while bytes are pending, and every move from nothing pending to something sets it:
+// - `bytesPending >= 0` and `this.#pendingBytes <= 0 && true` in pendingChanged (also setting it when
+//   nothing stays pending; the next move to pending bytes sets it again before any read).
+
 type Event =
   | ['pending', number, number]
   | ['drain', number, number]
@@ -159,6 +164,19 @@ describe('ProgressMonitor', () => {
         ['drain', 2000, 9500], // 10 000 unacknowledged: two of the server's windows
         ['check', 14_499, 'ok'],
         ['check', 14_500, 'stalled'],
+      ],
+    ],
+    [
+      "declares dead once two of the server's own (wider) windows go unacknowledged, while the kernel still takes data",
+      [
+        ['pending', 100_000, 0],
+        ['drain', 12_000, 0],
+        ['ack', 5000, 100],
+        ['ack', 10_000, 200], // the server's window: 5000 bytes
+        ['drain', 8000, 300], // 10 000 unacknowledged: an ack is overdue from here
+        ['drain', 1000, 4000],
+        ['check', 5299, 'ok'],
+        ['check', 5300, 'stalled', 'no-acknowledgement'],
       ],
     ],
     [

@@ -14,7 +14,10 @@ import { audio, interFrame, keyframe } from './packets.js';
 //   grants a keyframe request outside `dropping`;
 // - #countVideoDrops's `if (count === 0) return` → `if (false)`: adding 0 changes no counter;
 // - #countVideoDrops's `if (reason !== 'disconnected')` → `if (true)`: no caller passes
-//   'disconnected' (#dropDisconnected counts those), so the condition is dead code.
+//   'disconnected' (#dropDisconnected counts those), so the condition is dead code;
+// - #countPurged's video filter (removed, or its predicate → true) and `#audioDropped -=`: the
+//   buffer's purges remove video only (stream-buffer.test.ts), so every purged packet is video and the
+//   audio count adds 0 either way.
 
 function connectedMuxer(options: Partial<StreamMuxerOptions> = {}): {
   clock: FakeClock;
@@ -182,6 +185,23 @@ describe('StreamMuxer', () => {
     expect(muxer.stats.congestedMs).toBe(2000);
   });
 
+  it('measures each drop episode from when it began, not from the start of the clock', () => {
+    const { clock, muxer } = connectedMuxer();
+    let endToEndMs = 0;
+    muxer.setEndToEndLatencySource(() => endToEndMs);
+    clock.advance(10_000);
+    muxer.writeVideoPacket(keyframe({ atMs: 10_000 }));
+    endToEndMs = 2500;
+    muxer.writeVideoPacket(interFrame({ atMs: 10_000 }));
+    clock.advance(1500);
+    expect(muxer.stats.congestedMs).toBe(1500); // while the episode lasts
+    endToEndMs = 0;
+    muxer.writeVideoPacket(keyframe({ atMs: 11_500 }));
+    expect(muxer.state).toBe('normal');
+    clock.advance(1000);
+    expect(muxer.stats.congestedMs).toBe(1500); // after it ended
+  });
+
   it('drops a disposable frame alone under mild congestion without entering dropping', () => {
     const { muxer } = connectedMuxer();
     let endToEndMs = 0;
@@ -220,13 +240,25 @@ describe('StreamMuxer', () => {
     expect(muxer.stats.audioPacketsOverBound).toBe(0);
   });
 
-  it('purges all queued video when the broken GOP alone does not make room', () => {
+  it('makes room for audio at the packet cap when the broken GOP is the whole queued video', () => {
     const { muxer } = connectedMuxer({ maxPackets: 3 });
     write(muxer, keyframe());
     write(muxer, audio());
     write(muxer, audio());
     expect(muxer.writeAudioPacket(audio())).toBe(true);
     expect(queuedKinds(muxer)).toBe('aaa');
+  });
+
+  it('purges all queued video when the broken GOP alone does not make room', () => {
+    // A large GOP queued before a small one: purging the last GOP frees too few bytes for the audio.
+    const { muxer } = connectedMuxer({ maxBytes: 40_300 });
+    write(muxer, keyframe({ bytes: 40_000 }));
+    write(muxer, keyframe({ bytes: 100 }));
+    expect(muxer.writeAudioPacket(audio({ bytes: 400 }))).toBe(true);
+    expect(queuedKinds(muxer)).toBe('a');
+    const stats = muxer.stats;
+    expect(stats.audioPacketsOverBound).toBe(0);
+    expect(stats.videoDropsByReason['gop-broken']).toBe(2);
   });
 
   it('keeps audio over the bound, counted, when no video is left to purge', () => {
