@@ -73,6 +73,16 @@ describe('AdaptiveBitrate', () => {
     expect(clock.pendingTimers).toBe(1);
   });
 
+  it('counts an output that drops while past a quarter of its latency bound as congested, though under half of it', () => {
+    const { outputs, abr, changes } = setup();
+    outputs[0]!.fallBehind(1_000_000);
+    outputs[0]!.stats = { ...outputs[0]!.stats, currentLatencyMs: 600 }; // 30 % of its 2000 ms
+    abr.start();
+    expect(changes).toEqual([]); // not dropping: holding
+    outputs[0]!.startDropping();
+    expect(changes).toEqual([[640_000, 'congested']]);
+  });
+
   it('ignores an output that leaves the dropping state', () => {
     const { outputs, abr, changes } = setup();
     abr.start();

@@ -15,7 +15,19 @@ import { FakeClock } from '../../helpers/fake-clock.js';
 // - `to.name !== output.rendition` → true in #congested: #renditionUnder only returns renditions under
 //   the bitrate the output carries, never its own;
 // - `-Infinity` → `Infinity` as the last decrease of a rung started by a step up or a pin: only read
-//   without a ladder, and those starts happen only with one.
+//   without a ladder, and those starts happen only with one;
+// - `state === 'clear'` → true before a step up: a path not clear has no clearSinceMs, so it waited 0 ms,
+//   under either step interval (both validated > 0);
+// - `offered > 0` → true, `offered >= 0` in #judge: with nothing offered, `deliveryRateBps < 0.9 × 0` is
+//   already false (rates are never negative);
+// - `!rung` → false in #renditionUnder: it is read only with a ladder, whose lowest rung is always there;
+// - `r.bitrateBps <= target` → `<` at the cap without a ladder: an encoder exactly at the target lies within
+//   any shareTolerance ≥ 0 and was shared just before (a negative one, not refused by validation, would differ);
+// - `deliveries.length > 0` → true, `>= 0` in #remember: the delivery just pushed is never older than two step
+//   intervals, so the queue never empties;
+// - `upIndex >= 0 ? ladder[upIndex] : undefined` → true: ladder[-1] is undefined;
+// - `a.kind === 'move'` → true in #carriedOnlyBy: only moves have a `to`, and the rung's name is never
+//   undefined there (#stepUp returns first for the main encode).
 
 const MAIN: QualityRendition = { name: 'main', width: 1280, height: 720, bitrateBps: 2_500_000 };
 const AUDIO = 160_000;
@@ -298,6 +310,20 @@ describe('QualityController with several destinations (renditions on demand)', (
       [2500, 1_140_000],
       [7500, 2_000_000],
     ]);
+  });
+
+  it('counts a step as held when its latency rose by exactly a tenth of its bound: the next step comes 1.5 s later', () => {
+    const { clock, q } = controller();
+    q.update([clear('a'), behind('b', 1_000_000)]); // 640 k
+    const onIt = clear('b', { rendition: 'adaptive-1', deliveryRateBps: 800_000 }); // latency 80 ms
+    const rates: number[] = [];
+    for (const latencyMs of [80, 80, 80, 80, 80, 280, 280, 280]) {
+      clock.advance(500);
+      for (const a of q.update([clear('a'), { ...onIt, latencyMs }]))
+        if (a.kind === 'bitrate') rates.push(a.bitrateBps);
+    }
+    // The first step at 2.5 s (latency 80 ms), the next at 4 s with the latency 200 ms higher.
+    expect(rates).toEqual([1_140_000, 2_000_000]);
   });
 
   it('refuses a climb interval that is not positive or longer than the first step interval, naming it', () => {
@@ -594,6 +620,40 @@ describe('QualityController judging a path (two destinations, on demand)', () =>
     ]);
     expect(moves(third)).toEqual([['c', 'adaptive-2', 'congested']]);
   });
+
+  it("shares the best of several encoders within shareTolerance of a path's target", () => {
+    const { q } = controller();
+    q.update([behind('a', 1_000_000), clear('b'), clear('c')]); // 640 k
+    q.update([behind('a', 1_000_000, { rendition: 'adaptive-1' }), behind('b', 1_400_000), clear('c')]); // 960 k
+    const third = q.update([
+      clear('a', { rendition: 'adaptive-1' }),
+      clear('b', { rendition: 'adaptive-2' }),
+      behind('c', 1_200_000), // target 800 k: both within 30 %
+    ]);
+    expect(starts(third)).toEqual([]);
+    expect(moves(third)).toEqual([['c', 'adaptive-2', 'congested']]);
+  });
+
+  it('at the cap, moves a path whose target is under every encoder to the lowest one', () => {
+    const { q } = controller({ maxExtraEncoders: 2 });
+    q.update([behind('a', 2_000_000), clear('b'), clear('c')]); // 1440 k
+    q.update([behind('a', 2_000_000, { rendition: 'adaptive-1' }), behind('b', 1_000_000), clear('c')]); // 640 k
+    const third = q.update([
+      clear('a', { rendition: 'adaptive-1' }),
+      clear('b', { rendition: 'adaptive-2' }),
+      behind('c', 500_000), // target 250 k (the floor)
+    ]);
+    expect(moves(third)).toEqual([['c', 'adaptive-2', 'congested']]);
+  });
+
+  it("after the main bitrate is lowered to an encode's bitrate, gives a path behind on the main encode a lower encode, not that one", () => {
+    const { q } = controller();
+    q.update([behind('a', 10_000_000), clear('b')]); // 2000 k: 80 % of the main bitrate
+    q.setMainBitrate(2_000_000);
+    const second = q.update([clear('a', { rendition: 'adaptive-1' }), behind('b', 10_000_000)]);
+    expect(starts(second).map((r) => r.bitrateBps)).toEqual([1_600_000]); // 80 % of the new main bitrate
+    expect(moves(second)).toEqual([['b', 'adaptive-2', 'congested']]);
+  });
 });
 
 describe('QualityController with one destination', () => {
@@ -668,6 +728,21 @@ describe('QualityController with a ladder', () => {
     expect(moves(actions)).toEqual([['b', '720p-1500', 'recovered']]);
   });
 
+  it('steps a recovered path up to a rung exactly at what it has shown it carries', () => {
+    const { clock, q } = laddered();
+    q.update([clear('a'), behind('b', 300_000)]); // 360p-400
+    // Drained at 2.075 Mbit/s: 80 % of it minus audio is 1500 k, exactly 720p-1500.
+    clock.advance(500);
+    q.update([clear('a'), clear('b', { rendition: '360p-400', latencyMs: 700, deliveryRateBps: 2_075_000 })]);
+    const recovered = clear('b', { rendition: '360p-400', deliveryRateBps: 560_000 });
+    const actions: QualityAction[] = [];
+    for (let t = 0; t < 5; t++) {
+      clock.advance(500);
+      actions.push(...q.update([clear('a'), recovered]));
+    }
+    expect(moves(actions)).toEqual([['b', '720p-1500', 'recovered']]);
+  });
+
   it('carries pinned outputs on their rung whatever the path, and starts that rung for them', () => {
     const { q } = laddered();
     const actions = q.update([clear('a'), clear('b', { pinned: '480p-800' })]);
@@ -737,6 +812,56 @@ describe('QualityController with a ladder, at its edges', () => {
     expect(moves(second)).toEqual([['b', '360p-400', 'congested']]);
   });
 
+  it('at the encoder cap, moves a path behind on the main encode to the best running rung under its target, whatever order the rungs started in', () => {
+    /** Two paths behind at these rates take two rungs; then a third one behind at `thirdBps` moves. */
+    const third = (
+      firstBps: number,
+      secondBps: number,
+      thirdBps: number,
+    ): [string, string | undefined, string][] => {
+      const q = laddered({ maxExtraEncoders: 2 });
+      const [first] = moves(q.update([behind('a', firstBps), clear('b'), clear('c')]));
+      const [second] = moves(
+        q.update([clear('a', { rendition: first?.[1] }), behind('b', secondBps), clear('c')]),
+      );
+      return moves(
+        q.update([
+          clear('a', { rendition: first?.[1] }),
+          clear('b', { rendition: second?.[1] }),
+          behind('c', thirdBps),
+        ]),
+      );
+    };
+    // 360p-400, then 480p-800; a target of 1600 k (720p-1500) gets 480p-800, the better of the two.
+    expect(third(300_000, 1_300_000, 2_200_000)).toEqual([['c', '480p-800', 'congested']]);
+    // 720p-1500, then 360p-400; a target of 880 k (480p-800) gets 360p-400, not the one above it.
+    expect(third(2_500_000, 300_000, 1_300_000)).toEqual([['c', '360p-400', 'congested']]);
+  });
+
+  it("at the encoder cap, counts a running rung exactly at a path's target as under it (two rungs at one bitrate)", () => {
+    const twins: QualityRendition[] = [
+      { name: '720p-1500', width: 1280, height: 720, bitrateBps: 1_500_000 },
+      { name: '480p-800', width: 854, height: 480, bitrateBps: 800_000 },
+      { name: '360p-800', width: 640, height: 360, bitrateBps: 800_000 },
+      { name: '240p-400', width: 426, height: 240, bitrateBps: 400_000 },
+    ];
+    // headroom 0.5 keeps the targets exact.
+    const { q } = controller({ ...qualityControllerDefaults(MAIN, AUDIO, twins), headroom: 0.5 });
+    q.update([clear('a', { pinned: '360p-800' }), behind('b', 1_000_000), clear('c')]); // 360p-800; 240p-400
+    const third = q.update([
+      clear('a', { pinned: '360p-800', rendition: '360p-800' }),
+      clear('b', { rendition: '240p-400' }),
+      behind('c', 1_920_000), // target 800 k: 480p-800 first, but it would be a third encoder
+    ]);
+    expect(moves(third)).toEqual([['c', '360p-800', 'congested']]);
+  });
+
+  it("after the main bitrate is lowered to the lowest rung's, leaves a path behind on the main encode: no rung is under it", () => {
+    const q = laddered();
+    expect(q.setMainBitrate(400_000)).toBe(400_000);
+    expect(q.update([clear('a'), behind('b', 300_000)])).toEqual([]);
+  });
+
   it('starts the rung above when stepping up into it, and waits while that would exceed the cap', () => {
     const { clock, q } = controller({
       ...qualityControllerDefaults(MAIN, AUDIO, ladder),
@@ -793,7 +918,8 @@ describe('QualityController with a ladder, at its edges', () => {
       });
       q.update([clear('a', { pinned: '360p-400' }), clear('b', { pinned: '360p-400' })]); // 360p-400 runs
       const onLowest = clear('b', { rendition: '360p-400', deliveryRateBps: 560_000 });
-      const reports = otherFirst ? [other, onLowest] : [onLowest, other];
+      // A third output on the main encode, which carries nothing of the rung.
+      const reports = otherFirst ? [other, onLowest, clear('c')] : [onLowest, other, clear('c')];
       q.update(reports);
       clock.advance(3000);
       return moves(q.update(reports)).some(([id]) => id === 'b');
@@ -805,6 +931,26 @@ describe('QualityController with a ladder, at its edges', () => {
     expect(stepsUp(clear('a', { pinned: '360p-400' }), false)).toBe(false); // its pin not yet applied
     expect(stepsUp(behind('a', 300_000))).toBe(false); // moved down onto it this tick
     expect(stepsUp(clear('a'))).toBe(true);
+  });
+
+  it('at the encoder cap, steps a path up in place of the rung only it carries while another output moves elsewhere in the same tick', () => {
+    const { clock, q } = controller({
+      ...qualityControllerDefaults(MAIN, AUDIO, ladder),
+      maxExtraEncoders: 2,
+    });
+    q.update([behind('a', 2_500_000), behind('b', 300_000)]); // a: 720p-1500, b: 360p-400
+    const reports = [
+      clear('a', { rendition: '720p-1500', deliveryRateBps: 2_700_000 }), // has shown 80 % of the main bitrate
+      clear('b', { rendition: '360p-400', deliveryRateBps: 560_000 }),
+    ];
+    q.update(reports);
+    clock.advance(3000);
+    const step = q.update(reports);
+    expect(starts(step).map((r) => r.name)).toEqual(['480p-800']);
+    expect(moves(step)).toEqual([
+      ['a', undefined, 'recovered'],
+      ['b', '480p-800', 'recovered'],
+    ]);
   });
 
   it('steps a recovered path straight onto the main encode when it has shown 80 % of it, else to the best rung', () => {
@@ -821,6 +967,17 @@ describe('QualityController with a ladder, at its edges', () => {
     // 80 % of 2 700 000 minus audio is 2000 k, 80 % of the main bitrate.
     expect(stepAfterPeak(2_700_000)).toEqual([['b', undefined, 'recovered']]);
     expect(stepAfterPeak(2_699_999)).toEqual([['b', '720p-1500', 'recovered']]);
+  });
+
+  it('takes the first step up of an output released from its pin onto a rung after a whole 2 s clear', () => {
+    const { clock, q } = controller({ ...qualityControllerDefaults(MAIN, AUDIO, ladder) });
+    q.update([clear('a'), clear('b', { pinned: '360p-400' })]); // starts 360p-400 and moves b onto it
+    const released = clear('b', { rendition: '360p-400', deliveryRateBps: 560_000 });
+    expect(q.update([clear('a'), released])).toEqual([]); // clear from here
+    clock.advance(1500);
+    expect(q.update([clear('a'), released])).toEqual([]);
+    clock.advance(500);
+    expect(moves(q.update([clear('a'), released]))).toEqual([['b', '480p-800', 'recovered']]);
   });
 
   it('keeps a pinned output on its rung without repeating the start or the move', () => {
@@ -881,6 +1038,8 @@ describe('QualityController options', () => {
     ['a fractional encoder count', { maxExtraEncoders: 1.5 }, 'maxExtraEncoders'],
     ['a rung named like the main rendition', { ladder: [rung('main', 500_000)] }, 'video.renditions'],
     ['a rung at the main bitrate', { ladder: [rung('low', 2_500_000)] }, 'video.renditions'],
+    ['a climb interval of 0', { climbIntervalMs: 0 }, 'climbIntervalMs'],
+    ['a climb interval longer than the first step interval', { climbIntervalMs: 2001 }, 'climbIntervalMs'],
     ['no headroom', { headroom: 0 }, 'headroom'],
     ['headroom over the whole rate', { headroom: 1.01 }, 'headroom'],
     ['a clear share of 0', { clearShare: 0 }, 'clearShare'],
