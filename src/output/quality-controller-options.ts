@@ -45,7 +45,7 @@ export interface QualityControllerOptions {
    * step that stays clear doubles the next, up to half the main bitrate. Default 0.2.
    */
   readonly increaseStep: number;
-  /** Paths whose targets are within this share of each other share one encoder; default 0.3. */
+  /** Paths whose targets are within this share of each other share one encoder, in [0, 1); default 0.3. */
   readonly shareTolerance: number;
   /** Adapt to the paths; false: only pinned outputs leave the main encode. Default true. */
   readonly adapt: boolean;
@@ -99,6 +99,8 @@ export function validateQualityControllerOptions(o: QualityControllerOptions): v
       'use 0 < climbIntervalMs ≤ increaseIntervalMs',
     );
   }
+  if (!(o.shareTolerance >= 0 && o.shareTolerance < 1))
+    throw new ConfigError('shareTolerance', o.shareTolerance, 'use a share in [0, 1)');
   if (!(o.headroom > 0 && o.headroom <= 1))
     throw new ConfigError('headroom', o.headroom, 'use a share in (0, 1]');
   if (!(o.clearShare > 0 && o.clearShare <= o.congestedShare)) {

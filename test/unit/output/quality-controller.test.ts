@@ -22,7 +22,7 @@ import { FakeClock } from '../../helpers/fake-clock.js';
 //   already false (rates are never negative);
 // - `!rung` → false in #renditionUnder: it is read only with a ladder, whose lowest rung is always there;
 // - `r.bitrateBps <= target` → `<` at the cap without a ladder: an encoder exactly at the target lies within
-//   any shareTolerance ≥ 0 and was shared just before (a negative one, not refused by validation, would differ);
+//   any shareTolerance ≥ 0 (validation refuses a negative one) and was shared just before;
 // - `deliveries.length > 0` → true, `>= 0` in #remember: the delivery just pushed is never older than two step
 //   intervals, so the queue never empties;
 // - `upIndex >= 0 ? ladder[upIndex] : undefined` → true: ladder[-1] is undefined;
@@ -1044,12 +1044,15 @@ describe('QualityController options', () => {
     ['headroom over the whole rate', { headroom: 1.01 }, 'headroom'],
     ['a clear share of 0', { clearShare: 0 }, 'clearShare'],
     ['a clear share over the congested one', { clearShare: 0.6, congestedShare: 0.5 }, 'clearShare'],
+    ['a negative share tolerance', { shareTolerance: -0.1 }, 'shareTolerance'],
+    ['a share tolerance of the whole target', { shareTolerance: 1 }, 'shareTolerance'],
   ])('refuses %s, naming %s', (_what, patch, field) => {
     expect(() => controller(patch)).toThrow(expect.objectContaining({ name: 'ConfigError', field }));
   });
 
-  it('accepts the edges: 0 and 8 extra encoders, the whole rate as headroom, clear share equal to congested share', () => {
+  it('accepts the edges: 0 and 8 extra encoders, the whole rate as headroom, clear share equal to congested share, share tolerance 0', () => {
     for (const patch of [
+      { shareTolerance: 0 },
       { maxExtraEncoders: 0 },
       { maxExtraEncoders: 8 },
       { headroom: 1 },
