@@ -12,7 +12,7 @@ export interface ConnectionMonitorOptions {
   ackStallTimeoutMs: number;
   /** The transport's acknowledgement window, bytes (see ProgressMonitor). */
   ackWindowBytes: number;
-  /** How often progress is checked, ms; default 1000. */
+  /** How often progress is checked, ms; default 250 (a stall is declared at most this late). */
   checkIntervalMs?: number;
 }
 
@@ -41,7 +41,7 @@ export class ConnectionMonitor extends TypedEmitter<ConnectionMonitorEvents> {
   constructor(clock: Clock, options: ConnectionMonitorOptions) {
     super();
     this.#clock = clock;
-    this.#options = { checkIntervalMs: 1000, ...options };
+    this.#options = { checkIntervalMs: 250, ...options };
   }
 
   /**

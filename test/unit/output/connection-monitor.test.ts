@@ -155,8 +155,8 @@ describe('ConnectionMonitor', () => {
     const lost = monitor.watch(connection);
     monitor.pendingChanged(40_000);
     connection.bytesWritten = 50_000;
-    connection.bufferedBytes = 40_000; // 10 000 bytes drain before the first check, then nothing
-    clock.advance(1000);
+    connection.bufferedBytes = 40_000; // 10 000 bytes drain before the first check (250 ms), then nothing
+    clock.advance(250);
     clock.advance(14_999);
     expect(connection.ended).toBe(false);
     clock.advance(1);
