@@ -51,6 +51,8 @@ export class VideoRenditions extends TypedEmitter<VideoRenditionsEvents> {
   readonly #extras = new Map<string, Extra>();
   #keyframeNext = false;
   #mainOwesKeyframe = false;
+  /** Index of the last captured frame given to the encoders (−1: none yet). */
+  #lastIndex = -1;
   #closed = false;
 
   private constructor(
@@ -101,7 +103,12 @@ export class VideoRenditions extends TypedEmitter<VideoRenditionsEvents> {
 
   /** Gives a captured frame to every encoder, marking the frames that must be keyframes. */
   encode(frame: CapturedFrame): boolean {
-    const keyframe = this.#keyframeNext || frame.index % this.#gopFrames === 0;
+    // The first frame at or past a grid point: the one on it may never have been captured (a deadline
+    // the capture loop missed is counted as lagged, and its index skipped), which must not cost a GOP.
+    const gridPoint =
+      Math.floor(frame.index / this.#gopFrames) > Math.floor(this.#lastIndex / this.#gopFrames);
+    this.#lastIndex = frame.index;
+    const keyframe = this.#keyframeNext || gridPoint;
     this.#keyframeNext = false;
     const keyed: CapturedFrame = keyframe ? { ...frame, keyframe: true } : frame;
     const mainKey = keyframe || this.#mainOwesKeyframe;

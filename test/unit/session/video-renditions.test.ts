@@ -50,6 +50,26 @@ describe('VideoRenditions', () => {
     expect(renditions.configs.size).toBe(0); // closed
   }, 30_000);
 
+  it('keys the first frame past a grid point when the frame on it was never captured (a lagged deadline)', async () => {
+    const clock = new FakeClock();
+    const source = new TestPatternSource(320, 180);
+    const renditions = await VideoRenditions.open(clock, {
+      width: 320,
+      height: 180,
+      fps: 30,
+      bitrateBps: 400_000,
+      keyframeIntervalS: 1,
+    });
+    const packets: EncodedPacket[] = [];
+    renditions.on('packet', (p) => packets.push(p));
+    await feed(renditions, source, 0, 29);
+    await feed(renditions, source, 32, 28); // deadlines 29, 30 and 31 lagged: 30 is not there
+    await feed(renditions, source, 63, 10); // 60 to 62 lagged
+    await renditions.close();
+    const frame = (index: number): number => Math.round((index * 1e6) / 30);
+    expect(keyframePts(packets, undefined)).toEqual([frame(0), frame(32), frame(63)]);
+  }, 30_000);
+
   it('stops a rendition: no more of its packets, and changes a rendition’s bitrate', async () => {
     const clock = new FakeClock();
     const source = new TestPatternSource(320, 180);
