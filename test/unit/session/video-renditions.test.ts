@@ -4,18 +4,28 @@ import type { EncodedPacket } from '../../../src/media/packet.js';
 import { VideoRenditions } from '../../../src/session/video-renditions.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
-/** Feeds `count` captured frames from `first` on, letting the encoders (threadpool) keep up. */
+/**
+ * Feeds `count` captured frames from `first` on, letting every encoder (threadpool) keep up: after
+ * each frame it waits until every rendition has started on it (or skipped it), so none falls behind
+ * enough to skip one (waiting for the main one alone let a rendition skip on a loaded machine).
+ */
 async function feed(
   renditions: VideoRenditions,
   source: TestPatternSource,
   first: number,
   count: number,
 ): Promise<void> {
+  const given = (): number[] =>
+    renditions.stats.map((s) => s.encoder.framesEncoded + s.encoder.framesSkippedBusy);
   for (let index = first; index < first + count; index++) {
     const frame = source.grab(index, (index * 1e6) / 30);
     if (!frame) throw new Error('the pattern gave no frame');
+    const before = given();
     renditions.encode({ frame, index, ptsUs: Math.round((index * 1e6) / 30), duplicate: false });
     await renditions.main.drained();
+    while (given().some((n, i) => n < (before[i] ?? 0) + 1)) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
   }
 }
 
