@@ -4,17 +4,11 @@ import type { EncodedPacket, MediaKind } from '../media/packet.js';
 import {
   DropPolicy,
   resolveDropPolicyOptions,
-  validateDropPolicyOptions,
   type DropPolicyOptions,
   type DropReason,
   type DropState,
 } from './drop-policy.js';
-import {
-  StreamBuffer,
-  defaultStreamBufferOptions,
-  validateStreamBufferOptions,
-  type StreamBufferOptions,
-} from './stream-buffer.js';
+import { StreamBuffer, defaultStreamBufferOptions, type StreamBufferOptions } from './stream-buffer.js';
 
 /** Options of one output's muxer: the buffer's bounds plus the drop policy (one `maxLatencyMs` for both). */
 export interface StreamMuxerOptions extends StreamBufferOptions, DropPolicyOptions {}
@@ -32,12 +26,6 @@ export function resolveStreamMuxerOptions(partial: Partial<StreamMuxerOptions>):
     if (value !== undefined) buffer[key] = value;
   }
   return { ...buffer, ...resolveDropPolicyOptions({ ...partial, maxLatencyMs: buffer.maxLatencyMs }) };
-}
-
-/** Throws a ConfigError naming the first bad StreamMuxer option. */
-export function validateStreamMuxerOptions(options: StreamMuxerOptions): void {
-  validateStreamBufferOptions(options);
-  validateDropPolicyOptions(options);
 }
 
 /** Why the muxer asks the encoder for a keyframe. */
@@ -132,7 +120,7 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
   constructor(clock: Clock, options: Partial<StreamMuxerOptions> = {}) {
     super();
     const resolved = resolveStreamMuxerOptions(options);
-    validateStreamMuxerOptions(resolved);
+    // The buffer and the policy each refuse their own bad options with a ConfigError.
     this.options = Object.freeze(resolved);
     this.#clock = clock;
     this.#buffer = new StreamBuffer(clock, resolved);
