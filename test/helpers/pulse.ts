@@ -62,6 +62,10 @@ export async function startPulse(dir: string): Promise<PulseHandle> {
   return {
     env,
     sink,
+    // Paced by the sink, not by `-re`: ffmpeg keeps 300 ms queued in the server and waits for room, so a
+    // scheduling hiccup of the player does not leave a hole in the tone (with `-re` only about one
+    // 21 ms frame was queued, and a stall of the player put silence into the monitor: a quiet 10 ms at
+    // 7.27 s failed a CI run).
     playTone: (frequencyHz) =>
       spawnTracked(
         'ffmpeg',
@@ -69,7 +73,6 @@ export async function startPulse(dir: string): Promise<PulseHandle> {
           '-nostdin',
           '-loglevel',
           'error',
-          '-re',
           '-f',
           'lavfi',
           '-i',
@@ -78,6 +81,8 @@ export async function startPulse(dir: string): Promise<PulseHandle> {
           '2',
           '-f',
           'pulse',
+          '-buffer_duration',
+          '300',
           '-device',
           sink,
           'steadycast-test-tone',

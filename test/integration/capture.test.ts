@@ -239,7 +239,6 @@ describe.skipIf(missing)('real capture: screen, system audio, files and pushed m
         for (let i = start; i < start + 480; i++) sum += (pcm[i] ?? 0) ** 2;
         if (Math.sqrt(sum / 480) < 0.02) quietWindows.push(start / 48000);
       }
-      expect(quietWindows).toEqual([]);
 
       const final = readStatsFile(statsFile).at(-1) as unknown as StreamStats;
       expect(Math.abs(final.framesCaptured - 600)).toBeLessThanOrEqual(2);
@@ -254,6 +253,8 @@ describe.skipIf(missing)('real capture: screen, system audio, files and pushed m
           `silence ${final.silenceInsertedMs.toFixed(1)} ms (${final.silenceAtStartMs.toFixed(1)} at the start), ` +
           `overrun ${final.audioOverrunDroppedMs.toFixed(1)} ms`,
       );
+      // Checked after the stats are printed, which tell a gap of ours (silence inserted) from the source's.
+      expect(quietWindows).toEqual([]);
       expect(final.silenceAtStartMs).toBeLessThan(500);
       expect(gapsMs).toBeLessThan(30);
     } finally {
