@@ -32,19 +32,30 @@ async function feed(
 const keyframePts = (packets: EncodedPacket[], rendition: string | undefined): number[] =>
   packets.filter((p) => p.rendition === rendition && p.keyframe).map((p) => p.ptsUs);
 
+/** The capture timestamp of frame `index` at 30 fps, µs. */
+const frame = (index: number): number => Math.round((index * 1e6) / 30);
+
+/** Opens 320x180 renditions at 30 fps and 400 kbit/s (plus `extra`), collecting every packet. */
+async function openRecorded(extra: { keyframeIntervalS?: number } = {}): Promise<{
+  source: TestPatternSource;
+  renditions: VideoRenditions;
+  packets: EncodedPacket[];
+}> {
+  const renditions = await VideoRenditions.open(new FakeClock(), {
+    width: 320,
+    height: 180,
+    fps: 30,
+    bitrateBps: 400_000,
+    ...extra,
+  });
+  const packets: EncodedPacket[] = [];
+  renditions.on('packet', (p) => packets.push(p));
+  return { source: new TestPatternSource(320, 180), renditions, packets };
+}
+
 describe('VideoRenditions', () => {
   it('puts every rendition’s keyframes on the same frames, and starts a new one with a keyframe', async () => {
-    const clock = new FakeClock();
-    const source = new TestPatternSource(320, 180);
-    const renditions = await VideoRenditions.open(clock, {
-      width: 320,
-      height: 180,
-      fps: 30,
-      bitrateBps: 400_000,
-      keyframeIntervalS: 1,
-    });
-    const packets: EncodedPacket[] = [];
-    renditions.on('packet', (p) => packets.push(p));
+    const { source, renditions, packets } = await openRecorded({ keyframeIntervalS: 1 });
     await feed(renditions, source, 0, 40);
     await renditions.start({ name: 'low', width: 160, height: 90, bitrateBps: 100_000 });
     expect(renditions.running).toEqual(['low']);
@@ -52,7 +63,6 @@ describe('VideoRenditions', () => {
     renditions.requestKeyframe(); // an output asks: every rendition at the same frame
     await feed(renditions, source, 75, 30);
     await renditions.close();
-    const frame = (index: number): number => Math.round((index * 1e6) / 30);
     expect(keyframePts(packets, undefined)).toEqual([frame(0), frame(30), frame(60), frame(75), frame(90)]);
     // low starts at its first frame, then keeps to the same grid as the main one.
     expect(keyframePts(packets, 'low')).toEqual([frame(40), frame(60), frame(75), frame(90)]);
@@ -61,36 +71,16 @@ describe('VideoRenditions', () => {
   }, 30_000);
 
   it('keys the first frame past a grid point when the frame on it was never captured (a lagged deadline)', async () => {
-    const clock = new FakeClock();
-    const source = new TestPatternSource(320, 180);
-    const renditions = await VideoRenditions.open(clock, {
-      width: 320,
-      height: 180,
-      fps: 30,
-      bitrateBps: 400_000,
-      keyframeIntervalS: 1,
-    });
-    const packets: EncodedPacket[] = [];
-    renditions.on('packet', (p) => packets.push(p));
+    const { source, renditions, packets } = await openRecorded({ keyframeIntervalS: 1 });
     await feed(renditions, source, 0, 29);
     await feed(renditions, source, 32, 28); // deadlines 29, 30 and 31 lagged: 30 is not there
     await feed(renditions, source, 63, 10); // 60 to 62 lagged
     await renditions.close();
-    const frame = (index: number): number => Math.round((index * 1e6) / 30);
     expect(keyframePts(packets, undefined)).toEqual([frame(0), frame(32), frame(63)]);
   }, 30_000);
 
   it('stops a rendition: no more of its packets, and changes a rendition’s bitrate', async () => {
-    const clock = new FakeClock();
-    const source = new TestPatternSource(320, 180);
-    const renditions = await VideoRenditions.open(clock, {
-      width: 320,
-      height: 180,
-      fps: 30,
-      bitrateBps: 400_000,
-    });
-    const packets: EncodedPacket[] = [];
-    renditions.on('packet', (p) => packets.push(p));
+    const { source, renditions, packets } = await openRecorded();
     await renditions.start({ name: 'low', width: 160, height: 90, bitrateBps: 100_000 });
     renditions.setBitrate('low', 150_000);
     expect(renditions.bitrateOf('low')).toBe(150_000);
