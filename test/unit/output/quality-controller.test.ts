@@ -712,34 +712,37 @@ describe('QualityController with a ladder', () => {
     expect(times).toEqual([2500, 4000, 5500]);
   });
 
-  it('steps up past the rungs a recovered path has shown it carries, straight to the best one under that', () => {
+  /**
+   * Output b, moved to 360p-400, once drains at `drainedBps` (while 700 ms behind), then recovers for 2.5 s:
+   * the actions of the recovery.
+   */
+  function recoverAfterDraining(drainedBps: number): QualityAction[] {
     const { clock, q } = laddered();
     q.update([clear('a'), behind('b', 300_000)]); // 360p-400
-    // Drained at 2.2 Mbit/s: 80 % of it minus audio is 1600 k, so 720p-1500 (not 480p-800, one rung up).
     clock.advance(500);
-    q.update([clear('a'), clear('b', { rendition: '360p-400', latencyMs: 700, deliveryRateBps: 2_200_000 })]);
+    q.update([
+      clear('a'),
+      clear('b', { rendition: '360p-400', latencyMs: 700, deliveryRateBps: drainedBps }),
+    ]);
     const recovered = clear('b', { rendition: '360p-400', deliveryRateBps: 560_000 });
     const actions: QualityAction[] = [];
     for (let t = 0; t < 5; t++) {
       clock.advance(500);
       actions.push(...q.update([clear('a'), recovered]));
     }
+    return actions;
+  }
+
+  it('steps up past the rungs a recovered path has shown it carries, straight to the best one under that', () => {
+    // Drained at 2.2 Mbit/s: 80 % of it minus audio is 1600 k, so 720p-1500 (not 480p-800, one rung up).
+    const actions = recoverAfterDraining(2_200_000);
     expect(starts(actions).map((r) => r.name)).toEqual(['720p-1500']);
     expect(moves(actions)).toEqual([['b', '720p-1500', 'recovered']]);
   });
 
   it('steps a recovered path up to a rung exactly at what it has shown it carries', () => {
-    const { clock, q } = laddered();
-    q.update([clear('a'), behind('b', 300_000)]); // 360p-400
     // Drained at 2.075 Mbit/s: 80 % of it minus audio is 1500 k, exactly 720p-1500.
-    clock.advance(500);
-    q.update([clear('a'), clear('b', { rendition: '360p-400', latencyMs: 700, deliveryRateBps: 2_075_000 })]);
-    const recovered = clear('b', { rendition: '360p-400', deliveryRateBps: 560_000 });
-    const actions: QualityAction[] = [];
-    for (let t = 0; t < 5; t++) {
-      clock.advance(500);
-      actions.push(...q.update([clear('a'), recovered]));
-    }
+    const actions = recoverAfterDraining(2_075_000);
     expect(moves(actions)).toEqual([['b', '720p-1500', 'recovered']]);
   });
 
