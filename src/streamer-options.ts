@@ -12,6 +12,7 @@ import type { FileRecorderStats } from './output/file-recorder.js';
 import type { OutputState, RtmpOutputOptions, RtmpOutputStats } from './output/rtmp-output.js';
 import type { RenditionChangeReason } from './output/rendition-switch.js';
 import type { RenditionSpec } from './session/video-renditions.js';
+import type { InterleaverStats } from './session/interleaver.js';
 
 /** Video settings of a Streamer: the encoder's settings (defaults in MEDIA_DEFAULTS), plus these. */
 export interface StreamerVideoOptions extends Pick<
@@ -156,6 +157,11 @@ export interface StreamStats {
   readonly framesDroppedFailed: number;
   /** The recording (`recordPath`): its state, bytes written and why it failed; null when not recording. */
   readonly recording: FileRecorderStats | null;
+  /**
+   * Audio and video go to the outputs in time order: packets waiting for the other kind now, those
+   * that went after waiting the longest allowed (an encoder was late), and the longest wait, ms.
+   */
+  readonly interleave: InterleaverStats | null;
 }
 
 /** One running encode of the video in the stats. */

@@ -58,6 +58,7 @@ export function collectStats(parts: StatsParts): StreamStats {
     devices: deviceHealth(sources),
     framesDroppedFailed: sources?.pushAudio?.framesDroppedFailed ?? 0,
     recording: parts.recorder?.stats ?? null,
+    interleave: session?.interleave ?? null,
     audioEncoder: session?.audioEncoder
       ? { name: session.audioEncoder.encoder, note: session.audioEncoder.encoderNote }
       : null,

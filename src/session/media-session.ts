@@ -11,6 +11,7 @@ import { InvalidStateError, asError } from '../core/errors.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { AudioEncoder, type AudioEncoderOptions, type AudioEncoderStats } from '../encode/audio-encoder.js';
 import type { VideoEncoderOptions, VideoEncoderStats } from '../encode/video-encoder.js';
+import { DEFAULT_INTERLEAVE_MAX_WAIT_MS, Interleaver, type InterleaverStats } from './interleaver.js';
 import { VideoRenditions } from './video-renditions.js';
 import type { EncodedPacket, StreamConfig } from '../media/packet.js';
 import type { PacketSink } from '../output/packet-sink.js';
@@ -25,6 +26,11 @@ export interface MediaSessionOptions {
     encoder: Partial<AudioEncoderOptions>;
     engine?: Partial<AudioEngineOptions>;
   } | null;
+  /**
+   * How long a packet may wait for the other kind to reach its time before it goes anyway, ms
+   * (packets fan out in decode-time order; see Interleaver). Default 300; 0 sends each at once.
+   */
+  interleaveMaxWaitMs?: number;
 }
 
 /** Counters of every engine of the session. */
@@ -37,6 +43,8 @@ export interface MediaSessionStats {
   readonly videoEncoder?: VideoEncoderStats;
   /** The AudioEncoder's counters. */
   readonly audioEncoder?: AudioEncoderStats;
+  /** Putting audio and video in time order before the outputs. */
+  readonly interleave: InterleaverStats;
 }
 
 /** Events of a MediaSession. */
@@ -61,6 +69,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   readonly #audioEngine: AudioEngine | null;
   readonly #options: MediaSessionOptions;
   readonly #sinks = new Set<PacketSink>();
+  readonly #interleaver: Interleaver;
   #state: 'ready' | 'running' | 'stopped' = 'ready';
   /** Session time at which media ends: audio blocks that end after it are not encoded (the capture loop stops at it itself). */
   #endUs = Infinity;
@@ -87,10 +96,17 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       }
     };
     const forwardError = (error: Error): void => void this.emit('error', error);
+    this.#interleaver = new Interleaver(
+      clock,
+      { video: video !== null, audio: audio !== null },
+      options.interleaveMaxWaitMs ?? DEFAULT_INTERLEAVE_MAX_WAIT_MS,
+      fanOut,
+    );
+    const interleave = (packet: EncodedPacket): void => this.#interleaver.push(packet);
     this.#captureLoop = null;
     this.#audioEngine = null;
     if (video && options.video) {
-      video.on('packet', fanOut).on('error', forwardError);
+      video.on('packet', interleave).on('error', forwardError);
       const { width, height } = video.main.config;
       const black = blackI420(width, height);
       this.#captureLoop = new CaptureLoop(clock, options.video.source, (frame) => void video.encode(frame), {
@@ -99,7 +115,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       });
     }
     if (audio && options.audio) {
-      audio.on('packet', fanOut).on('error', forwardError);
+      audio.on('packet', interleave).on('error', forwardError);
       const engineOptions: AudioEngineOptions = {
         ...audioEngineDefaults(),
         ...options.audio.engine,
@@ -197,6 +213,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       ...(this.#audioEngine ? { audio: this.#audioEngine.stats } : {}),
       ...(this.#video ? { videoEncoder: this.#video.main.stats } : {}),
       ...(this.#audioEncoder ? { audioEncoder: this.#audioEncoder.stats } : {}),
+      interleave: this.#interleaver.stats,
     };
   }
 
@@ -207,6 +224,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     this.#captureLoop?.stop();
     this.#audioEngine?.stop();
     await Promise.all([this.#video?.close(), this.#audioEncoder?.close()]);
+    this.#interleaver.flush();
     this.#options.video?.source.close();
     for (const source of this.#options.audio?.sources ?? []) source.close();
   }

@@ -92,6 +92,7 @@ const stats: StreamStats = {
     },
   ],
   framesDroppedFailed: 0,
+  interleave: null,
   recording: null,
 };
 

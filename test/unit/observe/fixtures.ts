@@ -89,6 +89,7 @@ export function streamStats(over: Partial<StreamStats> = {}): StreamStats {
     devices: [{ name: 'screen :0.0', state: 'ok', failures: 0, reopens: 0, downtimeMs: 0, lastError: null }],
     audioEncoder: { name: 'libfdk_aac', note: null },
     framesDroppedFailed: 0,
+    interleave: null,
     recording: null,
     ...over,
   };

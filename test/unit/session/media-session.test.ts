@@ -91,3 +91,30 @@ describe('MediaSession end', () => {
     expect(Math.abs(audioEndUs - 1_000_000)).toBeLessThanOrEqual(frameUs);
   }, 30_000);
 });
+
+describe('MediaSession order', () => {
+  it('hands its sinks audio and video in decode-time order, and every packet by the end of stop()', async () => {
+    const clock = new FakeClock();
+    const session = await MediaSession.open(clock, {
+      video: {
+        source: new TestPatternSource(320, 180),
+        encoder: { width: 320, height: 180, fps: 30, bitrateBps: 300_000 },
+      },
+      audio: { sources: [new ToneSource(48_000, 2)], encoder: {} },
+      // Fake time runs ahead of the threadpool's encodes here: wait as long as it takes.
+      interleaveMaxWaitMs: 1e9,
+    });
+    const packets: EncodedPacket[] = [];
+    session.addSink({ writePacket: (p) => void packets.push(p) });
+    session.start();
+    await run(clock, 1000);
+    await session.stop();
+    const { videoEncoder, audioEncoder, interleave } = session.stats;
+    expect(packets).toHaveLength((videoEncoder?.packetsOut ?? 0) + (audioEncoder?.packetsOut ?? 0));
+    expect(packets.filter((p) => p.kind === 'video').length).toBeGreaterThan(10);
+    expect(packets.filter((p) => p.kind === 'audio').length).toBeGreaterThan(20);
+    const times = packets.map((p) => p.dtsUs);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(interleave).toMatchObject({ held: 0, releasedOnTimeout: 0 });
+  }, 30_000);
+});
