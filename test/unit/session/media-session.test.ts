@@ -14,6 +14,24 @@ async function run(clock: FakeClock, ms: number): Promise<void> {
   }
 }
 
+/** A 320x180 test pattern and a tone, with one sink that keeps every packet. */
+async function openRecorded(
+  clock: FakeClock,
+  interleaveMaxWaitMs?: number,
+): Promise<{ session: MediaSession; packets: EncodedPacket[] }> {
+  const session = await MediaSession.open(clock, {
+    video: {
+      source: new TestPatternSource(320, 180),
+      encoder: { width: 320, height: 180, fps: 30, bitrateBps: 300_000 },
+    },
+    audio: { sources: [new ToneSource(48_000, 2)], encoder: {} },
+    ...(interleaveMaxWaitMs === undefined ? {} : { interleaveMaxWaitMs }),
+  });
+  const packets: EncodedPacket[] = [];
+  session.addSink({ writePacket: (p) => void packets.push(p) });
+  return { session, packets };
+}
+
 describe('MediaSession fan-out', () => {
   it('takes out a sink that throws and reports it; every other sink keeps every packet', async () => {
     const clock = new FakeClock();
@@ -56,15 +74,7 @@ describe('MediaSession fan-out', () => {
 describe('MediaSession end', () => {
   it('encodes nothing stamped at or after endAt(): 1 s of media, however late stop() comes', async () => {
     const clock = new FakeClock();
-    const session = await MediaSession.open(clock, {
-      video: {
-        source: new TestPatternSource(320, 180),
-        encoder: { width: 320, height: 180, fps: 30, bitrateBps: 300_000 },
-      },
-      audio: { sources: [new ToneSource(48_000, 2)], encoder: {} },
-    });
-    const packets: EncodedPacket[] = [];
-    session.addSink({ writePacket: (p) => void packets.push(p) });
+    const { session, packets } = await openRecorded(clock);
     const startUs = clock.nowUs();
     session.endAt(startUs + 1_000_000);
     session.start();
@@ -95,17 +105,8 @@ describe('MediaSession end', () => {
 describe('MediaSession order', () => {
   it('hands its sinks audio and video in decode-time order, and every packet by the end of stop()', async () => {
     const clock = new FakeClock();
-    const session = await MediaSession.open(clock, {
-      video: {
-        source: new TestPatternSource(320, 180),
-        encoder: { width: 320, height: 180, fps: 30, bitrateBps: 300_000 },
-      },
-      audio: { sources: [new ToneSource(48_000, 2)], encoder: {} },
-      // Fake time runs ahead of the threadpool's encodes here: wait as long as it takes.
-      interleaveMaxWaitMs: 1e9,
-    });
-    const packets: EncodedPacket[] = [];
-    session.addSink({ writePacket: (p) => void packets.push(p) });
+    // Fake time runs ahead of the threadpool's encodes here: wait as long as it takes.
+    const { session, packets } = await openRecorded(clock, 1e9);
     session.start();
     await run(clock, 1000);
     await session.stop();
