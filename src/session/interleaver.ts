@@ -35,7 +35,7 @@ export class Interleaver {
   readonly #clock: Clock;
   readonly #maxWaitUs: number;
   readonly #release: (packet: EncodedPacket) => void;
-  readonly #waitsFor: Record<MediaKind, boolean>;
+  readonly #interleaves: boolean;
   readonly #queues: Record<MediaKind, Held[]> = { video: [], audio: [] };
   readonly #reachedUs: Record<MediaKind, number> = { video: -Infinity, audio: -Infinity };
   #timer: Timer | null = null;
@@ -58,15 +58,14 @@ export class Interleaver {
     this.#clock = clock;
     this.#maxWaitUs = maxWaitMs * 1000;
     this.#release = release;
-    const both = kinds.video && kinds.audio && maxWaitMs > 0;
-    this.#waitsFor = { video: both, audio: both };
+    this.#interleaves = kinds.video && kinds.audio && maxWaitMs > 0;
   }
 
   /** Takes one packet; it is released now, or once the other kind reaches its time, or after `maxWaitMs`. */
   push(packet: EncodedPacket): void {
     const kind = packet.kind;
     if (packet.dtsUs > this.#reachedUs[kind]) this.#reachedUs[kind] = packet.dtsUs;
-    if (!this.#waitsFor[kind]) {
+    if (!this.#interleaves) {
       this.#release(packet);
       return;
     }
