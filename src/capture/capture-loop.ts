@@ -1,6 +1,7 @@
 import type { Clock, Timer } from '../core/clock.js';
 import { ConfigError, InvalidStateError } from '../core/errors.js';
 import { LatenessRecorder, type LatenessSummary } from '../core/lateness.js';
+import type { VideoPicture } from '../ffmpeg/shared-picture.js';
 import type { CapturedFrame, RawVideoFrame } from '../media/frames.js';
 import type { VideoSource } from './source.js';
 
@@ -48,13 +49,13 @@ export class CaptureLoop {
   readonly frameIntervalNs: number;
   readonly #clock: Clock;
   readonly #source: VideoSource;
-  readonly #onFrame: (frame: CapturedFrame) => void;
+  readonly #onFrame: (frame: CapturedFrame<VideoPicture>) => void;
   readonly #lateness = new LatenessRecorder();
   #startUs = 0;
   /** Session time at which the media ends: no deadline at or after it is captured. */
   #endUs = Infinity;
   #expectedFrame = 0;
-  #last: RawVideoFrame | null = null;
+  #last: VideoPicture | null = null;
   #timer: Timer | null = null;
   #running = false;
   #closed = false;
@@ -66,7 +67,7 @@ export class CaptureLoop {
   constructor(
     clock: Clock,
     source: VideoSource,
-    onFrame: (frame: CapturedFrame) => void,
+    onFrame: (frame: CapturedFrame<VideoPicture>) => void,
     options: CaptureLoopOptions = captureLoopDefaults(),
   ) {
     validateCaptureLoopOptions(options);

@@ -2,12 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { DeviceError, listDevices, resolveAudioInput, type AudioDeviceKind } from './device-inputs.js';
 import { DeviceReadLoop, type DeviceHealthStats, type DeviceSourceEvents } from './device-read-loop.js';
-import {
-  MediaReader,
-  type DecodedAudio,
-  type DecodedVideo,
-  type MediaReaderOptions,
-} from './media-reader.js';
+import { MediaReader, type Decoded, type MediaReaderOptions } from './media-reader.js';
 import { PcmFifo } from './pcm-fifo.js';
 import type { AudioSource } from './source.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
@@ -155,7 +150,7 @@ export class DeviceAudioSource extends TypedEmitter<DeviceSourceEvents> implemen
     return this.#loop.closed();
   }
 
-  #take(items: readonly (DecodedVideo | DecodedAudio)[]): void {
+  #take(items: readonly Decoded[]): void {
     for (const item of items) {
       if (item.kind !== 'audio') continue;
       this.#fifo.push(item.samples);

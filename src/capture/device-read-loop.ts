@@ -2,10 +2,10 @@ import { backoffDelayMs } from '../core/backoff.js';
 import { sleep, type Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { DeviceError } from './device-inputs.js';
-import type { DecodedAudio, DecodedVideo } from './media-reader.js';
+import type { Decoded } from './media-reader.js';
 
 /** What the loop needs of a device reader (MediaReader's `read` and `close`). */
-export interface DeviceReader<T = DecodedVideo | DecodedAudio> {
+export interface DeviceReader<T = Decoded> {
   /** Reads what the device has next (possibly nothing); null at the end of its stream. */
   read(): Promise<T[] | null>;
   /** Frees the reader; called once no `read()` is in flight. */
@@ -90,7 +90,7 @@ export interface DeviceReadLoopOptions<T> {
  * or `close()` is called. A device that disappears mid-stream (X display gone, USB mic unplugged,
  * PulseAudio restarted) is thus reported and comes back on its own when the device does.
  */
-export class DeviceReadLoop<T = DecodedVideo | DecodedAudio> {
+export class DeviceReadLoop<T = Decoded> {
   /** The validated reopen schedule. */
   readonly retry: Readonly<DeviceRetryOptions>;
   readonly #clock: Clock;

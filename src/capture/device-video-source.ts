@@ -2,12 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { DeviceError, resolveScreenInput, type ScreenOptions } from './device-inputs.js';
 import { DeviceReadLoop, type DeviceHealthStats, type DeviceSourceEvents } from './device-read-loop.js';
-import {
-  MediaReader,
-  type DecodedAudio,
-  type DecodedVideo,
-  type MediaReaderOptions,
-} from './media-reader.js';
+import { MediaReader, type Decoded, type MediaReaderOptions } from './media-reader.js';
 import type { RawVideoFrame } from '../media/frames.js';
 import type { VideoSource } from './source.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
@@ -109,7 +104,7 @@ export class DeviceVideoSource extends TypedEmitter<DeviceSourceEvents> implemen
     return this.#loop.closed();
   }
 
-  #take(items: readonly (DecodedVideo | DecodedAudio)[]): void {
+  #take(items: readonly Decoded[]): void {
     for (const item of items) {
       if (item.kind !== 'video') continue;
       this.#read++;

@@ -4,7 +4,7 @@ import { TypedEmitter } from '../core/typed-emitter.js';
 import { MediaReader } from './media-reader.js';
 import { PcmFifo } from './pcm-fifo.js';
 import { PlaybackTimeline } from './playback-timeline.js';
-import type { RawVideoFrame } from '../media/frames.js';
+import type { SharedPicture } from '../ffmpeg/shared-picture.js';
 import type { AudioSource, VideoSource } from './source.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
 
@@ -59,7 +59,7 @@ export type FileSourceEvents = {
 
 interface QueuedFrame {
   readonly atUs: number;
-  readonly frame: RawVideoFrame;
+  readonly picture: SharedPicture;
 }
 
 /**
@@ -67,6 +67,7 @@ interface QueuedFrame {
  * loop (one read in flight, on the threadpool) decodes at most `leadMs` ahead of playback. Video
  * goes to the CaptureLoop with newest-frame-due semantics; audio goes into a FIFO the AudioEngine
  * reads on its clock. Playback starts at the first `grab()` or `read()` (when the session starts).
+ * Pictures go out by reference, never copied: the source holds each one until it shows the next.
  */
 export class FileSource extends TypedEmitter<FileSourceEvents> {
   /** `file <path>`: the source's name in events and logs. */
@@ -83,6 +84,8 @@ export class FileSource extends TypedEmitter<FileSourceEvents> {
   readonly #channels: number;
   readonly #timeline = new PlaybackTimeline();
   readonly #queue: QueuedFrame[] = [];
+  /** The picture shown last: the CaptureLoop repeats it until a newer one is due. */
+  #shownPicture: SharedPicture | null = null;
   readonly #fifo: PcmFifo;
   readonly #stopped: AbortController = new AbortController();
   #anchorUs: number | null = null;
@@ -138,6 +141,7 @@ export class FileSource extends TypedEmitter<FileSourceEvents> {
       audio: full.audio,
       sampleRate: full.sampleRate,
       channels: full.channels,
+      sharePictures: true,
     });
     const source = new FileSource(clock, reader, full);
     // Playback starts with the session: have the first `leadMs` decoded by then.
@@ -170,7 +174,10 @@ export class FileSource extends TypedEmitter<FileSourceEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopped.abort();
+    for (const queued of this.#queue) queued.picture.release();
     this.#queue.length = 0;
+    this.#shownPicture?.release();
+    this.#shownPicture = null;
     this.#fifo.clear();
   }
 
@@ -193,14 +200,20 @@ export class FileSource extends TypedEmitter<FileSourceEvents> {
         let frame: QueuedFrame | null = null;
         // Newest picture due by this deadline (half a millisecond of rounding allowed).
         while (this.#queue.length > 0 && (this.#queue[0]?.atUs ?? Infinity) <= dueUs + 500) {
-          if (frame) this.#skipped++;
+          if (frame) {
+            this.#skipped++;
+            frame.picture.release();
+          }
           frame = this.#queue.shift() ?? null;
         }
         if (!frame) return null;
         this.#shown++;
         this.#firstShownUs ??= deadlineUs;
         this.#lastShownUs = deadlineUs;
-        return frame.frame;
+        // Whoever kept the previous picture (an encoder's queue) holds its own reference to it.
+        this.#shownPicture?.release();
+        this.#shownPicture = frame.picture;
+        return frame.picture;
       },
       close: () => this.close(),
     };
@@ -243,16 +256,19 @@ export class FileSource extends TypedEmitter<FileSourceEvents> {
           continue;
         }
         for (const item of items) {
-          if (this.#closed) break;
-          if (item.kind === 'video') {
-            if (!this.video) continue;
+          if (item.kind === 'video') continue; // only pictures by reference were asked for
+          if (item.kind === 'picture') {
+            if (this.#closed || !this.video) {
+              item.picture.release();
+              continue;
+            }
             const durationUs = item.durationUs ?? this.#frameDurationUs;
             const atUs = this.#timeline.map(item.ptsUs, durationUs);
             this.#decoded++;
-            this.#queue.push({ atUs, frame: item.frame });
+            this.#queue.push({ atUs, picture: item.picture });
             this.#decodedAheadUs = Math.max(this.#decodedAheadUs, atUs);
           } else {
-            if (!this.audio) continue;
+            if (this.#closed || !this.audio) continue;
             const frames = item.samples.length / this.#channels;
             const durationUs = (frames * 1e6) / this.#sampleRate;
             const atUs = this.#timeline.map(item.ptsUs, durationUs, 'audio');

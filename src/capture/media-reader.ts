@@ -25,6 +25,7 @@ import {
 import { MediaError } from '../core/errors.js';
 import { AudioResampler } from '../ffmpeg/resampler.js';
 import { VideoScaler } from '../ffmpeg/scaler.js';
+import { SharedPicture } from '../ffmpeg/shared-picture.js';
 import type { PixelFormat, RawVideoFrame } from '../media/frames.js';
 import { withAlsaPulseConfig } from './alsa-config.js';
 
@@ -42,6 +43,11 @@ export interface MediaReaderOptions {
   sampleRate: number;
   /** Session channel count that audio is mixed to. */
   channels: number;
+  /**
+   * Hand out decoded pictures by reference (`DecodedPicture`) instead of copying each into a Buffer
+   * (`DecodedVideo`); default false. A file restream shares them; a screen compares their bytes.
+   */
+  sharePictures?: boolean;
 }
 
 /** One decoded picture, with its presentation time in the input's own time line. */
@@ -54,6 +60,20 @@ export interface DecodedVideo {
   /** The picture, packed. */
   readonly frame: RawVideoFrame;
 }
+
+/** One decoded picture by reference: its holder releases it (see SharedPicture). */
+export interface DecodedPicture {
+  readonly kind: 'picture';
+  /** Presentation time, microseconds (input time line), or null when unknown. */
+  readonly ptsUs: number | null;
+  /** Duration, microseconds, or null when unknown. */
+  readonly durationUs: number | null;
+  /** The decoder's frame (converted to I420 first when the encoder cannot take its format). */
+  readonly picture: SharedPicture;
+}
+
+/** What one read decodes to. */
+export type Decoded = DecodedVideo | DecodedPicture | DecodedAudio;
 
 /** Decoded audio, already at the session's rate and channel count. */
 export interface DecodedAudio {
@@ -91,6 +111,7 @@ export class MediaReader {
   readonly #frame = new Frame();
   readonly #scaler = new VideoScaler();
   readonly #resampler: AudioResampler;
+  readonly #sharePictures: boolean;
   #closed = false;
 
   private constructor(
@@ -103,6 +124,7 @@ export class MediaReader {
     this.#video = video;
     this.#audio = audio;
     this.#resampler = new AudioResampler(options.sampleRate, options.channels);
+    this.#sharePictures = options.sharePictures ?? false;
     this.#packet.alloc();
     this.#frame.alloc();
   }
@@ -151,7 +173,7 @@ export class MediaReader {
    * Reads one packet and returns what it decodes to (often one item, sometimes none); null at the
    * end of the input. Devices that have nothing yet return an empty list.
    */
-  async read(): Promise<(DecodedVideo | DecodedAudio)[] | null> {
+  async read(): Promise<Decoded[] | null> {
     const ret = await this.#input.readFrame(this.#packet);
     if (ret === AVERROR_EAGAIN) return [];
     if (ret === AVERROR_EOF) return this.#drain();
@@ -194,8 +216,8 @@ export class MediaReader {
     await this.#input.closeInput();
   }
 
-  async #drain(): Promise<(DecodedVideo | DecodedAudio)[] | null> {
-    const out: (DecodedVideo | DecodedAudio)[] = [];
+  async #drain(): Promise<Decoded[] | null> {
+    const out: Decoded[] = [];
     for (const decoder of [this.#video, this.#audio]) {
       if (!decoder) continue;
       await decoder.context.sendPacket(null);
@@ -204,8 +226,8 @@ export class MediaReader {
     return out.length > 0 ? out : null;
   }
 
-  async #receive(decoder: Decoder): Promise<(DecodedVideo | DecodedAudio)[]> {
-    const out: (DecodedVideo | DecodedAudio)[] = [];
+  async #receive(decoder: Decoder): Promise<Decoded[]> {
+    const out: Decoded[] = [];
     for (;;) {
       const ret = await decoder.context.receiveFrame(this.#frame);
       if (ret === AVERROR_EAGAIN || ret === AVERROR_EOF) break;
@@ -217,7 +239,11 @@ export class MediaReader {
         const ptsUs = pts === NO_PTS ? null : toUs(pts);
         if (decoder === this.#video) {
           const durationUs = this.#frame.duration > 0n ? toUs(this.#frame.duration) : null;
-          out.push({ kind: 'video', ptsUs, durationUs, frame: await this.#toRaw(this.#frame) });
+          out.push(
+            this.#sharePictures
+              ? { kind: 'picture', ptsUs, durationUs, picture: await this.#toShared(this.#frame) }
+              : { kind: 'video', ptsUs, durationUs, frame: await this.#toRaw(this.#frame) },
+          );
         } else {
           out.push({ kind: 'audio', ptsUs, samples: await this.#toSessionPcm(this.#frame) });
         }
@@ -243,6 +269,27 @@ export class MediaReader {
     } finally {
       target.free();
     }
+  }
+
+  /** The decoded frame by reference, or (a format the encoder does not take) converted to I420. */
+  async #toShared(frame: Frame): Promise<SharedPicture> {
+    if (DIRECT_FORMATS.has(frame.format as AVPixelFormat)) {
+      const reference = frame.clone();
+      if (!reference) throw new MediaError('decoding', 'out of memory referencing a picture');
+      return new SharedPicture(reference);
+    }
+    const target = new Frame();
+    target.alloc();
+    target.width = frame.width;
+    target.height = frame.height;
+    target.format = AV_PIX_FMT_YUV420P;
+    try {
+      await this.#scaler.scale(target, frame);
+    } catch (error) {
+      target.free();
+      throw error;
+    }
+    return new SharedPicture(target);
   }
 
   async #toSessionPcm(frame: Frame): Promise<Float32Array> {

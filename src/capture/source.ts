@@ -1,4 +1,4 @@
-import type { RawVideoFrame } from '../media/frames.js';
+import type { VideoPicture } from '../ffmpeg/shared-picture.js';
 
 /** Something that supplies pictures to the CaptureLoop (test pattern, screen, app pushes, file). */
 export interface VideoSource {
@@ -6,9 +6,10 @@ export interface VideoSource {
   readonly name: string;
   /**
    * Called at each frame deadline: the newest picture since the previous call, or null when
-   * nothing new arrived (the CaptureLoop then repeats the last picture). Must not block.
+   * nothing new arrived (the CaptureLoop then repeats the last picture). Must not block. A
+   * SharedPicture stays valid until the source returns a newer picture or closes.
    */
-  grab(frameIndex: number, deadlineUs: number): RawVideoFrame | null;
+  grab(frameIndex: number, deadlineUs: number): VideoPicture | null;
   /** Releases the source's resources; idempotent. */
   close(): void;
 }

@@ -10,7 +10,7 @@ import {
   type AVPixelFormat,
   type FFEncoderCodec,
 } from 'node-av/constants';
-import type { CapturedFrame, PixelFormat, RawVideoFrame } from '../media/frames.js';
+import type { CapturedFrame, PixelFormat } from '../media/frames.js';
 import type { Clock } from '../core/clock.js';
 import { ConfigError, MediaError } from '../core/errors.js';
 import { SerialWorker } from '../core/serial-worker.js';
@@ -20,9 +20,16 @@ import { annexBToAvcc } from './annexb.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
 import { EncoderCore, type RawPacket } from '../ffmpeg/encoder-core.js';
 import { ReusableVideoFrame } from '../ffmpeg/reusable-frame.js';
+import { SharedPicture, type VideoPicture } from '../ffmpeg/shared-picture.js';
 import { VideoScaler } from '../ffmpeg/scaler.js';
 
 const US = new Rational(1, 1_000_000);
+
+/** A frame waiting for the encoder, with its own reference to a shared picture (freed once encoded). */
+interface QueuedFrame {
+  readonly captured: CapturedFrame<VideoPicture>;
+  readonly held: Frame | null;
+}
 
 /** VideoEncoder options. */
 export interface VideoEncoderOptions {
@@ -167,7 +174,7 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
   readonly #options: VideoEncoderOptions;
   readonly #clock: Clock;
   readonly #core: EncoderCore;
-  readonly #worker: SerialWorker<CapturedFrame>;
+  readonly #worker: SerialWorker<QueuedFrame>;
   readonly #scaler = new VideoScaler();
   // The captured picture as FFmpeg sees it, and (when it needs converting) the encoder's input.
   readonly #input = new ReusableVideoFrame();
@@ -280,13 +287,22 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
   }
 
   /** Queues a frame; returns false (and counts it) when skipped because the encoder is behind. */
-  encode(frame: CapturedFrame): boolean {
+  encode(frame: CapturedFrame<VideoPicture>): boolean {
     if (this.#closed) return false;
     if (this.#worker.length >= this.#options.maxPendingFrames) {
       this.#skipped++;
       return false;
     }
-    this.#worker.push(frame);
+    let held: Frame | null = null;
+    if (frame.frame instanceof SharedPicture) {
+      // The source frees its picture when it shows the next one: keep a reference of our own.
+      held = frame.frame.reference();
+      if (!held) {
+        this.#skipped++;
+        return false;
+      }
+    }
+    this.#worker.push({ captured: frame, held });
     return true;
   }
 
@@ -323,14 +339,22 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
     this.#core.free();
   }
 
-  async #encodeOne(captured: CapturedFrame): Promise<void> {
+  async #encodeOne({ captured, held }: QueuedFrame): Promise<void> {
+    try {
+      await this.#encodeFrame(captured, held);
+    } finally {
+      held?.free();
+    }
+  }
+
+  async #encodeFrame(captured: CapturedFrame<VideoPicture>, held: Frame | null): Promise<void> {
     this.#encodeStartedMs = this.#clock.nowUs() / 1000;
     if (this.#pendingBitrate !== null) {
       applyBitrate(this.#core.context, this.#pendingBitrate);
       this.#bitrateBps = this.#pendingBitrate;
       this.#pendingBitrate = null;
     }
-    const frame = await this.#toEncoderFrame(captured.frame);
+    const frame = await this.#toEncoderFrame(captured.frame, held);
     frame.pts = BigInt(captured.ptsUs);
     frame.timeBase = US;
     frame.pictType =
@@ -360,14 +384,24 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
     });
   }
 
-  /** The picture in the encoder's size and format, in frames reused from one picture to the next. */
-  async #toEncoderFrame(raw: RawVideoFrame): Promise<Frame> {
+  /**
+   * The picture in the encoder's size and format: a shared picture that fits as it is (`held`, our
+   * reference to it), else converted into frames reused from one picture to the next.
+   */
+  async #toEncoderFrame(picture: VideoPicture, held: Frame | null): Promise<Frame> {
     const { width, height } = this.#options;
-    const format = PIXEL_FORMATS[raw.format];
-    const input = this.#input.take(format, raw.width, raw.height);
-    const ret = input.fromBuffer(raw.data);
-    if (ret < 0) throw new MediaError('copying a picture into a frame', `error ${ret}`);
-    if (format === AV_PIX_FMT_YUV420P && raw.width === width && raw.height === height) return input;
+    let input: Frame;
+    if (picture instanceof SharedPicture) {
+      if (!held) throw new MediaError('encoding a shared picture', 'no reference was taken');
+      if (picture.fits(width, height)) return held;
+      input = held;
+    } else {
+      const format = PIXEL_FORMATS[picture.format];
+      input = this.#input.take(format, picture.width, picture.height);
+      const ret = input.fromBuffer(picture.data);
+      if (ret < 0) throw new MediaError('copying a picture into a frame', `error ${ret}`);
+      if (format === AV_PIX_FMT_YUV420P && picture.width === width && picture.height === height) return input;
+    }
     const target = this.#scaled.take(AV_PIX_FMT_YUV420P, width, height);
     await this.#scaler.scale(target, input);
     return target;

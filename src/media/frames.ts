@@ -20,10 +20,16 @@ export function frameByteLength(format: PixelFormat, width: number, height: numb
   return width * height + 2 * chroma;
 }
 
-/** One picture the CaptureLoop hands to the video encoder. */
-export interface CapturedFrame {
-  /** The picture (the previous one again when `duplicate`). */
-  readonly frame: RawVideoFrame;
+/**
+ * One picture the CaptureLoop hands to the video encoder. Inside the engine `Picture` is a
+ * `VideoPicture` (src/ffmpeg/shared-picture.ts): packed bytes, or a decoder's frame by reference.
+ */
+export interface CapturedFrame<Picture = RawVideoFrame> {
+  /**
+   * The picture (the previous one again when `duplicate`). Valid during the call that hands it over:
+   * a consumer that keeps a shared picture longer takes its own reference.
+   */
+  readonly frame: Picture;
   /** Frame index since the loop started; its deadline is `startUs + index·interval`. */
   readonly index: number;
   /** Presentation time, microseconds on the session clock: the frame's own deadline. */

@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { ConfigError, InvalidStateError } from '../core/errors.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import { VideoEncoder, type VideoEncoderOptions, type VideoEncoderStats } from '../encode/video-encoder.js';
+import type { VideoPicture } from '../ffmpeg/shared-picture.js';
 import type { CapturedFrame } from '../media/frames.js';
 import type { EncodedPacket, VideoConfig } from '../media/packet.js';
 
@@ -102,7 +103,7 @@ export class VideoRenditions extends TypedEmitter<VideoRenditionsEvents> {
   }
 
   /** Gives a captured frame to every encoder, marking the frames that must be keyframes. */
-  encode(frame: CapturedFrame): boolean {
+  encode(frame: CapturedFrame<VideoPicture>): boolean {
     // The first frame at or past a grid point: the one on it may never have been captured (a deadline
     // the capture loop missed is counted as lagged, and its index skipped), which must not cost a GOP.
     const gridPoint =
@@ -110,7 +111,7 @@ export class VideoRenditions extends TypedEmitter<VideoRenditionsEvents> {
     this.#lastIndex = frame.index;
     const keyframe = this.#keyframeNext || gridPoint;
     this.#keyframeNext = false;
-    const keyed: CapturedFrame = keyframe ? { ...frame, keyframe: true } : frame;
+    const keyed: CapturedFrame<VideoPicture> = keyframe ? { ...frame, keyframe: true } : frame;
     const mainKey = keyframe || this.#mainOwesKeyframe;
     const accepted = this.main.encode(mainKey && !keyframe ? { ...frame, keyframe: true } : keyed);
     this.#mainOwesKeyframe = mainKey && !accepted;

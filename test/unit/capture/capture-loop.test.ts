@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CaptureLoop, captureLoopDefaults } from '../../../src/capture/capture-loop.js';
 import { InvalidStateError } from '../../../src/core/errors.js';
 import type { VideoSource } from '../../../src/capture/source.js';
+import type { VideoPicture } from '../../../src/ffmpeg/shared-picture.js';
 import type { CapturedFrame, RawVideoFrame } from '../../../src/media/frames.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { mulberry32 } from '../../helpers/prng.js';
@@ -31,7 +32,7 @@ class ScriptedSource implements VideoSource {
 }
 
 function run(fps: number, clock = new FakeClock(), source: VideoSource = new ScriptedSource()) {
-  const frames: CapturedFrame[] = [];
+  const frames: CapturedFrame<VideoPicture>[] = [];
   const loop = new CaptureLoop(clock, source, (f) => frames.push(f), { fps });
   loop.start();
   return { loop, frames, clock };
@@ -130,7 +131,7 @@ describe('CaptureLoop', () => {
     const placeholder = picture(0);
     let ready = false;
     const source: VideoSource = { name: 'late', grab: () => (ready ? picture(9) : null), close: () => {} };
-    const frames: CapturedFrame[] = [];
+    const frames: CapturedFrame<VideoPicture>[] = [];
     const loop = new CaptureLoop(clock, source, (f) => frames.push(f), { fps: 10, placeholder });
     loop.start();
     clock.advance(250);
@@ -164,7 +165,7 @@ describe('CaptureLoop', () => {
     const clock = new FakeClock();
     let ready = false;
     const source: VideoSource = { name: 'late', grab: () => (ready ? picture(9) : null), close: () => {} };
-    const frames: CapturedFrame[] = [];
+    const frames: CapturedFrame<VideoPicture>[] = [];
     const loop = new CaptureLoop(clock, source, (f) => frames.push(f), { fps: 10 });
     loop.start();
     clock.advance(250); // deadlines 0, 100, 200 ms
@@ -218,7 +219,7 @@ describe('CaptureLoop', () => {
 
   it('emits no further frame when stopped from inside the frame callback', () => {
     const clock = new FakeClock();
-    const frames: CapturedFrame[] = [];
+    const frames: CapturedFrame<VideoPicture>[] = [];
     const loop: CaptureLoop = new CaptureLoop(
       clock,
       new ScriptedSource(),

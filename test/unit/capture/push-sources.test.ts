@@ -5,6 +5,7 @@ import type { PcmRateConverter } from '../../../src/capture/pcm-rate-converter.j
 import { PushAudioSource, type PushAudioSourceOptions } from '../../../src/capture/push-audio-source.js';
 import { MAX_TIMESTAMP_AHEAD_MS } from '../../../src/capture/push-checks.js';
 import { MAX_HELD_PICTURES, PushVideoSource } from '../../../src/capture/push-video-source.js';
+import type { VideoPicture } from '../../../src/ffmpeg/shared-picture.js';
 import type { CapturedFrame, MixedAudioFrame, RawVideoFrame } from '../../../src/media/frames.js';
 import { ConfigError } from '../../../src/core/errors.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
@@ -410,11 +411,12 @@ const picture = (n: number): RawVideoFrame => ({
 function videoSession() {
   const clock = new FakeClock();
   const source = new PushVideoSource(clock);
-  const frames: CapturedFrame[] = [];
+  const frames: CapturedFrame<VideoPicture>[] = [];
   const loop = new CaptureLoop(clock, source, (f) => frames.push(f), { fps: 25 });
   loop.start();
   /** Which picture each deadline showed: `[ms, picture, duplicate]`. */
-  const shown = () => frames.map((f) => [f.ptsUs / 1000, f.frame.data[0], f.duplicate]);
+  const shown = () =>
+    frames.map((f) => [f.ptsUs / 1000, 'data' in f.frame ? f.frame.data[0] : 'shared', f.duplicate]);
   return { clock, source, shown };
 }
 
