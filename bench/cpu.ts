@@ -1,10 +1,13 @@
 /**
  * bench:cpu — what the same live stream costs with ffmpeg and with steadycast, side by side in one run.
  *
- * Two kinds of work, each streamed for BENCH_SECONDS (default 40) to a fresh local nginx-rtmp behind a
+ * Kinds of work, each streamed for BENCH_SECONDS (default 40) to a fresh local nginx-rtmp behind a
  * wire tap, ffmpeg first and then steadycast, with the same settings (720p30, x264 veryfast zerolatency,
  * CBR 2500k, keyframe every 2 s, no B-frames, AAC 160k 48 kHz stereo):
- * - `pattern`: a moving test pattern and a tone (`testsrc2` + `sine` / `--video test --audio tone`);
+ * - `pattern`: steadycast's moving test pattern and a tone, the same pictures on both sides (ffmpeg
+ *   reads 10 s of them, rendered here, as raw video in a loop / `--video test --audio tone`);
+ * - `testsrc2` (not run by default): each side's own generator (`testsrc2` + `sine` / `--video test`).
+ *   x264 spends about twice as much on steadycast's picture, so this row compares pictures, not engines;
  * - `file`: restreaming a 720p30 H.264 6 Mbit/s file with AAC, made here with ffmpeg, looped
  *   (`-re -stream_loop -1 -i f.mp4` / `--video file:f.mp4 --audio file --loop`).
  *
@@ -18,10 +21,12 @@
  * Env: BENCH_SECONDS (40), BENCH_KINDS (`pattern,file`), BENCH_STEADYCAST_ARGS (extra CLI arguments, e.g.
  * `--audio-encoder aac`), BENCH_PUBLISHERS (`ffmpeg,steadycast`). Run it under the heavy lock.
  */
-import { existsSync } from 'node:fs';
+import { once } from 'node:events';
+import { createWriteStream, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { TestPatternSource } from '../src/capture/test-pattern.js';
 import { startNginxRtmp } from '../test/helpers/nginx-rtmp.js';
 import {
   cleanupAll,
@@ -33,7 +38,7 @@ import {
 } from '../test/helpers/process.js';
 import { isFrame, percentile, startWireTap } from '../test/helpers/wire-tap.js';
 
-type Kind = 'pattern' | 'file';
+type Kind = 'pattern' | 'testsrc2' | 'file';
 type Publisher = 'ffmpeg' | 'steadycast';
 
 /** What one publisher run measured. */
@@ -74,24 +79,45 @@ const FFMPEG_ENCODE = [
   ['-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '160k', '-ar', '48000', '-ac', '2'],
 ].flat();
 
-function ffmpegArgs(kind: Kind, url: string, file: string): string[] {
-  const input =
-    kind === 'pattern'
-      ? ['-re', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30']
-          .concat(['-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'])
-          .concat(['-map', '0:v', '-map', '1:a'])
-      : ['-re', '-stream_loop', '-1', '-i', file];
+/** Inputs made once per run of the bench. */
+interface BenchFiles {
+  /** The restream file (`file`). */
+  readonly restream: string;
+  /** steadycast's test pattern, 10 s of raw I420 frames (`pattern`). */
+  readonly pattern: string;
+}
+
+function ffmpegArgs(kind: Kind, url: string, files: BenchFiles): string[] {
+  const tone = [
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-map',
+    '0:v',
+    '-map',
+    '1:a',
+  ];
+  const inputs: Record<Kind, string[]> = {
+    pattern: ['-re', '-stream_loop', '-1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-video_size', '1280x720']
+      .concat(['-framerate', '30', '-i', files.pattern])
+      .concat(tone),
+    testsrc2: ['-re', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', ...tone],
+    file: ['-re', '-stream_loop', '-1', '-i', files.restream],
+  };
+  const input = inputs[kind];
   return ['-nostdin', '-hide_banner', '-loglevel', 'error', ...input, '-t', String(seconds)].concat(
     FFMPEG_ENCODE,
     ['-f', 'flv', url],
   );
 }
 
-function steadycastArgs(kind: Kind, url: string, file: string): string[] {
+function steadycastArgs(kind: Kind, url: string, files: BenchFiles): string[] {
   const sources =
-    kind === 'pattern'
-      ? ['--video', 'test', '--audio', 'tone']
-      : ['--video', `file:${file}`, '--audio', 'file', '--loop'];
+    kind === 'file'
+      ? ['--video', `file:${files.restream}`, '--audio', 'file', '--loop']
+      : ['--video', 'test', '--audio', 'tone'];
   return [cli ?? 'bin/steadycast.js', 'stream', url, ...sources, '--duration', String(seconds)].concat(
     ['--size', '1280x720', '--fps', '30', '--video-bitrate', '2500k', '--keyint', '2'],
     ['--audio-bitrate', '160k', '--quiet', ...extraArgs],
@@ -115,14 +141,32 @@ async function makeRestreamFile(dir: string): Promise<string> {
   return file;
 }
 
-async function runOnce(kind: Kind, publisher: Publisher, file: string): Promise<RunResult> {
+/**
+ * steadycast's test pattern as ffmpeg reads it: 10 s of raw 720p I420 frames, looped. x264 spends
+ * about twice as much on this picture (a luma ramp sliding every frame) as on testsrc2's, so the
+ * `pattern` row gives both publishers the same pictures; `testsrc2` keeps the two generators.
+ */
+async function makePatternFile(dir: string): Promise<string> {
+  const file = join(dir, 'pattern-720p30.yuv');
+  const source = new TestPatternSource(1280, 720, 2);
+  const out = createWriteStream(file);
+  for (let index = 0; index < 300; index++) {
+    const { data } = source.grab(index, (index * 1e6) / 30);
+    if (!out.write(Buffer.from(data))) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  return file;
+}
+
+async function runOnce(kind: Kind, publisher: Publisher, files: BenchFiles): Promise<RunResult> {
   const nginx = await startNginxRtmp();
   const tap = await startWireTap({ targetPort: nginx.port });
   const url = tap.url('live', `${kind}-${publisher}`);
   const command =
     publisher === 'ffmpeg'
-      ? ['ffmpeg', ...ffmpegArgs(kind, url, file)]
-      : [process.execPath, ...steadycastArgs(kind, url, file)];
+      ? ['ffmpeg', ...ffmpegArgs(kind, url, files)]
+      : [process.execPath, ...steadycastArgs(kind, url, files)];
   const startedMs = performance.now();
   const proc = spawnTracked('/usr/bin/time', ['-f', 'BENCHTIME %U %S %M', ...command], {
     env: { ...process.env, UV_THREADPOOL_SIZE: '8' },
@@ -201,12 +245,15 @@ async function main(): Promise<void> {
     throw new Error(`bench:cpu needs ${missing.join(', ')} (install them with .ci/run)`);
   if (!cli) throw new Error('bin/steadycast.js not found: run npm run build first');
   const dir = makeTempDir('bench-cpu');
-  const file = kinds.includes('file') ? await makeRestreamFile(dir) : '';
+  const files: BenchFiles = {
+    restream: kinds.includes('file') ? await makeRestreamFile(dir) : '',
+    pattern: kinds.includes('pattern') ? await makePatternFile(dir) : '',
+  };
   const results: RunResult[] = [];
   for (const kind of kinds) {
     for (const publisher of publishers) {
       process.stderr.write(`${kind} / ${publisher}, ${seconds} s… `);
-      const result = await runOnce(kind, publisher, file);
+      const result = await runOnce(kind, publisher, files);
       process.stderr.write(`exit ${result.exit}, ${f(result.cpuS)} CPU s\n`);
       console.log(`json ${JSON.stringify(result)}`);
       results.push(result);
