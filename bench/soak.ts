@@ -100,6 +100,7 @@ async function main(): Promise<void> {
   // Cross-connection timestamp check and memory hygiene of the tap (it would otherwise keep every message).
   let lastFrameTsMs = -1;
   let timestampRegressions = 0;
+  const regressionExamples: string[] = [];
   const firstKeyframeAtMs = new Map<number, number>();
   const digest = (conn: TapConnection): void => {
     for (const m of conn.media) {
@@ -107,7 +108,15 @@ async function main(): Promise<void> {
       if (m.keyframe && m.type === 9 && !firstKeyframeAtMs.has(conn.id))
         firstKeyframeAtMs.set(conn.id, m.arrivalMs);
       // Audio and video interleave within a few tens of ms; "backwards" means beyond that.
-      if (m.timestampMs + 100 < lastFrameTsMs) timestampRegressions++;
+      if (m.timestampMs + 100 < lastFrameTsMs) {
+        timestampRegressions++;
+        if (regressionExamples.length < 8) {
+          const kind = m.type === 8 ? 'audio' : m.keyframe ? 'video key' : 'video';
+          regressionExamples.push(
+            `connection ${conn.id}: ${kind} at ${m.timestampMs} ms after ${lastFrameTsMs} ms`,
+          );
+        }
+      }
       lastFrameTsMs = Math.max(lastFrameTsMs, m.timestampMs);
     }
     conn.media.length = 0;
@@ -208,6 +217,7 @@ async function main(): Promise<void> {
       `congestion drops v/a ${final.videoPacketsDropped}/${final.audioPacketsDropped}, ` +
       `timestamps backwards across connections: ${timestampRegressions}`,
   );
+  for (const example of regressionExamples) console.log(`    backwards: ${example}`);
   console.log(
     `  tick lateness p99/max: capture ${final.captureTickLateness?.p99Ms.toFixed(1)}/${final.captureTickLateness?.maxMs.toFixed(1)} ms, ` +
       `audio ${final.audioTickLateness?.p99Ms.toFixed(1)}/${final.audioTickLateness?.maxMs.toFixed(1)} ms`,
