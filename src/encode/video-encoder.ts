@@ -15,8 +15,16 @@ import type { Clock } from '../core/clock.js';
 import { ConfigError, MediaError } from '../core/errors.js';
 import { SerialWorker } from '../core/serial-worker.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import type { EncodedPacket, VideoConfig } from '../media/packet.js';
-import { annexBToAvcc } from './annexb.js';
+import type { EncodedPacket, VideoCodec, VideoConfig } from '../media/packet.js';
+import { openVideoBitstream, type VideoBitstream } from './codec-bitstream.js';
+import {
+  encoderFor,
+  followsLiveBitrate,
+  liveEncoderSettings,
+  rateControl,
+  VIDEO_ENCODERS,
+  X264_PRESETS,
+} from './codec-encoders.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
 import { EncoderCore, type RawPacket } from '../ffmpeg/encoder-core.js';
 import { ReusableVideoFrame } from '../ffmpeg/reusable-frame.js';
@@ -33,6 +41,8 @@ interface QueuedFrame {
 
 /** VideoEncoder options. */
 export interface VideoEncoderOptions {
+  /** Video codec: h264 (default), hevc or av1. */
+  codec: VideoCodec;
   /** Output width, pixels (even); default 1280. */
   width: number;
   /** Output height, pixels (even); default 720. */
@@ -44,13 +54,17 @@ export interface VideoEncoderOptions {
   /** Seconds between keyframes; default 2. */
   keyframeIntervalS: number;
   /**
-   * FFmpeg encoder name: libx264 (default), h264_nvenc, h264_qsv, h264_amf, h264_videotoolbox. Each is
-   * set up for live streaming (see encoderSettings); tune any further with `encoderOptions`.
+   * FFmpeg encoder name, one of the codec's (VIDEO_ENCODERS): by default its software encoder (libx264,
+   * libx265, libsvtav1). Each is set up for live streaming (see encoderSettings); tune any further
+   * with `encoderOptions`.
    */
   encoder: string;
-  /** x264 preset (libx264 only); default veryfast. */
+  /**
+   * Speed as an x264 preset name (libx264, libx265 and libsvtav1; x265 runs two steps faster, SVT-AV1
+   * gets its number); default veryfast.
+   */
   preset: string;
-  /** x264 tune (libx264 only); default zerolatency. */
+  /** x264/x265 tune; default zerolatency. */
   tune: string;
   /** Maximum consecutive B-frames; default 0 (none: lowest latency, what ingests expect). */
   bFrames: number;
@@ -61,19 +75,11 @@ export interface VideoEncoderOptions {
 }
 
 /**
- * The encoder's private options for live streaming: low latency, no scene-cut keyframes (GOPs stay
- * fixed), and `requestKeyframe()` giving an IDR — an I-frame that is not IDR lets no decoder join
- * there, so after a reconnect video would wait a whole GOP. `preset` and `tune` are x264 names and
- * apply to libx264 only. `encoderOptions` override any of these.
+ * The encoder's private options for live streaming (liveEncoderSettings: low latency, fixed GOPs, a
+ * requested keyframe is one a decoder can start from), with `encoderOptions` overriding any of them.
  */
 export function encoderSettings(options: VideoEncoderOptions): Record<string, string> {
-  const perEncoder: Record<string, Record<string, string>> = {
-    libx264: { preset: options.preset, tune: options.tune, sc_threshold: '0', 'forced-idr': '1' },
-    h264_nvenc: { preset: 'p4', tune: 'll', zerolatency: '1', 'no-scenecut': '1', 'forced-idr': '1' },
-    h264_qsv: { scenario: 'livestreaming', forced_idr: '1' },
-    h264_amf: { usage: 'lowlatency', forced_idr: '1' },
-  };
-  return { ...perEncoder[options.encoder], ...options.encoderOptions };
+  return { ...liveEncoderSettings(options), ...options.encoderOptions };
 }
 
 /** Counters of the VideoEncoder. */
@@ -88,6 +94,8 @@ export interface VideoEncoderStats {
   readonly keyframesOut: number;
   /** Mean wall time from submitting a frame to its packets, ms (threadpool time included). */
   readonly meanEncodeMs: number;
+  /** `setBitrate()` calls left without effect: the encoder does not follow a new bitrate (see there). */
+  readonly bitrateChangesIgnored: number;
 }
 
 /** Events of the VideoEncoder. */
@@ -96,9 +104,10 @@ export type VideoEncoderEvents = {
   error: [Error];
 };
 
-/** Default VideoEncoder options (720p30, x264 veryfast zerolatency, CBR 2500 kbit/s, GOP 2 s). */
+/** Default VideoEncoder options (720p30 H.264, x264 veryfast zerolatency, CBR 2500 kbit/s, GOP 2 s). */
 export function videoEncoderDefaults(): VideoEncoderOptions {
   return {
+    codec: 'h264',
     ...MEDIA_DEFAULTS.video,
     tune: 'zerolatency',
     bFrames: 0,
@@ -107,8 +116,30 @@ export function videoEncoderDefaults(): VideoEncoderOptions {
   };
 }
 
+/**
+ * The options with `encoder` filled in: the one given (checked against the codec), else the codec's
+ * software encoder. Throws ConfigError for an unknown codec or an encoder of another codec.
+ */
+export function resolveVideoEncoderOptions(partial: Partial<VideoEncoderOptions>): VideoEncoderOptions {
+  const codec = partial.codec ?? 'h264';
+  checkVideoCodec(codec);
+  return { ...videoEncoderDefaults(), ...partial, codec, encoder: encoderFor(codec, partial.encoder) };
+}
+
+/** Throws a ConfigError unless `codec` is a video codec steadycast encodes. */
+export function checkVideoCodec(codec: string): asserts codec is VideoCodec {
+  if (!Object.hasOwn(VIDEO_ENCODERS, codec)) {
+    throw new ConfigError('video.codec', codec, `use one of ${Object.keys(VIDEO_ENCODERS).join(', ')}`);
+  }
+}
+
+/** Software encoders whose speed is given as an x264 preset name. */
+const PRESET_ENCODERS = ['libx264', 'libx265', 'libsvtav1'];
+
 /** Throws ConfigError when an option is out of range. */
 export function validateVideoEncoderOptions(o: VideoEncoderOptions): void {
+  checkVideoCodec(o.codec);
+  encoderFor(o.codec, o.encoder);
   if (!Number.isInteger(o.width) || o.width < 16 || o.width > 7680 || o.width % 2 !== 0) {
     throw new ConfigError('video.width', o.width, 'use an even width between 16 and 7680');
   }
@@ -131,7 +162,7 @@ export function validateVideoEncoderOptions(o: VideoEncoderOptions): void {
   if (!Number.isInteger(o.maxPendingFrames) || o.maxPendingFrames < 1) {
     throw new ConfigError('video.maxPendingFrames', o.maxPendingFrames, 'use 1 or more');
   }
-  if (o.encoder === 'libx264' && !X264_PRESETS.includes(o.preset)) {
+  if (PRESET_ENCODERS.includes(o.encoder) && !X264_PRESETS.includes(o.preset)) {
     throw new ConfigError('video.preset', o.preset, `use one of ${X264_PRESETS.join(', ')}`);
   }
 }
@@ -143,20 +174,6 @@ export function checkVideoBitrate(bitrateBps: number): void {
   }
 }
 
-/** x264's presets, fastest first. */
-const X264_PRESETS = [
-  'ultrafast',
-  'superfast',
-  'veryfast',
-  'faster',
-  'fast',
-  'medium',
-  'slow',
-  'slower',
-  'veryslow',
-  'placebo',
-];
-
 const PIXEL_FORMATS: Record<PixelFormat, AVPixelFormat> = {
   i420: AV_PIX_FMT_YUV420P,
   nv12: AV_PIX_FMT_NV12,
@@ -164,14 +181,15 @@ const PIXEL_FORMATS: Record<PixelFormat, AVPixelFormat> = {
 };
 
 /**
- * H.264 encoder on node-av's low-level API. Encoding runs on the libuv threadpool (EncoderCore:
+ * H.264, HEVC or AV1 encoder on node-av's low-level API. Encoding runs on the libuv threadpool (EncoderCore:
  * async send, packets taken at once); `encode()` only queues and returns, and skips (counting) a frame when
  * the encoder is already `maxPendingFrames` behind, so the capture clock is never held.
  */
 export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
-  /** Stream configuration for muxers (AVCDecoderConfigurationRecord and geometry). */
+  /** Stream configuration for muxers (the codec, its configuration record, geometry). */
   readonly config: VideoConfig;
   readonly #options: VideoEncoderOptions;
+  readonly #bitstream: VideoBitstream;
   readonly #clock: Clock;
   readonly #core: EncoderCore;
   readonly #worker: SerialWorker<QueuedFrame>;
@@ -190,19 +208,29 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
   #packetsOut = 0;
   #keyframesOut = 0;
   #encodeMsTotal = 0;
+  #bitrateChangesIgnored = 0;
   readonly #onPacket = (packet: RawPacket): void => this.#emitPacket(packet);
 
   private constructor(
     options: VideoEncoderOptions,
     clock: Clock,
     context: CodecContext,
-    config: VideoConfig,
+    bitstream: VideoBitstream,
   ) {
     super();
     this.#options = options;
+    this.#bitstream = bitstream;
     this.#clock = clock;
     this.#core = new EncoderCore(context, options.encoder, 'video');
-    this.config = config;
+    this.config = {
+      codec: bitstream.codec,
+      decoderConfigurationRecord: bitstream.configurationRecord,
+      width: options.width,
+      height: options.height,
+      fps: options.fps,
+      bitrateBps: options.bitrateBps,
+      encoderName: options.encoder,
+    };
     this.#bitrateBps = options.bitrateBps;
     this.#worker = new SerialWorker(
       (frame) => this.#encodeOne(frame),
@@ -212,14 +240,14 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
 
   /** Opens the encoder; fails with a clear error for an unknown encoder or a rejected option. */
   static async open(clock: Clock, partial: Partial<VideoEncoderOptions> = {}): Promise<VideoEncoder> {
-    const options: VideoEncoderOptions = { ...videoEncoderDefaults(), ...partial };
+    const options = resolveVideoEncoderOptions(partial);
     validateVideoEncoderOptions(options);
     const codec = Codec.findEncoderByName(options.encoder as FFEncoderCodec);
     if (!codec) {
       throw new ConfigError(
         'video.encoder',
         options.encoder,
-        'this FFmpeg build has no such encoder; use libx264',
+        `this FFmpeg build has no such encoder; use ${encoderFor(options.codec, undefined)}`,
       );
     }
     const context = new CodecContext();
@@ -231,7 +259,7 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
     context.framerate = rational(options.fps);
     context.gopSize = Math.max(1, Math.round(options.fps * options.keyframeIntervalS));
     context.maxBFrames = options.bFrames;
-    applyBitrate(context, options.bitrateBps);
+    applyBitrate(context, options.encoder, options.bitrateBps);
     context.setFlags(AV_CODEC_FLAG_GLOBAL_HEADER);
     const settings = encoderSettings(options);
     for (const [key, value] of Object.entries(settings)) {
@@ -255,19 +283,18 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
     parameters.fromContext(context);
     const record = parameters.getDecoderConfigurationRecord();
     parameters.free();
-    if (!record || record[0] !== 1) {
+    let bitstream: VideoBitstream;
+    try {
+      bitstream = openVideoBitstream(
+        options.codec,
+        Buffer.from(context.extraData ?? Buffer.alloc(0)),
+        record ? Buffer.from(record) : null,
+      );
+    } catch (error) {
       context.freeContext();
-      throw new MediaError(`opening ${options.encoder}`, 'the encoder gave no AVCDecoderConfigurationRecord');
+      throw error;
     }
-    return new VideoEncoder(options, clock, context, {
-      codec: 'h264',
-      decoderConfigurationRecord: Buffer.from(record),
-      width: options.width,
-      height: options.height,
-      fps: options.fps,
-      bitrateBps: options.bitrateBps,
-      encoderName: options.encoder,
-    });
+    return new VideoEncoder(options, clock, context, bitstream);
   }
 
   /** Snapshot of the encoder's counters. */
@@ -278,6 +305,7 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
       packetsOut: this.#packetsOut,
       keyframesOut: this.#keyframesOut,
       meanEncodeMs: this.#framesEncoded ? this.#encodeMsTotal / this.#framesEncoded : 0,
+      bitrateChangesIgnored: this.#bitrateChangesIgnored,
     };
   }
 
@@ -311,10 +339,18 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
     this.#keyframeRequested = true;
   }
 
-  /** Changes the target bitrate; applied from the next frame on (x264 reconfigures in place). */
+  /**
+   * Changes the target bitrate from the next frame on (x264 reconfigures in place). An encoder that
+   * does not follow a new bitrate (followsLiveBitrate: libx265, libsvtav1) keeps its bitrate and the
+   * call is counted in `stats.bitrateChangesIgnored`; `bitrateBps` stays what it really encodes at.
+   * Reopening it instead would put a keyframe off the session's grid (renditions could no longer be
+   * switched there), may change the configuration record outputs already sent, and skips frames
+   * while it opens; a lower rendition (adaptiveQuality) is how such a stream goes lower.
+   */
   setBitrate(bitrateBps: number): void {
     checkVideoBitrate(bitrateBps);
-    this.#pendingBitrate = bitrateBps;
+    if (followsLiveBitrate(this.#options.encoder)) this.#pendingBitrate = bitrateBps;
+    else if (bitrateBps !== this.#bitrateBps) this.#bitrateChangesIgnored++;
   }
 
   /** Resolves when every queued frame has been encoded and its packets emitted. */
@@ -350,7 +386,7 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
   async #encodeFrame(captured: CapturedFrame<VideoPicture>, held: Frame | null): Promise<void> {
     this.#encodeStartedMs = this.#clock.nowUs() / 1000;
     if (this.#pendingBitrate !== null) {
-      applyBitrate(this.#core.context, this.#pendingBitrate);
+      applyBitrate(this.#core.context, this.#options.encoder, this.#pendingBitrate);
       this.#bitrateBps = this.#pendingBitrate;
       this.#pendingBitrate = null;
     }
@@ -369,18 +405,18 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
     // Never negative, always increasing: B-frame reordering can start dts before zero.
     const dtsUs = Math.max(0, Number(packet.dts), this.#lastDtsUs + 1);
     this.#lastDtsUs = dtsUs;
-    const unit = annexBToAvcc(packet.data);
+    const unit = this.#bitstream.accessUnit(packet.data);
     this.#packetsOut++;
-    if (unit.idr) this.#keyframesOut++;
+    if (unit.keyframe) this.#keyframesOut++;
     this.#encodeMsTotal += this.#clock.nowUs() / 1000 - this.#encodeStartedMs;
     this.emit('packet', {
       kind: 'video',
-      data: unit.avcc,
+      data: unit.data,
       dtsUs,
       ptsUs: Math.max(ptsUs, dtsUs),
-      keyframe: unit.idr,
-      reference: unit.reference || unit.idr,
-      byteLength: unit.avcc.length,
+      keyframe: unit.keyframe,
+      reference: unit.reference,
+      byteLength: unit.data.length,
     });
   }
 
@@ -408,11 +444,11 @@ export class VideoEncoder extends TypedEmitter<VideoEncoderEvents> {
   }
 }
 
-function applyBitrate(context: CodecContext, bitrateBps: number): void {
-  // CBR as ingests want it: max rate = target, one second of VBV buffer.
-  context.bitRate = BigInt(bitrateBps);
-  context.rcMaxRate = BigInt(bitrateBps);
-  context.rcBufferSize = bitrateBps;
+function applyBitrate(context: CodecContext, encoder: string, bitrateBps: number): void {
+  const rate = rateControl(encoder, bitrateBps);
+  context.bitRate = BigInt(rate.bitRate);
+  context.rcMaxRate = BigInt(rate.maxRate);
+  context.rcBufferSize = rate.bufferSize;
 }
 
 function rational(fps: number): Rational {

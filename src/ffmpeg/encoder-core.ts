@@ -18,7 +18,7 @@ export interface RawPacket {
  * instead of costing a threadpool round trip per packet. Encoders not listed (hardware encoders with
  * a receive callback, which may wait for the device) are received on the threadpool.
  */
-const ENCODES_IN_SEND = new Set(['libx264', 'aac', 'libfdk_aac']);
+const ENCODES_IN_SEND = new Set(['libx264', 'libx265', 'aac', 'libfdk_aac']);
 
 /**
  * The send/receive/flush loop of one FFmpeg encoder, shared by the video and audio encoders: sends a

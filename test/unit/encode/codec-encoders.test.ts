@@ -10,6 +10,7 @@ import {
   rateControl,
   svtAv1Preset,
   VIDEO_ENCODERS,
+  x265Preset,
 } from '../../../src/encode/codec-encoders.js';
 import { hevcNalType } from '../../../src/encode/hevc.js';
 import { splitAnnexB } from '../../../src/encode/annexb.js';
@@ -70,6 +71,13 @@ describe('live settings', () => {
       '4',
       '10',
     ]);
+  });
+
+  it('gives x265 the preset two steps faster than the x264 name (veryfast → ultrafast: x265 is that much slower), unknown names ultrafast', () => {
+    expect(
+      ['ultrafast', 'superfast', 'veryfast', 'faster', 'medium', 'placebo', 'nonsense'].map(x265Preset),
+    ).toEqual(['ultrafast', 'ultrafast', 'ultrafast', 'superfast', 'faster', 'slower', 'ultrafast']);
+    expect(settingsOf('libx265')).toMatchObject({ preset: 'ultrafast' });
   });
 
   it('sets CBR with a one-second buffer, without a max rate for SVT-AV1 (it refuses one outside CRF)', () => {
