@@ -36,7 +36,14 @@ export type { PcmRateConverter } from './capture/pcm-rate-converter.js';
 export { TestPatternSource, readTestPatternCode } from './capture/test-pattern.js';
 export { SilenceSource, ToneSource } from './capture/tone-source.js';
 export { MediaSession, type MediaSessionOptions, type MediaSessionStats } from './session/media-session.js';
-export type { AudioConfig, EncodedPacket, MediaKind, StreamConfig, VideoConfig } from './media/packet.js';
+export type {
+  AudioConfig,
+  EncodedPacket,
+  MediaKind,
+  StreamConfig,
+  VideoCodec,
+  VideoConfig,
+} from './media/packet.js';
 export { FileRecorder, type FileRecorderStats } from './output/file-recorder.js';
 export type { PacketSink } from './output/packet-sink.js';
 export {

@@ -1,6 +1,11 @@
 import { openSources, type OpenedSources } from './capture/source-choice.js';
 import type { Clock } from './core/clock.js';
+import { followsLiveBitrate } from './encode/codec-encoders.js';
+import { resolveVideoEncoderOptions } from './encode/video-encoder.js';
+import { ConfigError } from './core/errors.js';
 import { MEDIA_DEFAULTS } from './media/defaults.js';
+import type { VideoCodec } from './media/packet.js';
+import type { RtmpOutputOptions } from './output/rtmp-output.js';
 import type { MediaSessionOptions } from './session/media-session.js';
 import type { StreamerOptions } from './streamer-options.js';
 
@@ -53,4 +58,38 @@ export function mediaSessionOptions(options: StreamerOptions, sources: OpenedSou
         }
       : null,
   };
+}
+
+/**
+ * The video codec a Streamer's options encode, null for audio only. Throws a ConfigError for an
+ * unknown codec, an encoder of another codec, or a shared adaptive bitrate on an encoder that cannot
+ * change its bitrate while it runs (libx265, libsvtav1), so a bad option fails before anything connects.
+ */
+export function streamerVideoCodec(options: Pick<StreamerOptions, 'video'>): VideoCodec | null {
+  const { video } = options;
+  if (!video) return null;
+  const { codec, encoder } = resolveVideoEncoderOptions({ codec: video.codec, encoder: video.encoder });
+  if (video.adaptiveBitrate === true && !followsLiveBitrate(encoder)) {
+    throw new ConfigError(
+      'video.adaptiveBitrate',
+      true,
+      `${encoder} cannot change its bitrate while it runs; use adaptiveQuality (lower renditions) or codec h264`,
+    );
+  }
+  return codec;
+}
+
+/**
+ * An output's connection options for a session sending `codec`: HEVC and AV1 are asked for in the
+ * Enhanced RTMP connect (that codec alone: the session encodes one, so a server that takes neither
+ * refuses the publish with ERR_RTMP_CODEC_REFUSED rather than receiving what it cannot read); capsEx
+ * bits the caller set are kept. H.264 (or no video) leaves the connection options as given.
+ */
+export function connectionFor(
+  codec: VideoCodec | null,
+  connection: RtmpOutputOptions['connection'] | undefined,
+): RtmpOutputOptions['connection'] | undefined {
+  if (codec === null || codec === 'h264') return connection;
+  const capsEx = connection?.negotiation?.capsEx ?? 0;
+  return { ...connection, negotiation: { videoCodecs: [codec], capsEx } };
 }

@@ -17,7 +17,15 @@ import type { InterleaverStats } from './session/interleaver.js';
 /** Video settings of a Streamer: the encoder's settings (defaults in MEDIA_DEFAULTS), plus these. */
 export interface StreamerVideoOptions extends Pick<
   VideoEncoderOptions,
-  'width' | 'height' | 'fps' | 'bitrateBps' | 'keyframeIntervalS' | 'encoder' | 'preset' | 'encoderOptions'
+  | 'codec'
+  | 'width'
+  | 'height'
+  | 'fps'
+  | 'bitrateBps'
+  | 'keyframeIntervalS'
+  | 'encoder'
+  | 'preset'
+  | 'encoderOptions'
 > {
   /**
    * `test` (moving pattern, default), `push` (frames from `pushVideoFrame()`), `screen` or

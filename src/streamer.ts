@@ -15,7 +15,7 @@ import { MonotonicClock } from './core/monotonic-clock.js';
 import { TypedEmitter } from './core/typed-emitter.js';
 import { checkVideoBitrate } from './encode/video-encoder.js';
 import { MEDIA_DEFAULTS } from './media/defaults.js';
-import type { StreamConfig } from './media/packet.js';
+import type { StreamConfig, VideoCodec } from './media/packet.js';
 import { FileRecorder } from './output/file-recorder.js';
 import { validateRecordPath } from './output/record-path.js';
 import { OutputGroup } from './output/output-group.js';
@@ -28,7 +28,12 @@ import { redact, secretsOf } from './rtmp/url.js';
 import { MediaSession } from './session/media-session.js';
 import type { Registry } from 'prom-client';
 import { mainRenditionName, startAdaptation, validatePins, type Adaptation } from './session/adaptation.js';
-import { mediaSessionOptions, openStreamerSources } from './streamer-media.js';
+import {
+  connectionFor,
+  mediaSessionOptions,
+  openStreamerSources,
+  streamerVideoCodec,
+} from './streamer-media.js';
 import { collectStats } from './streamer-stats.js';
 import {
   streamerDefaults,
@@ -63,6 +68,8 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   #adaptation: Adaptation | null = null;
   /** Per output, the rendition it must carry, if any. */
   readonly #pins: (string | undefined)[];
+  /** The video codec every encoder makes and every output asks the server for; null: audio only. */
+  readonly #videoCodec: VideoCodec | null;
   #statsTimer: Timer | null = null;
   #startAbort: AbortController | null = null;
   #starting: Promise<void> | null = null;
@@ -88,6 +95,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       throw new ConfigError('outputs', outputs, 'give at least one rtmp:// or rtmps:// URL');
     }
     if (!video && !audio) throw new ConfigError('video/audio', null, 'enable video, audio or both');
+    this.#videoCodec = streamerVideoCodec(this.#options);
     if (recordPath) validateRecordPath(recordPath); // before anything connects
     this.#pins = outputs.map((spec) => (typeof spec === 'string' ? undefined : spec.rendition));
     validatePins(this.#pins, video?.renditions ?? []);
@@ -314,7 +322,9 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   // ------------------------------------------------------------ assembly
 
   #makeOutput(spec: StreamerOptions['outputs'][number]): Output {
-    const { rendition: _pin, ...options } = typeof spec === 'string' ? { url: spec } : spec;
+    const { rendition: _pin, ...given } = typeof spec === 'string' ? { url: spec } : spec;
+    const connection = connectionFor(this.#videoCodec, given.connection);
+    const options = connection ? { ...given, connection } : given;
     const { video, audio } = this.#options;
     const nominalBps =
       (video ? (video.bitrateBps ?? MEDIA_DEFAULTS.video.bitrateBps) : 0) +
@@ -393,8 +403,10 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
 
   #applyVideoBitrate(bitrateBps: number): void {
     this.#session?.setVideoBitrate(bitrateBps);
-    this.#videoBitrateBps = bitrateBps;
-    this.#videoBitrateLowestBps = Math.min(this.#videoBitrateLowestBps ?? Infinity, bitrateBps);
+    // What the encoder kept: one that cannot follow a new bitrate (libx265, libsvtav1) stays where it was.
+    const applied = this.#session?.videoBitrateBps ?? bitrateBps;
+    this.#videoBitrateBps = applied;
+    this.#videoBitrateLowestBps = Math.min(this.#videoBitrateLowestBps ?? Infinity, applied);
   }
 
   /** The streams as they are now: what each new connection's metadata and headers announce. */

@@ -206,6 +206,11 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     this.#video?.main.setBitrate(bitrateBps);
   }
 
+  /** The main video encoder's bitrate now, bits per second (what it kept: see VideoEncoder.setBitrate); null without video. */
+  get videoBitrateBps(): number | null {
+    return this.#video?.main.bitrateBps ?? null;
+  }
+
   /** Snapshot of every engine's counters. */
   get stats(): MediaSessionStats {
     return {
