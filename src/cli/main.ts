@@ -89,6 +89,8 @@ export async function main(argv: string[]): Promise<number> {
   // FFmpeg's encoders chat on stderr at info level; the CLI prints its own status instead.
   if (!process.env.STEADYCAST_FFMPEG_LOG) {
     quietFfmpegLog(new MonotonicClock(), (line) => void process.stderr.write(line));
+    // SVT-AV1 prints its banner and settings itself, past FFmpeg's log: errors only (its SVT_LOG level 1).
+    process.env.SVT_LOG ??= '1';
   }
   try {
     if (rest.includes('--version') && command !== undefined && !command.startsWith('-')) {

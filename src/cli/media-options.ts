@@ -1,7 +1,10 @@
 import type { AudioSourceChoice, VideoSourceChoice } from '../capture/source-choice.js';
 import { ConfigError } from '../core/errors.js';
 import { AAC_ENCODERS, audioEncoderDefaults } from '../encode/audio-encoder.js';
+import { encoderFor, VIDEO_ENCODERS } from '../encode/codec-encoders.js';
+import { checkVideoCodec } from '../encode/video-encoder.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
+import type { VideoCodec } from '../media/packet.js';
 import type { StreamerOptions, StreamerVideoOptions } from '../streamer-options.js';
 import type { MEDIA_OPTION_SPECS, OptionValues } from './options.js';
 import { parseBitrate, parsePositive, parseSize } from './parse.js';
@@ -28,9 +31,11 @@ export interface MediaSettings {
   readonly audioBitrateBps: number;
   /** Seconds between keyframes. */
   readonly keyframeIntervalS: number;
-  /** FFmpeg H.264 encoder name. */
+  /** Video codec. */
+  readonly codec: VideoCodec;
+  /** FFmpeg encoder name (one of the codec's). */
   readonly encoder: string;
-  /** x264 preset. */
+  /** Speed as an x264 preset name. */
   readonly preset: string;
   /** FFmpeg AAC encoder name. */
   readonly audioEncoder: string;
@@ -41,7 +46,8 @@ export function parseMediaOptions(values: MediaOptionValues): MediaSettings {
   const V = MEDIA_DEFAULTS.video;
   const loop = values.loop ?? false;
   const audioChoices = parseAudioChoices(values.audio ?? ['tone']);
-  const encoder = values.encoder ?? V.encoder;
+  const codec = parseCodec(values.codec ?? 'h264');
+  const encoder = parseEncoder(codec, values.encoder);
   return {
     video: toVideoSourceChoice(parseVideoChoice(values.video ?? 'test'), loop),
     audio: audioChoices.length === 0 ? [] : toAudioSourceChoices(audioChoices, loop),
@@ -53,6 +59,7 @@ export function parseMediaOptions(values: MediaOptionValues): MediaSettings {
       values['audio-bitrate'] ?? String(MEDIA_DEFAULTS.audio.bitrateBps),
     ),
     keyframeIntervalS: parsePositive('--keyint', values.keyint ?? String(V.keyframeIntervalS), 'seconds'),
+    codec,
     encoder,
     preset: parsePreset(encoder, values.preset),
     audioEncoder: parseAudioEncoder(values['audio-encoder'] ?? audioEncoderDefaults().encoder),
@@ -78,6 +85,7 @@ export function streamerMedia(
             fps: media.fps,
             bitrateBps: media.videoBitrateBps,
             keyframeIntervalS: media.keyframeIntervalS,
+            codec: media.codec,
             encoder: media.encoder,
             preset: media.preset,
             ...video,
@@ -97,7 +105,9 @@ const FLAG_BY_FIELD: Readonly<Record<string, string>> = {
   'video.bitrateBps': '--video-bitrate',
   'video.keyframeIntervalS': '--keyint',
   'video.preset': '--preset',
+  'video.codec': '--codec',
   'video.encoder': '--encoder',
+  'video.adaptiveBitrate': '--adaptive-bitrate',
   'audio.bitrateBps': '--audio-bitrate',
   'audio.encoder': '--audio-encoder',
   'video.renditions': '--rendition',
@@ -127,14 +137,38 @@ export function fixOf(error: ConfigError): string {
   return dash < 0 ? error.message : error.message.slice(dash + ' — '.length);
 }
 
-/** x264's presets name libx264 settings; other encoders are set up for live streaming by themselves. */
+function parseCodec(name: string): VideoCodec {
+  try {
+    checkVideoCodec(name);
+    return name;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError('--codec', name, fixOf(error));
+  }
+}
+
+/** The encoder named (one of the codec's), or the codec's software encoder. */
+function parseEncoder(codec: VideoCodec, encoder: string | undefined): string {
+  try {
+    return encoderFor(codec, encoder);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError('--encoder', encoder, `${fixOf(error)}, or change --codec`);
+  }
+}
+
+/**
+ * Presets are x264 names, for the software encoders (libx265 and libsvtav1 get their equivalent);
+ * the hardware encoders are set up for live streaming by themselves.
+ */
 function parsePreset(encoder: string, preset: string | undefined): string {
   if (preset === undefined) return MEDIA_DEFAULTS.video.preset;
-  if (encoder !== 'libx264') {
+  const software = Object.values(VIDEO_ENCODERS).map((names) => names[0]);
+  if (!software.includes(encoder)) {
     throw new ConfigError(
       '--preset',
       preset,
-      `presets are libx264's; ${encoder} is set up for low-latency streaming without one — drop --preset`,
+      `presets are for ${software.join(', ')}; ${encoder} is set up for low-latency streaming without one — drop --preset`,
     );
   }
   return preset;

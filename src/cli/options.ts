@@ -57,12 +57,21 @@ export const MEDIA_OPTION_SPECS = {
     help: `audio bitrate (default ${kbit(MEDIA_DEFAULTS.audio.bitrateBps)})`,
   },
   keyint: { type: 'string', arg: 'SECONDS', help: `time between keyframes (default ${V.keyframeIntervalS})` },
+  codec: {
+    type: 'string',
+    arg: 'CODEC',
+    help: 'h264 (default), hevc or av1; HEVC and AV1 go out as Enhanced RTMP\n(a server that takes neither refuses the publish: exit 5)',
+  },
   encoder: {
     type: 'string',
     arg: 'NAME',
-    help: `${V.encoder} (default), or h264_nvenc, h264_qsv, h264_amf (hardware: no --preset)`,
+    help: `the codec's software encoder: ${V.encoder} (default), libx265, libsvtav1;\nor a hardware one, e.g. h264_nvenc, hevc_qsv, av1_amf (no --preset)`,
   },
-  preset: { type: 'string', arg: 'NAME', help: `x264 preset (default ${V.preset})` },
+  preset: {
+    type: 'string',
+    arg: 'NAME',
+    help: `speed as an x264 preset (default ${V.preset}); libx265 runs two presets\nfaster, libsvtav1 at the matching SVT-AV1 preset`,
+  },
   'audio-encoder': {
     type: 'string',
     arg: 'NAME',

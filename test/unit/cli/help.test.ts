@@ -44,6 +44,7 @@ describe('--help', () => {
         '--duration SECONDS',
         '--rendition NAME=WxH@RATE',
         '--adaptive-quality',
+        '--codec CODEC',
       ],
     ],
     ['encode', ['--stats-file PATH', '--quiet', '--duration SECONDS', '--fps N']],
