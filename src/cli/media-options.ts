@@ -1,7 +1,7 @@
 import type { AudioSourceChoice, VideoSourceChoice } from '../capture/source-choice.js';
 import { ConfigError } from '../core/errors.js';
 import { AAC_ENCODERS, audioEncoderDefaults } from '../encode/audio-encoder.js';
-import { encoderFor, VIDEO_ENCODERS } from '../encode/codec-encoders.js';
+import { encoderFor, SOFTWARE_ENCODERS } from '../encode/codec-encoders.js';
 import { checkVideoCodec } from '../encode/video-encoder.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
 import type { VideoCodec } from '../media/packet.js';
@@ -46,7 +46,7 @@ export function parseMediaOptions(values: MediaOptionValues): MediaSettings {
   const V = MEDIA_DEFAULTS.video;
   const loop = values.loop ?? false;
   const audioChoices = parseAudioChoices(values.audio ?? ['tone']);
-  const codec = parseCodec(values.codec ?? 'h264');
+  const codec = parseCodec(values.codec ?? V.codec);
   const encoder = parseEncoder(codec, values.encoder);
   return {
     video: toVideoSourceChoice(parseVideoChoice(values.video ?? 'test'), loop),
@@ -163,12 +163,11 @@ function parseEncoder(codec: VideoCodec, encoder: string | undefined): string {
  */
 function parsePreset(encoder: string, preset: string | undefined): string {
   if (preset === undefined) return MEDIA_DEFAULTS.video.preset;
-  const software = Object.values(VIDEO_ENCODERS).map((names) => names[0]);
-  if (!software.includes(encoder)) {
+  if (!SOFTWARE_ENCODERS.includes(encoder)) {
     throw new ConfigError(
       '--preset',
       preset,
-      `presets are for ${software.join(', ')}; ${encoder} is set up for low-latency streaming without one — drop --preset`,
+      `presets are for ${SOFTWARE_ENCODERS.join(', ')}; ${encoder} is set up for low-latency streaming without one — drop --preset`,
     );
   }
   return preset;

@@ -12,6 +12,11 @@ export const VIDEO_ENCODERS: Readonly<Record<VideoCodec, readonly string[]>> = {
   av1: ['libsvtav1', 'av1_nvenc', 'av1_qsv', 'av1_amf'],
 };
 
+/** Each codec's software encoder (libx264, libx265, libsvtav1): speed is given to them as an x264 preset. */
+export const SOFTWARE_ENCODERS: readonly string[] = Object.values(VIDEO_ENCODERS).flatMap((names) =>
+  names.slice(0, 1),
+);
+
 /** The codec an encoder produces, or undefined for an encoder not in the table. */
 export function codecOfEncoder(encoder: string): VideoCodec | undefined {
   const entry = Object.entries(VIDEO_ENCODERS).find(([, names]) => names.includes(encoder));

@@ -22,6 +22,7 @@ import {
   followsLiveBitrate,
   liveEncoderSettings,
   rateControl,
+  SOFTWARE_ENCODERS,
   VIDEO_ENCODERS,
   X264_PRESETS,
 } from './codec-encoders.js';
@@ -107,7 +108,6 @@ export type VideoEncoderEvents = {
 /** Default VideoEncoder options (720p30 H.264, x264 veryfast zerolatency, CBR 2500 kbit/s, GOP 2 s). */
 export function videoEncoderDefaults(): VideoEncoderOptions {
   return {
-    codec: 'h264',
     ...MEDIA_DEFAULTS.video,
     tune: 'zerolatency',
     bFrames: 0,
@@ -121,7 +121,7 @@ export function videoEncoderDefaults(): VideoEncoderOptions {
  * software encoder. Throws ConfigError for an unknown codec or an encoder of another codec.
  */
 export function resolveVideoEncoderOptions(partial: Partial<VideoEncoderOptions>): VideoEncoderOptions {
-  const codec = partial.codec ?? 'h264';
+  const codec = partial.codec ?? MEDIA_DEFAULTS.video.codec;
   checkVideoCodec(codec);
   return { ...videoEncoderDefaults(), ...partial, codec, encoder: encoderFor(codec, partial.encoder) };
 }
@@ -132,9 +132,6 @@ export function checkVideoCodec(codec: string): asserts codec is VideoCodec {
     throw new ConfigError('video.codec', codec, `use one of ${Object.keys(VIDEO_ENCODERS).join(', ')}`);
   }
 }
-
-/** Software encoders whose speed is given as an x264 preset name. */
-const PRESET_ENCODERS = ['libx264', 'libx265', 'libsvtav1'];
 
 /** Throws ConfigError when an option is out of range. */
 export function validateVideoEncoderOptions(o: VideoEncoderOptions): void {
@@ -162,7 +159,7 @@ export function validateVideoEncoderOptions(o: VideoEncoderOptions): void {
   if (!Number.isInteger(o.maxPendingFrames) || o.maxPendingFrames < 1) {
     throw new ConfigError('video.maxPendingFrames', o.maxPendingFrames, 'use 1 or more');
   }
-  if (PRESET_ENCODERS.includes(o.encoder) && !X264_PRESETS.includes(o.preset)) {
+  if (SOFTWARE_ENCODERS.includes(o.encoder) && !X264_PRESETS.includes(o.preset)) {
     throw new ConfigError('video.preset', o.preset, `use one of ${X264_PRESETS.join(', ')}`);
   }
 }

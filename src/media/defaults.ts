@@ -1,3 +1,5 @@
+import type { VideoCodec } from './packet.js';
+
 /**
  * The stream's defaults, in one place: what ingest services recommend for 720p30 (Twitch, YouTube),
  * and AAC-LC at 48 kHz stereo. Every component that needs one of these numbers reads it here, so a
@@ -5,6 +7,8 @@
  */
 export const MEDIA_DEFAULTS = Object.freeze({
   video: Object.freeze({
+    /** Video codec. */
+    codec: 'h264' as VideoCodec,
     /** Pixels. */
     width: 1280,
     /** Pixels. */
