@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TestPatternSource } from '../../../src/capture/test-pattern.js';
-import type { EncodedPacket } from '../../../src/media/packet.js';
+import type { EncodedPacket, VideoCodec } from '../../../src/media/packet.js';
 import { VideoRenditions } from '../../../src/session/video-renditions.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
@@ -36,7 +36,7 @@ const keyframePts = (packets: EncodedPacket[], rendition: string | undefined): n
 const frame = (index: number): number => Math.round((index * 1e6) / 30);
 
 /** Opens 320x180 renditions at 30 fps and 400 kbit/s (plus `extra`), collecting every packet. */
-async function openRecorded(extra: { keyframeIntervalS?: number } = {}): Promise<{
+async function openRecorded(extra: { keyframeIntervalS?: number; codec?: VideoCodec } = {}): Promise<{
   source: TestPatternSource;
   renditions: VideoRenditions;
   packets: EncodedPacket[];
@@ -92,5 +92,15 @@ describe('VideoRenditions', () => {
     expect(before).toBeGreaterThan(0);
     expect(packets.filter((p) => p.rendition === 'low')).toHaveLength(before);
     expect(renditions.bitrateOf('low')).toBeUndefined();
+  }, 30_000);
+
+  it('encodes every rendition in the session’s codec (AV1 here), keyframes on the same grid', async () => {
+    const { source, renditions, packets } = await openRecorded({ codec: 'av1', keyframeIntervalS: 1 });
+    await renditions.start({ name: 'low', width: 160, height: 90, bitrateBps: 100_000 });
+    expect([renditions.main.config.codec, renditions.configs.get('low')?.codec]).toEqual(['av1', 'av1']);
+    await feed(renditions, source, 0, 35);
+    await renditions.close();
+    expect(keyframePts(packets, undefined)).toEqual([frame(0), frame(30)]);
+    expect(keyframePts(packets, 'low')).toEqual([frame(0), frame(30)]);
   }, 30_000);
 });
