@@ -60,7 +60,7 @@ export const MEDIA_OPTION_SPECS = {
   codec: {
     type: 'string',
     arg: 'CODEC',
-    help: 'h264 (default), hevc or av1; HEVC and AV1 go out as Enhanced RTMP\n(a server that takes neither refuses the publish: exit 5)',
+    help: 'h264 (default), hevc or av1; over RTMP, HEVC and AV1 go as Enhanced RTMP\n(a server that takes neither refuses the publish: exit 5)',
   },
   encoder: {
     type: 'string',
