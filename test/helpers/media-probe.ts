@@ -163,11 +163,17 @@ export function reportOf(
   };
 }
 
-/** Lines of `ffmpeg -v error -i FILE -f null -`; zero lines means the file decodes cleanly. */
+/**
+ * Lines of `ffmpeg -v error -i FILE -enc_time_base -1 -f null -`; zero lines means the file decodes
+ * cleanly. `-enc_time_base -1` keeps the file's own time base (1 ms in FLV) for the null output: with
+ * its default, 1/frame rate, frames lying half a frame off the grid that starts at the first packet
+ * (an audio packet, since audio and video go out interleaved) round onto the same tick in turn, and
+ * the null muxer reports "non monotonically increasing dts" for a recording that is fine. Packet
+ * timestamps that really repeat or go back are checked on the probe's packets (dtsRepeats/dtsBackwards).
+ */
 export async function decodeErrorsOf(file: string): Promise<string[]> {
-  const run = await runCommand('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-'], {
-    timeoutMs: 300_000,
-  });
+  const args = ['-nostdin', '-v', 'error', '-i', file, '-enc_time_base', '-1', '-f', 'null', '-'];
+  const run = await runCommand('ffmpeg', args, { timeoutMs: 300_000 });
   const lines = run.stderr.split('\n').filter((line) => line.trim() !== '');
   if (run.code !== 0 && lines.length === 0) lines.push(`ffmpeg exited with ${run.code}`);
   return lines;
