@@ -76,6 +76,15 @@ export function validatePushAudioSourceOptions(options: PushAudioSourceOptions):
   }
 }
 
+/** Why held frames are dropped: the counter they go to. */
+type DropReason = 'overflow' | 'late';
+
+/** The push being converted: session-rate frames it will make, and how many of them to throw away, by reason. */
+interface InFlight {
+  frames: number;
+  readonly skip: Record<DropReason, number>;
+}
+
 /** Pushed PCM waiting for conversion, already at the session's channel count. */
 interface PendingChunk {
   samples: Float32Array;
@@ -91,7 +100,8 @@ interface PendingChunk {
  * Without a timestamp a push continues the audio queued before it. With one it is placed on the
  * session timeline: within `timestampToleranceMs` of where the audio would continue it stays
  * contiguous; later, silence fills up to it (`silenceInsertedMs`); earlier, its samples that fall on
- * time already queued or played are dropped (`framesDroppedLate`).
+ * time already queued or played are dropped (`framesDroppedLate`), as are samples whose time came
+ * while they were still converting, so the rest keeps its place.
  *
  * At most `maxBufferedMs` is held, converted or not. Beyond that arrival-time audio loses its oldest
  * samples and timestamped audio its samples beyond the bound (so the rest keeps its place); both are
@@ -111,8 +121,8 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
   readonly #queue: PendingChunk[] = [];
   /** Session-rate frames `#queue` will make. */
   #queuedFrames = 0;
-  /** The push being converted: session-rate frames it will make, and how many of them to throw away. */
-  #inFlight: { frames: number; skipFrames: number } | null = null;
+  /** The push being converted. */
+  #inFlight: InFlight | null = null;
   #converting = false;
   #idle: Promise<void> = Promise.resolve();
   readonly #converter: PcmRateConverter;
@@ -159,7 +169,7 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
     return this.#overflow;
   }
 
-  /** Frames (at the session rate) of timestamped audio dropped because their time was already queued or played. */
+  /** Frames (at the session rate) of timestamped audio dropped because their time was queued, played or passed while converting. */
   get framesDroppedLate(): number {
     return this.#late;
   }
@@ -236,13 +246,21 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
     // was placed from the time of the first push: the part before this read's start is late.
     const readStartUs = nowUs - (frames * 1e6) / this.#sampleRate;
     if (!this.#read && this.#headUs !== null && readStartUs > this.#headUs) {
-      const stale = Math.round(((readStartUs - this.#headUs) * this.#sampleRate) / 1e6);
-      this.#late += this.#fifo.take(null, stale);
+      this.#dropOldest(Math.round(((readStartUs - this.#headUs) * this.#sampleRate) / 1e6), 'late');
     }
     this.#read = true;
     // The engine reads exactly what its clock says is due, so the next frame plays now.
     this.#headUs = nowUs;
-    return this.#fifo.take(out, frames);
+    const got = this.#fifo.take(out, frames);
+    if (got < frames) {
+      // Held audio runs on from the last frame read. What timestamps placed in the rest of this read
+      // is still converting (a busy event loop held the result back): its time has passed, so it is
+      // dropped when it lands. Kept, it would shift the rest late by as much, for as long as it plays.
+      const missedFromUs = readStartUs + (got * 1e6) / this.#sampleRate;
+      const stamped = Math.round(((this.#scheduledEndUs - missedFromUs) * this.#sampleRate) / 1e6);
+      if (stamped > 0) this.#dropOldest(Math.min(frames - got, stamped), 'late');
+    }
+    return got;
   }
 
   discard(frames: number): void {
@@ -318,34 +336,45 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
 
   /** Keeps what is held within the bound by dropping the oldest audio, converted or not. */
   #dropOldestBeyondBound(): void {
-    let excess = this.#heldFrames() - this.#maxBufferedFrames;
+    const excess = this.#heldFrames() - this.#maxBufferedFrames;
     if (Math.round(excess) <= 0) return;
-    const fromFifo = this.#fifo.take(null, Math.ceil(excess));
-    this.#overflow += fromFifo;
-    this.#shiftSchedule(fromFifo);
-    excess -= fromFifo;
+    // The audio after the dropped part moves up, and with it where timestamps placed audio.
+    this.#shiftSchedule(this.#dropOldest(excess, 'overflow'));
+  }
+
+  /**
+   * Drops the oldest `frames` (session rate) held, converted or not, counted by `reason`; returns how
+   * many it dropped. A drop from the push being converted is counted when its output lands.
+   */
+  #dropOldest(frames: number, reason: DropReason): number {
+    const fromFifo = this.#fifo.take(null, Math.ceil(frames));
+    this.#count(reason, fromFifo);
+    let left = frames - fromFifo;
     const flight = this.#inFlight;
-    if (excess > 0 && flight) {
-      // Its output is thrown away (counted) when it lands.
-      const n = Math.min(flight.frames, excess);
+    if (left > 0 && flight) {
+      const n = Math.min(flight.frames, left);
       flight.frames -= n;
-      flight.skipFrames += n;
-      this.#shiftSchedule(n);
-      excess -= n;
+      flight.skip[reason] += n;
+      left -= n;
     }
-    while (excess > 0) {
+    while (left > 0) {
       const chunk = this.#queue[0];
       if (!chunk) break;
       const chunkFrames = chunk.samples.length / this.#channels;
-      const cut = Math.min(chunkFrames, Math.ceil((excess * chunk.rate) / this.#sampleRate));
+      const cut = Math.min(chunkFrames, Math.ceil((left * chunk.rate) / this.#sampleRate));
       const cutFrames = this.#sessionFrames(cut, chunk.rate);
       if (cut === chunkFrames) this.#queue.shift();
       else chunk.samples = chunk.samples.subarray(cut * this.#channels);
       this.#queuedFrames = this.#queue.length === 0 ? 0 : this.#queuedFrames - cutFrames;
-      this.#overflow += Math.round(cutFrames);
-      this.#shiftSchedule(cutFrames);
-      excess -= cutFrames;
+      this.#count(reason, Math.round(cutFrames));
+      left -= cutFrames;
     }
+    return frames - left;
+  }
+
+  #count(reason: DropReason, frames: number): void {
+    if (reason === 'late') this.#late += frames;
+    else this.#overflow += frames;
   }
 
   /** Audio placed by timestamps moved earlier by `frames` (older audio before it was dropped). */
@@ -364,7 +393,7 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
     for (let chunk = this.#queue.shift(); chunk && !this.#closed; chunk = this.#queue.shift()) {
       const frames = this.#sessionFrames(chunk.samples.length / this.#channels, chunk.rate);
       this.#queuedFrames = this.#queue.length === 0 ? 0 : this.#queuedFrames - frames;
-      const flight = { frames, skipFrames: 0 };
+      const flight: InFlight = { frames, skip: { overflow: 0, late: 0 } };
       this.#inFlight = flight;
       try {
         const converted =
@@ -372,9 +401,12 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
             ? chunk.samples
             : await this.#converter.convert(chunk.samples, chunk.rate);
         if (!this.#closed) {
-          const skipped = Math.min(Math.round(flight.skipFrames), converted.length / this.#channels);
-          this.#overflow += skipped;
-          this.#fifo.push(converted.subarray(skipped * this.#channels));
+          const convertedFrames = converted.length / this.#channels;
+          const late = Math.min(Math.round(flight.skip.late), convertedFrames);
+          const overflow = Math.min(Math.round(flight.skip.overflow), convertedFrames - late);
+          this.#late += late;
+          this.#overflow += overflow;
+          this.#fifo.push(converted.subarray((late + overflow) * this.#channels));
         }
         this.#error = null;
       } catch (error) {
@@ -390,8 +422,9 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
   }
 
   /** A lost push: counted, and reported once per episode; later audio keeps its place (silence here). */
-  #conversionFailed(cause: unknown, flight: { frames: number; skipFrames: number }): void {
-    this.#overflow += Math.round(flight.skipFrames);
+  #conversionFailed(cause: unknown, flight: InFlight): void {
+    this.#overflow += Math.round(flight.skip.overflow);
+    this.#late += Math.round(flight.skip.late);
     const lost = Math.round(flight.frames);
     this.#failed += lost;
     this.#fifo.push(new Float32Array(lost * this.#channels));

@@ -386,6 +386,48 @@ describe('PushAudioSource with timestamps, read by the AudioEngine', () => {
     expect(source.silenceInsertedMs).toBe(200);
   });
 
+  it('plays stamped 44.1 kHz audio pushed 150 ms ahead at its stamps when reads come before its conversion lands: what was due is dropped, not played late', async () => {
+    // A converter whose results land only when released: the threadpool's callbacks wait for a busy event loop.
+    const held: (() => void)[] = [];
+    let open = false;
+    const converter: PcmRateConverter = {
+      convert: (samples, inRate) => {
+        const frames = Math.round(((samples.length / 2) * 48000) / inRate);
+        const result = new Float32Array(frames * 2).fill(samples[0] ?? 0);
+        return open ? Promise.resolve(result) : new Promise((resolve) => held.push(() => resolve(result)));
+      },
+      close: () => undefined,
+    };
+    const { clock, source, mixed } = audioSession({ converter });
+    // Chunk k: 10 ms at 44.1 kHz, stamped k·10 ms, at a level of its own.
+    const level = (k: number): number => (k + 1) / 1000;
+    const push = (k: number): void =>
+      source.pushAudioSamples(
+        stereo(441, () => level(k)),
+        { sampleRate: 44100, channels: 2, timestampUs: k * 10_000 },
+      );
+    // The engine read at 10 ms (nothing yet); the app starts at 17 ms, pushing up to 150 ms.
+    clock.advance(17);
+    for (let k = 0; k <= 15; k++) push(k);
+    // Reads at 20 and 30 ms come before any conversion landed.
+    clock.advance(13);
+    open = true;
+    for (const release of held.splice(0)) release();
+    await source.flushed();
+    for (let k = 16; k < 60; k++) {
+      clock.advance(10);
+      push(k);
+      await source.flushed();
+    }
+    clock.advance(200);
+    const pcm = mixed();
+    // Chunk 0 (pushed 7 ms after its time) and chunks 1-2 (due at the reads that found nothing) are
+    // dropped and counted; every later chunk plays at its stamp.
+    for (const k of [3, 10, 30, 59]) expect(firstIndexOf(pcm, level(k)), `chunk ${k}`).toBe(k * 480);
+    for (let k = 0; k < 3; k++) expect(pcm.includes(Math.fround(level(k))), `chunk ${k}`).toBe(false);
+    expect(source.framesDroppedLate).toBe(3 * 480);
+  });
+
   it('rejects a timestamp that is not a time on the session clock, naming the field and the fix', () => {
     const clock = new FakeClock();
     const source = new PushAudioSource(clock);
