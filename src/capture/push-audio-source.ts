@@ -174,7 +174,7 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
     return this.#late;
   }
 
-  /** Silence inserted to place timestamped audio at its timestamp after a gap, ms. */
+  /** Silence inserted to place timestamped audio at its timestamp (after a gap, or before the first push), ms. */
   get silenceInsertedMs(): number {
     return (this.#silence * 1000) / this.#sampleRate;
   }
@@ -242,16 +242,22 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
 
   read(out: Float32Array, frames: number): number {
     const nowUs = this.#clock.nowUs();
-    // This read covers the `frames` up to now. Stamped audio pushed before the engine started reading
-    // was placed from the time of the first push: the part before this read's start is late.
+    // This read covers the `frames` up to now. Stamped audio pushed before the engine's first read was
+    // placed from the time of the first push: the part before this read's start is late, and if the
+    // push came after it, silence leads up to it.
     const readStartUs = nowUs - (frames * 1e6) / this.#sampleRate;
-    if (!this.#read && this.#headUs !== null && readStartUs > this.#headUs) {
-      this.#dropOldest(Math.round(((readStartUs - this.#headUs) * this.#sampleRate) / 1e6), 'late');
+    let lead = 0;
+    if (!this.#read && this.#headUs !== null) {
+      const offset = Math.round(((this.#headUs - readStartUs) * this.#sampleRate) / 1e6);
+      if (offset < 0) this.#dropOldest(-offset, 'late');
+      lead = Math.min(frames, Math.max(0, offset));
+      out.fill(0, 0, lead * this.#channels);
+      this.#silence += lead;
     }
     this.#read = true;
     // The engine reads exactly what its clock says is due, so the next frame plays now.
     this.#headUs = nowUs;
-    const got = this.#fifo.take(out, frames);
+    const got = lead + this.#fifo.take(out.subarray(lead * this.#channels), frames - lead);
     if (got < frames) {
       // Held audio runs on from the last frame read. What timestamps placed in the rest of this read
       // is still converting (a busy event loop held the result back): its time has passed, so it is

@@ -368,6 +368,22 @@ describe('PushAudioSource with timestamps, read by the AudioEngine', () => {
     expect(left.includes(0.25)).toBe(false);
   });
 
+  it('plays stamped audio pushed between the engine start and its first read at its stamp, not from the start of that read', () => {
+    const { clock, source, mixed } = audioSession();
+    // The engine started at 0 with nothing due; its first read, at 10 ms, covers 0-10 ms.
+    clock.advance(4);
+    source.pushAudioSamples(
+      stereo(4800, () => 0.5),
+      { sampleRate: 48000, channels: 2, timestampUs: 4_000 },
+    );
+    clock.advance(200);
+    const pcm = mixed();
+    expect(firstIndexOf(pcm, 0.5)).toBe(192);
+    expect(pcm.subarray(192, 192 + 4800).every((v) => v === 0.5)).toBe(true);
+    expect(source.silenceInsertedMs).toBe(4);
+    expect(source.framesDroppedLate).toBe(0);
+  });
+
   it('places timestamped 44.1 kHz audio at its timestamp, to within the resampler delay', async () => {
     const { clock, source, mixed } = audioSession();
     source.pushAudioSamples(
