@@ -5,6 +5,11 @@ import { AudioResampler } from '../ffmpeg/resampler.js';
 export interface PcmRateConverter {
   /** Converts `samples` at `inRate`, Hz; rejects with an error when the conversion fails. */
   convert(samples: Float32Array, inRate: number): Promise<Float32Array>;
+  /**
+   * Output frames the converter holds back (its filter delay): they come out with the next input.
+   * Call it when no conversion is under way. Default: 0.
+   */
+  delayFrames?(): number;
   /** Frees the converter; call it when no conversion is under way. Idempotent. */
   close(): void;
 }
@@ -32,6 +37,10 @@ export class SwrRateConverter implements PcmRateConverter {
       sampleRate: inRate,
       layout,
     });
+  }
+
+  delayFrames(): number {
+    return this.#resampler.delayFrames();
   }
 
   close(): void {

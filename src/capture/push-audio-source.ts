@@ -124,6 +124,8 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
   /** The push being converted. */
   #inFlight: InFlight | null = null;
   #converting = false;
+  /** Session-rate frames the converter held back after its latest conversion; they come out with the next. */
+  #converterDelayFrames = 0;
   #idle: Promise<void> = Promise.resolve();
   readonly #converter: PcmRateConverter;
   /** Session time of the next frame the AudioEngine reads (before it reads: the first stamped push). */
@@ -321,9 +323,11 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
     return this.#headUs + (this.#heldFrames() * 1e6) / this.#sampleRate;
   }
 
-  /** Session-rate frames held, converted or not. */
+  /** Session-rate frames held, converted or not (with those the converter holds back). */
   #heldFrames(): number {
-    return this.#fifo.frames + (this.#inFlight?.frames ?? 0) + this.#queuedFrames;
+    return (
+      this.#fifo.frames + this.#converterDelayFrames + (this.#inFlight?.frames ?? 0) + this.#queuedFrames
+    );
   }
 
   #sessionFrames(frames: number, rate: number): number {
@@ -402,10 +406,12 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
       const flight: InFlight = { frames, skip: { overflow: 0, late: 0 } };
       this.#inFlight = flight;
       try {
-        const converted =
-          chunk.rate === this.#sampleRate
-            ? chunk.samples
-            : await this.#converter.convert(chunk.samples, chunk.rate);
+        let converted = chunk.samples;
+        if (chunk.rate !== this.#sampleRate) {
+          converted = await this.#converter.convert(chunk.samples, chunk.rate);
+          // Without it, audio placed after a gap would sit as many frames late as the filter holds.
+          this.#converterDelayFrames = this.#converter.delayFrames?.() ?? 0;
+        }
         if (!this.#closed) {
           const convertedFrames = converted.length / this.#channels;
           const late = Math.min(Math.round(flight.skip.late), convertedFrames);

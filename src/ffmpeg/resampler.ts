@@ -48,6 +48,11 @@ export class AudioResampler {
     return new Float32Array(out.buffer, out.byteOffset, produced * this.#channels);
   }
 
+  /** Output frames the resampler holds back (its filter delay) until more input; call it between conversions. */
+  delayFrames(): number {
+    return this.#context ? Number(this.#context.getDelay(BigInt(this.#sampleRate))) : 0;
+  }
+
   /** Frees the FFmpeg context (a later `convert()` makes a new one); idempotent. */
   free(): void {
     this.#context?.free();

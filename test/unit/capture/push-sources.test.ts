@@ -444,6 +444,40 @@ describe('PushAudioSource with timestamps, read by the AudioEngine', () => {
     expect(source.framesDroppedLate).toBe(3 * 480);
   });
 
+  it('places stamped audio after a gap exactly although the resampler holds back the last frames before it', async () => {
+    // Like swr: 24 kHz → 48 kHz, holding back its last 17 output frames (its filter delay) until the next input.
+    const delay = 17;
+    let tail = new Float32Array(0);
+    const converter: PcmRateConverter = {
+      convert: async (samples) => {
+        await Promise.resolve();
+        const all = new Float32Array(tail.length + samples.length * 2);
+        all.set(tail);
+        for (let i = 0; i < samples.length / 2; i++) {
+          all.fill(samples[2 * i] ?? 0, tail.length + 4 * i, tail.length + 4 * i + 4);
+        }
+        tail = all.slice(all.length - delay * 2);
+        return all.subarray(0, all.length - delay * 2);
+      },
+      delayFrames: () => (tail.length > 0 ? delay : 0),
+      close: () => undefined,
+    };
+    const { clock, source, mixed } = audioSession({ converter });
+    const push = (k: number, level: number): void =>
+      source.pushAudioSamples(
+        stereo(240, () => level),
+        { sampleRate: 24000, channels: 2, timestampUs: k * 10_000 },
+      );
+    // 200 ms, a 100 ms gap, then more from 300 ms on, each pushed 150 ms ahead of its stamp.
+    for (let k = 0; k < 50; k++) {
+      if (k < 20 || k >= 30) push(k, k < 20 ? 0.5 : 0.25);
+      await source.flushed();
+      if (k >= 15) clock.advance(10);
+    }
+    clock.advance(150);
+    expect(firstIndexOf(mixed(), 0.25)).toBe(30 * 480);
+  });
+
   it('rejects a timestamp that is not a time on the session clock, naming the field and the fix', () => {
     const clock = new FakeClock();
     const source = new PushAudioSource(clock);
