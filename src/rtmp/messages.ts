@@ -214,6 +214,23 @@ export interface RtmpStatus {
   readonly description: string;
 }
 
+/** The `onStatus` code of a server asking the client to reconnect (Enhanced RTMP v2, "Reconnect Request"). */
+export const RECONNECT_REQUEST_CODE = 'NetConnection.Connect.ReconnectRequest';
+
+/**
+ * The `tcUrl` of a ReconnectRequest's info object: undefined when absent (reconnect to the current
+ * server); a value that is not a string reads as `''`, which no URL resolution accepts.
+ */
+export function reconnectTcUrl(info: Amf0Value): string | undefined {
+  const object = info instanceof Amf0EcmaArray ? info.properties : info;
+  if (object === null || typeof object !== 'object' || object instanceof Date || Array.isArray(object)) {
+    return undefined;
+  }
+  const value = (object as Amf0Object).tcUrl;
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'string' ? value : '';
+}
+
 /** Extracts a status from an info object; missing fields become `''`. */
 export function parseStatus(info: Amf0Value): RtmpStatus {
   const object = info instanceof Amf0EcmaArray ? info.properties : info;

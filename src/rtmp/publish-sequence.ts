@@ -39,6 +39,16 @@ export interface CommandOutcome {
   readonly failure?: RtmpError;
   /** A non-error `onStatus` (description redacted), to report. */
   readonly status?: msg.RtmpStatus;
+  /** While publishing, the server asked us to reconnect (Enhanced RTMP v2, "Reconnect Request"). */
+  readonly reconnectRequest?: ReconnectRequestInfo;
+}
+
+/** A `NetConnection.Connect.ReconnectRequest` as the server sent it. */
+export interface ReconnectRequestInfo {
+  /** Where to reconnect (absolute or relative to the current tcUrl; not checked yet); undefined: the current server. */
+  readonly tcUrl: string | undefined;
+  /** The server's text, stream key redacted. */
+  readonly description: string;
 }
 
 /**
@@ -133,6 +143,10 @@ export class PublishSequence {
             negotiation: connect.negotiation,
           },
         };
+      }
+      if (status.code === msg.RECONNECT_REQUEST_CODE && this.#publishing) {
+        const tcUrl = msg.reconnectTcUrl(command.args[0] ?? null);
+        return { send: [], status: safe, reconnectRequest: { tcUrl, description: safe.description } };
       }
       return { send: [], status: safe };
     }

@@ -2,6 +2,7 @@ import type { NegotiationOutcome } from './enhanced-negotiation.js';
 import type { Amf0Object } from '../amf0/amf0.js';
 import type { HandshakeInfo } from './handshake.js';
 import type { RtmpStatus } from './messages.js';
+import type { ReconnectRequestInfo } from './publish-sequence.js';
 
 /** Lifecycle: new → connecting → handshaking → negotiating → publishing → closing → closed. */
 export type RtmpConnectionState =
@@ -41,6 +42,11 @@ export type RtmpConnectionEvents = {
   acknowledgement: [number];
   /** A non-error `onStatus` from the server (description redacted). */
   status: [RtmpStatus];
+  /**
+   * While publishing, the server asked us to reconnect, to its `tcUrl` or to the same server (Enhanced
+   * RTMP v2, "Reconnect Request"). The connection goes on as it was: moving is for its owner.
+   */
+  reconnectRequest: [ReconnectRequestInfo];
   /** The socket's buffer drained after a write returned `ok: false`. */
   drain: [];
   /** The connection ended: `undefined` for `close()`/abort, else the cause. Emitted once. */

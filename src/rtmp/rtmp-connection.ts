@@ -380,6 +380,9 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
       pending?.resolve();
     }
     if (outcome.status && !this.#closed) this.emit('status', outcome.status);
+    if (outcome.reconnectRequest && this.#state === 'publishing') {
+      this.emit('reconnectRequest', outcome.reconnectRequest);
+    }
   }
 
   // ------------------------------------------------------------ plumbing

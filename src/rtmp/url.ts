@@ -187,3 +187,36 @@ export function redactUrl(url: string): string {
   }
   return `${scheme}${safeAuthority}/****`;
 }
+
+/**
+ * The publish URL a `NetConnection.Connect.ReconnectRequest` points at (Enhanced RTMP v2, "Reconnect
+ * Request"): its `tcUrl` — absolute (`rtmp://host/app`), scheme-relative (`//host/app`) or
+ * host-relative (`/app`) — resolved against the current URL, with the current stream key; without a
+ * `tcUrl`, the current URL. The result is parsed as any publish URL (the last segment is the key), so
+ * the app follows the same rules. Throws `RtmpUrlError` for a `tcUrl` that is no RTMP server URL, and
+ * for a move from rtmps:// to rtmp://, which would send the key in the clear.
+ */
+export function reconnectUrl(currentUrl: string, tcUrl: string | undefined): string {
+  const current = parseRtmpUrl(currentUrl);
+  if (tcUrl === undefined) return currentUrl;
+  const fix = 'the server should send an rtmp[s]://host[:port]/app tcUrl';
+  if (/[?#\s]/.test(tcUrl) || tcUrl === '') {
+    throw new RtmpUrlError(`reconnect tcUrl "${redactUrl(tcUrl)}" is not a server URL`, fix);
+  }
+  let resolved: string;
+  try {
+    // WHATWG URL resolution treats rtmp:// as a URL with a host, so `//h/app` and `/app` resolve
+    // against the current tcUrl as RFC 3986 §5.2 says.
+    resolved = new URL(tcUrl, current.tcUrl).href;
+  } catch {
+    throw new RtmpUrlError(`reconnect tcUrl "${redactUrl(tcUrl)}" is not a URL`, fix);
+  }
+  const next = parseRtmpUrl(`${resolved.replace(/\/+$/, '')}/${current.streamKey}`);
+  if (current.protocol === 'rtmps' && next.protocol === 'rtmp') {
+    throw new RtmpUrlError(
+      'the server asked to move from rtmps:// to rtmp://',
+      'the key would travel in the clear; staying on rtmps://',
+    );
+  }
+  return `${next.tcUrl}/${next.streamKey}`;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RtmpUrlError } from '../../../src/rtmp/errors.js';
-import { parseRtmpUrl, redact, redactUrl, secretsOf } from '../../../src/rtmp/url.js';
+import { parseRtmpUrl, reconnectUrl, redact, redactUrl, secretsOf } from '../../../src/rtmp/url.js';
 
 describe('parseRtmpUrl', () => {
   it.each([
@@ -156,5 +156,54 @@ describe('redaction', () => {
   it('leaves a text without secrets unchanged, even with a lone percent sign in the key', () => {
     expect(redact('100% fine', secretsOf('rtmp://h/live/50%off'))).toBe('100% fine');
     expect(redact('key 50%off', secretsOf('rtmp://h/live/50%off'))).toBe('key ****');
+  });
+});
+
+describe('reconnectUrl (Enhanced RTMP Reconnect Request)', () => {
+  const current = 'rtmp://a.example:1935/live/the-key?token=abcdef';
+
+  it.each([
+    [undefined, current],
+    [
+      'rtmp://foo.mydomain.com:1935/realtimeapp',
+      'rtmp://foo.mydomain.com:1935/realtimeapp/the-key?token=abcdef',
+    ],
+    ['rtmp://127.0.0.1/realtimeapp', 'rtmp://127.0.0.1/realtimeapp/the-key?token=abcdef'],
+    ['//192.0.2.0/realtimeapp', 'rtmp://192.0.2.0/realtimeapp/the-key?token=abcdef'],
+    ['/realtimeapp', 'rtmp://a.example:1935/realtimeapp/the-key?token=abcdef'],
+    ['/app/instance', 'rtmp://a.example:1935/app/instance/the-key?token=abcdef'],
+    ['rtmps://b.example/live/', 'rtmps://b.example/live/the-key?token=abcdef'],
+    ['rtmp://[::1]:1936/live', 'rtmp://[::1]:1936/live/the-key?token=abcdef'],
+  ])('resolves tcUrl %s against the current URL, keeping the stream key', (tcUrl, expected) => {
+    expect(reconnectUrl(current, tcUrl)).toBe(expected);
+    expect(parseRtmpUrl(expected).streamKey).toBe('the-key?token=abcdef');
+  });
+
+  it.each([
+    '',
+    'http://b.example/live',
+    'rtmp://b.example',
+    'rtmp://b.example/',
+    'rtmp://b/live?x=1',
+    'rtmp://b/live#f',
+    'rtmp://b:99999/live',
+  ])('refuses tcUrl "%s" with an RtmpUrlError that never names the key', (tcUrl) => {
+    const error = (() => {
+      try {
+        reconnectUrl(current, tcUrl);
+      } catch (e) {
+        return e;
+      }
+      return null;
+    })();
+    expect(error).toBeInstanceOf(RtmpUrlError);
+    expect((error as Error).message).not.toMatch(/the-key|abcdef/);
+  });
+
+  it('refuses a move from rtmps:// to rtmp://: the key would travel in the clear', () => {
+    expect(() => reconnectUrl('rtmps://a.example/live/k', 'rtmp://b.example/live')).toThrow(/in the clear/);
+    expect(reconnectUrl('rtmp://a.example/live/k', 'rtmps://b.example/live')).toBe(
+      'rtmps://b.example/live/k',
+    );
   });
 });
