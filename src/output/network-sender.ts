@@ -1,6 +1,7 @@
 import { sleep, type Clock } from '../core/clock.js';
 import type { InFlightGate } from './in-flight-gate.js';
 import type { LatencyTracker } from './latency-tracker.js';
+import type { EncodedPacket } from '../media/packet.js';
 import type { StreamMuxer } from './stream-muxer.js';
 import type { TransportConnection } from './transport.js';
 
@@ -27,6 +28,8 @@ export class NetworkSender {
   #connection: TransportConnection | null = null;
   #epochMs = 0;
   #pumping = false;
+  #next: { connection: TransportConnection; onSwitch: (keyframe: EncodedPacket) => void } | null = null;
+  #videoSeen = false;
 
   /** `onPumped(bytes)`: after each pass, the bytes still waiting (socket buffer plus queue). */
   constructor(
@@ -51,25 +54,54 @@ export class NetworkSender {
     this.#epochMs = epochMs;
   }
 
-  /** Stops sending (the connection is gone); idempotent. */
+  /** Stops sending (the connection is gone); idempotent. A pending switch is forgotten. */
   detach(): void {
     this.#connection = null;
+    this.#next = null;
+  }
+
+  /**
+   * Moves to `next` at the next video keyframe to leave the queue (the next packet, for a stream
+   * that has carried no video): that packet and everything after it go to `next`, everything before
+   * went to the current connection, so each packet goes to exactly one, in order. `onSwitch` runs
+   * just before the keyframe is written to `next`. Timestamps go on from the same epoch.
+   */
+  switchAtKeyframe(next: TransportConnection, onSwitch: (keyframe: EncodedPacket) => void): void {
+    this.#next = { connection: next, onSwitch };
+    this.pump();
+  }
+
+  /** Forgets a pending switch (the next connection failed). */
+  cancelSwitch(): void {
+    this.#next = null;
   }
 
   /** Moves packets from the queue to the connection while it and the path can take them. */
   pump(): void {
-    const connection = this.#connection;
-    if (this.#pumping || !connection) return;
+    if (this.#pumping || !this.#connection) return;
     this.#pumping = true;
+    let connection = this.#connection;
     try {
       if (this.#tracker.ackState !== 'acknowledging') connection.requestDeliveryReading();
-      while (
-        connection.writable &&
-        connection.bufferedBytes < this.#options.sendBufferBytes &&
-        !this.#gate.isFull(connection)
-      ) {
+      for (;;) {
+        const next = this.#next;
+        const head = next ? this.#muxer.peek() : undefined;
+        if (next && head && (head.kind === 'video' ? head.keyframe : !this.#videoSeen)) {
+          // The switch point: the old connection's own buffer and the gate no longer matter.
+          this.#next = null;
+          this.#connection = connection = next.connection;
+          next.onSwitch(head);
+        }
+        if (
+          !connection.writable ||
+          connection.bufferedBytes >= this.#options.sendBufferBytes ||
+          this.#gate.isFull(connection)
+        ) {
+          break;
+        }
         const packet = this.#muxer.nextPacket();
         if (!packet) break;
+        if (packet.kind === 'video') this.#videoSeen = true;
         const timestampMs = Math.max(0, Math.round(packet.dtsUs / 1000) - this.#epochMs);
         const result = connection.write(packet, timestampMs);
         this.#tracker.recordSent(result.endOffset, packet.dtsUs);

@@ -168,6 +168,10 @@ export interface OutputStats {
   readonly downtimeMs: number;
   /** How long the last reconnection took, from the drop to publishing again, ms. */
   readonly lastReconnectMs: number | null;
+  /** Moves to a new connection at the server's request (Enhanced RTMP Reconnect Request), make before break; not in reconnectCount. */
+  readonly serverRequestedReconnects: number;
+  /** Server reconnect requests whose new connection failed: the stream stayed on the old one. */
+  readonly serverReconnectFailures: number;
 }
 
 /** The stats of an RTMP output (the same as any output's). */

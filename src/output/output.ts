@@ -16,8 +16,9 @@ import type { PacketSink } from './packet-sink.js';
 import { RateMeter } from './rate-meter.js';
 import { RenditionSwitch, type RenditionChange, type RenditionChangeReason } from './rendition-switch.js';
 import { Reconnector, type OutputState, type ReconnectorEvents } from './reconnector.js';
+import { ServerReconnect, type ServerReconnectOutcome } from './server-reconnect.js';
 import { StreamMuxer } from './stream-muxer.js';
-import type { Transport, TransportConnection } from './transport.js';
+import type { ServerReconnectRequest, Transport, TransportConnection } from './transport.js';
 
 /** Events of an Output. */
 export type OutputEvents = Omit<ReconnectorEvents, 'statechange'> & {
@@ -29,6 +30,8 @@ export type OutputEvents = Omit<ReconnectorEvents, 'statechange'> & {
   dropstatechange: [prev: DropState, next: DropState];
   /** It moved to another rendition of the video, at that rendition's keyframe. */
   renditionchange: [RenditionChange];
+  /** A server's reconnect request, step by step (see ServerReconnect); `detail` has the key hidden. */
+  serverreconnect: [outcome: ServerReconnectOutcome, detail: string];
 };
 
 /**
@@ -55,6 +58,11 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
   readonly #sender: NetworkSender;
   readonly #monitor: ConnectionMonitor;
   readonly #reconnector: Reconnector;
+  readonly #serverReconnect: ServerReconnect;
+  /** Ends the wait of `#serve` for the connection it watches: the sender moved to `next`. */
+  #onMoved: ((next: TransportConnection) => void) | null = null;
+  /** Detaches the listeners of the connection being served. */
+  #unfollow: (() => void) | null = null;
   readonly #rate = new RateMeter();
   readonly #offered = new RateMeter({ windowMs: 2000 });
   #offeredBytes = 0;
@@ -110,6 +118,13 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
     });
     // An attempt failed before any publish: what was held for it is dropped, as in any outage.
     this.#reconnector.on('retry', () => this.#muxer.setConnected(false));
+    this.#serverReconnect = new ServerReconnect(transport);
+    this.#serverReconnect.on('progress', (outcome, detail) => this.emit('serverreconnect', outcome, detail));
+    this.#serverReconnect.on('ready', (next) => {
+      this.#sender.switchAtKeyframe(next, () => this.#switchTo(next));
+      this.emit('keyframeRequest'); // the switch waits for it, as a reconnect does
+    });
+    this.#serverReconnect.on('abandoned', () => this.#sender.cancelSwitch());
     for (const event of ['established', 'disconnected', 'retry', 'error'] as const) {
       this.#reconnector.on(event, (...args: unknown[]) =>
         (this.emit as (e: string, ...a: unknown[]) => void)(event, ...args),
@@ -228,14 +243,52 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
           (this.#belowTopSinceUs === null ? 0 : this.#clock.nowUs() - this.#belowTopSinceUs)) /
         1000,
       ...this.#reconnector.stats,
+      ...this.#serverReconnect.stats,
     };
   }
 
-  /** Publishing on `connection` until it is lost; resolves with why. */
+  /**
+   * Publishing on `connection` until it is lost; resolves with why. A server's reconnect request
+   * moves the stream to a new connection within the same call (see `#switchTo`).
+   */
   async #serve(connection: TransportConnection): Promise<Error> {
     const nowUs = this.#clock.nowUs();
     this.#tracker.reset();
     this.#gate.reset();
+    this.#follow(connection);
+    // Resume at the live edge: timestamps follow the session clock (or restart at 0 if asked).
+    this.#sender.attach(
+      connection,
+      this.options.restartTimestampsPerConnection ? Math.round(nowUs / 1000) : 0,
+    );
+    this.#live = true;
+    this.#muxer.setConnected(true);
+    let reason: Error | null = null;
+    while (reason === null) {
+      const lost = this.#monitor.watch(connection).then((error) => ({ error }));
+      const moved = new Promise<{ next: TransportConnection }>((resolve) => {
+        this.#onMoved = (next) => resolve({ next });
+      });
+      this.#sender.pump();
+      const outcome = await Promise.race([lost, moved]);
+      if ('error' in outcome) reason = outcome.error;
+      else connection = outcome.next;
+    }
+    this.#onMoved = null;
+    this.#serverReconnect.cancel();
+    this.#unfollow?.();
+    this.#unfollow = null;
+    this.#live = false;
+    this.#sender.detach();
+    this.#bytesSentBefore += this.#tracker.bytesWritten;
+    this.#tracker.reset();
+    this.#muxer.setConnected(false);
+    return reason;
+  }
+
+  /** Listens to the connection being served (drain, acknowledgements, delivery, reconnect requests). */
+  #follow(connection: TransportConnection): void {
+    this.#unfollow?.();
     const pump = (): void => this.#sender.pump();
     const onAck = (offset: number): void => {
       this.#tracker.onAcknowledgement(offset);
@@ -246,24 +299,35 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
       this.#tracker.onTransportDelivered(reading.handedOverBytes - reading.undeliveredBytes);
       pump();
     };
-    connection.on('drain', pump).on('acknowledged', onAck).on('delivery', onDelivery);
-    // Resume at the live edge: timestamps follow the session clock (or restart at 0 if asked).
-    this.#sender.attach(
-      connection,
-      this.options.restartTimestampsPerConnection ? Math.round(nowUs / 1000) : 0,
-    );
-    this.#live = true;
-    this.#muxer.setConnected(true);
-    const lost = this.#monitor.watch(connection);
-    pump();
-    const reason = await lost;
-    connection.off('drain', pump).off('acknowledged', onAck).off('delivery', onDelivery);
-    this.#live = false;
-    this.#sender.detach();
+    const onRequest = (request: ServerReconnectRequest): void => this.#serverReconnect.request(request);
+    connection
+      .on('drain', pump)
+      .on('acknowledged', onAck)
+      .on('delivery', onDelivery)
+      .on('reconnectRequest', onRequest);
+    this.#unfollow = () =>
+      connection
+        .off('drain', pump)
+        .off('acknowledged', onAck)
+        .off('delivery', onDelivery)
+        .off('reconnectRequest', onRequest);
+  }
+
+  /**
+   * The sender moves to `next` at a keyframe (make before break): from here on media goes there only,
+   * measured afresh; later connections go to where the server sent us; the old connection is closed
+   * gracefully (what it holds is flushed, within its close timeout).
+   */
+  #switchTo(next: TransportConnection): void {
+    const old = this.#reconnector.connection;
+    this.#follow(next);
     this.#bytesSentBefore += this.#tracker.bytesWritten;
     this.#tracker.reset();
-    this.#muxer.setConnected(false);
-    return reason;
+    this.#gate.reset();
+    this.#transport.moveTo(this.#serverReconnect.switched());
+    this.#reconnector.replaceConnection(next);
+    this.#onMoved?.(next); // before the old one's close can settle its watch
+    void old?.close();
   }
 
   #onRenditionChange(change: RenditionChange): void {

@@ -122,6 +122,14 @@ export class Reconnector extends TypedEmitter<ReconnectorEvents> {
     };
   }
 
+  /**
+   * The live connection is now `next`: the output moved there at the server's request (make before
+   * break). It is served on in the same live period: no reconnect, no new probation.
+   */
+  replaceConnection(next: TransportConnection): void {
+    if (this.#connection !== null) this.#connection = next;
+  }
+
   /** Starts connecting; failures are retried in the background. Once only. */
   start(): void {
     if (this.#state !== 'idle') return;

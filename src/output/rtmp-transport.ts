@@ -5,11 +5,12 @@ import type { EncodedPacket, StreamConfig, VideoCodec } from '../media/packet.js
 import { RtmpRejectedAfterStartError } from '../rtmp/errors.js';
 import { rtmpConnectionDefaults, type RtmpConnectionOptions } from '../rtmp/rtmp-connection-options.js';
 import { RtmpConnection } from '../rtmp/rtmp-connection.js';
-import { redactUrl } from '../rtmp/url.js';
+import { reconnectUrl, redact, redactUrl, secretsOf } from '../rtmp/url.js';
 import { AckCounter } from './ack-counter.js';
 import { KernelSendQueue } from './kernel-send-queue.js';
 import type {
   CodecNegotiation,
+  ReconnectTarget,
   Transport,
   TransportConnection,
   TransportConnectionEvents,
@@ -26,18 +27,38 @@ export interface RtmpTransportOptions {
   readonly streamConfig: () => StreamConfig;
 }
 
+/** A publish URL a server asked us to move to. The URL itself is private: printing a target never shows the key. */
+class RtmpReconnectTarget implements ReconnectTarget {
+  readonly redactedUrl: string;
+  readonly #url: string;
+
+  constructor(url: string) {
+    this.#url = url;
+    this.redactedUrl = redactUrl(url);
+  }
+
+  /** The publish URL, stream key included. */
+  get url(): string {
+    return this.#url;
+  }
+}
+
 /** RTMP as a transport: one RtmpConnection per `open()`, FLV tags on it. */
 export class RtmpTransport implements Transport {
-  /** The destination, stream key hidden. */
-  readonly redactedUrl: string;
   readonly #clock: Clock;
   readonly #options: RtmpTransportOptions;
+  #url: string;
   #negotiation: CodecNegotiation | null = null;
 
   constructor(clock: Clock, options: RtmpTransportOptions) {
     this.#clock = clock;
     this.#options = options;
-    this.redactedUrl = redactUrl(options.url);
+    this.#url = options.url;
+  }
+
+  /** The destination now (where a server's reconnect request moved it, if one did), stream key hidden. */
+  get redactedUrl(): string {
+    return redactUrl(this.#url);
   }
 
   /** The Window Acknowledgement Size this transport asks of the server (RTMP §5.4.4), bytes. */
@@ -49,13 +70,15 @@ export class RtmpTransport implements Transport {
     return this.#negotiation;
   }
 
-  async open(signal: AbortSignal, publishedBefore: boolean): Promise<TransportConnection> {
-    const connection = new RtmpConnection(
-      { ...this.#options.connection, url: this.#options.url, publishedBefore },
-      this.#clock,
-    );
+  async open(
+    signal: AbortSignal,
+    publishedBefore: boolean,
+    target?: ReconnectTarget,
+  ): Promise<TransportConnection> {
+    const url = target === undefined ? this.#url : rtmpTargetUrl(target);
+    const connection = new RtmpConnection({ ...this.#options.connection, url, publishedBefore }, this.#clock);
     // Listening before connect(): the connection may end in the very read that starts publishing.
-    const adapter = new RtmpTransportConnection(this.#clock, connection, this.#options.streamConfig);
+    const adapter = new RtmpTransportConnection(this.#clock, connection, url, this.#options.streamConfig);
     connection.once('publishing', ({ negotiation }) => {
       this.#negotiation = { videoCodec: negotiation.videoCodec, state: negotiation.state };
     });
@@ -63,9 +86,18 @@ export class RtmpTransport implements Transport {
     return adapter;
   }
 
+  moveTo(target: ReconnectTarget): void {
+    this.#url = rtmpTargetUrl(target);
+  }
+
   rejectedAfterStart(cause: Error): Error {
     return new RtmpRejectedAfterStartError(this.redactedUrl, cause);
   }
+}
+
+function rtmpTargetUrl(target: ReconnectTarget): string {
+  if (!(target instanceof RtmpReconnectTarget)) throw new TypeError('not a target of an RTMP connection');
+  return target.url;
 }
 
 /** `config` as one rendition sees it: its video is that rendition's. */
@@ -84,6 +116,7 @@ class RtmpTransportConnection extends TypedEmitter<TransportConnectionEvents> im
   readonly closed: Promise<Error | undefined>;
   readonly #clock: Clock;
   readonly #connection: RtmpConnection;
+  readonly #url: string;
   readonly #streamConfig: () => StreamConfig;
   readonly #acks = new AckCounter();
   #videoCodec: VideoCodec = 'h264';
@@ -94,10 +127,12 @@ class RtmpTransportConnection extends TypedEmitter<TransportConnectionEvents> im
   #videoRendition: string | undefined | null = null;
   #kernelQueue: KernelSendQueue | null = null;
 
-  constructor(clock: Clock, connection: RtmpConnection, streamConfig: () => StreamConfig) {
+  /** `url`: the publish URL of `connection` (where a reconnect request is resolved from). */
+  constructor(clock: Clock, connection: RtmpConnection, url: string, streamConfig: () => StreamConfig) {
     super();
     this.#clock = clock;
     this.#connection = connection;
+    this.#url = url;
     this.#streamConfig = streamConfig;
     this.closed = new Promise((resolve) =>
       connection.once('closed', (error) => {
@@ -106,6 +141,16 @@ class RtmpTransportConnection extends TypedEmitter<TransportConnectionEvents> im
       }),
     );
     connection.on('drain', () => this.emit('drain'));
+    connection.on('reconnectRequest', ({ tcUrl, description }) => {
+      try {
+        const target = new RtmpReconnectTarget(reconnectUrl(this.#url, tcUrl));
+        this.emit('reconnectRequest', { target, problem: null, description });
+      } catch (error) {
+        // A tcUrl we cannot follow: the server may echo anything, the key included.
+        const problem = redact(error instanceof Error ? error.message : String(error), secretsOf(this.#url));
+        this.emit('reconnectRequest', { target: null, problem, description });
+      }
+    });
     connection.on('acknowledgement', (sequence) =>
       this.emit('acknowledged', this.#acks.acknowledge(sequence, connection.bytesWritten)),
     );

@@ -19,8 +19,26 @@ export interface DeliveryReading {
   readonly undeliveredBytes: number;
 }
 
+/** Where a server asked the publisher to move (Enhanced RTMP's Reconnect Request); only its transport can open it. */
+export interface ReconnectTarget {
+  /** The destination, secrets hidden. */
+  readonly redactedUrl: string;
+}
+
+/** A server's request that the publisher move to a new connection, as a transport connection reports it. */
+export interface ServerReconnectRequest {
+  /** Where to open the next connection; null when the request cannot be followed (see `problem`). */
+  readonly target: ReconnectTarget | null;
+  /** Why it cannot be followed (secrets hidden); null when it can. */
+  readonly problem: string | null;
+  /** The server's text (secrets hidden). */
+  readonly description: string;
+}
+
 /** Events of a transport connection. */
 export type TransportConnectionEvents = {
+  /** The server asks the publisher to move: open `target`, switch, then close this one (make before break). */
+  reconnectRequest: [ServerReconnectRequest];
   /** The connection's own buffer drained after a write returned `ok: false`. */
   drain: [];
   /** The peer acknowledged everything up to `offset` (counted like `endOffset`; it only grows). */
@@ -83,9 +101,12 @@ export interface Transport {
   /**
    * Opens a connection and starts publishing; resolves once media may flow. Rejects with a typed
    * SteadycastError, or `signal.reason` once aborted. `publishedBefore`: this destination accepted
-   * the stream earlier (failures then read as "not ready" rather than "wrong server").
+   * the stream earlier (failures then read as "not ready" rather than "wrong server"). `target`: where
+   * a server asked to move (default: the destination).
    */
-  open(signal: AbortSignal, publishedBefore: boolean): Promise<TransportConnection>;
+  open(signal: AbortSignal, publishedBefore: boolean, target?: ReconnectTarget): Promise<TransportConnection>;
+  /** Later connections go to `target`: the publisher moved there at a server's request. */
+  moveTo(target: ReconnectTarget): void;
   /** How this protocol names a publish the server accepted and then dropped at once (a rejection). */
   rejectedAfterStart(cause: Error): Error;
 }

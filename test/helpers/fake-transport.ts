@@ -7,6 +7,7 @@ import { TypedEmitter } from '../../src/core/typed-emitter.js';
 import type { EncodedPacket } from '../../src/media/packet.js';
 import { RtmpRejectedAfterStartError } from '../../src/rtmp/errors.js';
 import type {
+  ReconnectTarget,
   Transport,
   TransportConnection,
   TransportConnectionEvents,
@@ -89,6 +90,10 @@ export class FakeTransport implements Transport {
   readonly connections: FakeConnection[] = [];
   /** The `publishedBefore` flag of each open, in order. */
   readonly publishedBefore: boolean[] = [];
+  /** The target of each open (undefined: the destination), in order. */
+  readonly targets: (ReconnectTarget | undefined)[] = [];
+  /** Where `moveTo()` sent later connections, in order. */
+  readonly moves: ReconnectTarget[] = [];
   readonly #script: OpenStep[];
 
   constructor(script: OpenStep[] = []) {
@@ -100,8 +105,13 @@ export class FakeTransport implements Transport {
     return this.connections[this.connections.length - 1];
   }
 
-  open(signal: AbortSignal, publishedBefore: boolean): Promise<TransportConnection> {
+  open(
+    signal: AbortSignal,
+    publishedBefore: boolean,
+    target?: ReconnectTarget,
+  ): Promise<TransportConnection> {
     this.publishedBefore.push(publishedBefore);
+    this.targets.push(target);
     const step = this.#script.shift() ?? 'publish';
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason);
@@ -112,6 +122,10 @@ export class FakeTransport implements Transport {
       this.connections.push(connection);
       resolve(connection);
     });
+  }
+
+  moveTo(target: ReconnectTarget): void {
+    this.moves.push(target);
   }
 
   rejectedAfterStart(cause: Error): Error {

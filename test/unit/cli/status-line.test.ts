@@ -39,6 +39,8 @@ const output: RtmpOutputStats = {
   lastDisconnectReason: 'connection to 127.0.0.1:1935 reset (ECONNRESET)',
   downtimeMs: 1234,
   lastReconnectMs: 600,
+  serverRequestedReconnects: 0,
+  serverReconnectFailures: 0,
 };
 
 const stats: StreamStats = {

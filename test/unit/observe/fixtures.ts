@@ -42,6 +42,8 @@ export function outputStats(
     lastDisconnectReason: 'connection to 127.0.0.1:1935 reset (ECONNRESET)',
     downtimeMs: 1234,
     lastReconnectMs: 600,
+    serverRequestedReconnects: 1,
+    serverReconnectFailures: 0,
     ...over,
   };
 }
