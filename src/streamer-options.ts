@@ -11,6 +11,7 @@ import type { DropState } from './output/drop-policy.js';
 import type { FileRecorderStats } from './output/file-recorder.js';
 import type { OutputState, RtmpOutputOptions, RtmpOutputStats } from './output/rtmp-output.js';
 import type { RenditionChangeReason } from './output/rendition-switch.js';
+import type { ServerReconnectOutcome } from './output/server-reconnect.js';
 import type { RenditionSpec } from './session/video-renditions.js';
 import type { InterleaverStats } from './session/interleaver.js';
 
@@ -137,6 +138,8 @@ export interface StreamStats {
   readonly packetsDroppedWhileDisconnected: { readonly video: number; readonly audio: number };
   /** Reconnections, summed over outputs. */
   readonly reconnectCount: number;
+  /** Moves to a new connection at a server's request, summed over outputs (not in reconnectCount). */
+  readonly serverRequestedReconnects: number;
   /** The highest current latency among outputs, ms. */
   readonly currentLatencyMs: number;
   /** The highest latency seen by any output, ms. */
@@ -229,6 +232,12 @@ export type StreamerEvents = {
   bitrate: [bitrateBps: number, reason: BitrateChange['reason']];
   /** An output lost its connection and reconnects; `url` and `reason` have the stream key hidden. */
   disconnected: [url: string, reason: string];
+  /**
+   * A server asked an output to reconnect (Enhanced RTMP Reconnect Request) and it moves make before
+   * break: `opening` the new connection, `switched` at a keyframe, `failed` (it stays on the old one), or
+   * `ignored` (a target it cannot follow); `url` and `detail` have the stream key hidden.
+   */
+  serverreconnect: [url: string, outcome: ServerReconnectOutcome, detail: string];
   /** An output's connection attempt failed; the next one follows after `delayMs` (key hidden; `code` of the error). */
   retry: [url: string, reason: string, delayMs: number, code: ErrorCode | null];
   /** A line of FFmpeg's log at `logLevel` or worse, while started (FFmpeg's log is per process). */

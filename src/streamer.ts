@@ -343,6 +343,9 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     output.on('disconnected', (error) =>
       this.emit('disconnected', output.stats.url, redact(error.message, secrets)),
     );
+    output.on('serverreconnect', (outcome, detail) =>
+      this.emit('serverreconnect', output.stats.url, outcome, redact(detail, secrets)),
+    );
     output.on('retry', (error, delayMs) =>
       this.emit(
         'retry',

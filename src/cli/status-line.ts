@@ -103,6 +103,7 @@ export function formatSummary(s: StreamStats): string {
   for (const out of s.outputs) {
     lines.push(
       `  ${out.url}: ${out.state}, ${out.reconnectCount} reconnects, ${out.connectAttempts} attempts, ` +
+        `${out.serverRequestedReconnects > 0 ? `${out.serverRequestedReconnects} moved by the server, ` : ''}` +
         `downtime ${(out.downtimeMs / 1000).toFixed(1)} s${qualitySummary(out, s)}` +
         `${out.lastDisconnectReason ? `, last problem: ${out.lastDisconnectReason}` : ''}`,
     );

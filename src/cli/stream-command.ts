@@ -168,6 +168,10 @@ async function stream(
       say(`${several ? `${redactUrl(outputUrl)}: ` : ''}connection lost (${reason}); reconnecting`);
     }
   });
+  // Rare, and the stream changes server: said even with --quiet when it fails or is ignored.
+  streamer.on('serverreconnect', (outputUrl, outcome, detail) => {
+    if (!quiet || outcome === 'failed' || outcome === 'ignored') say(`${outputUrl}: ${detail}`);
+  });
   streamer.on('renditionchange', (outputUrl, from, to, reason) => {
     if (!quiet) say(formatRenditionChange(outputUrl, from, to, reason, streamer.stats.renditions));
   });

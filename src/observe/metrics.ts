@@ -107,6 +107,18 @@ export function createMetricsRegistry(source: MetricsSource, label: OutputLabele
     perOutput((o) => o.reconnectCount),
   );
   counter(
+    'steadycast_server_requested_reconnects_total',
+    "Moves to a new connection at the server's request (Enhanced RTMP Reconnect Request), make before break.",
+    ['output'],
+    perOutput((o) => o.serverRequestedReconnects),
+  );
+  counter(
+    'steadycast_server_reconnect_failures_total',
+    'Server reconnect requests whose new connection failed (the stream stayed on the old one).',
+    ['output'],
+    perOutput((o) => o.serverReconnectFailures),
+  );
+  counter(
     'steadycast_connect_attempts_total',
     'Connection attempts, successful or not.',
     ['output'],

@@ -23,6 +23,8 @@ export interface OutputTotals {
   readonly packetsDroppedWhileDisconnected: { readonly video: number; readonly audio: number };
   /** Reconnections, all outputs. */
   readonly reconnectCount: number;
+  /** Moves at a server's request, all outputs. */
+  readonly serverRequestedReconnects: number;
   /** The highest current latency among outputs, ms. */
   readonly currentLatencyMs: number;
   /** The highest latency any output has seen, ms. */
@@ -123,6 +125,7 @@ export class OutputGroup {
           audio: sum((s) => s.packetsDroppedWhileDisconnected.audio),
         },
         reconnectCount: sum((s) => s.reconnectCount),
+        serverRequestedReconnects: sum((s) => s.serverRequestedReconnects),
         currentLatencyMs: max((s) => s.currentLatencyMs),
         maxLatencyMs: max((s) => s.maxLatencyMs),
         bytesSent: sum((s) => s.bytesSent),

@@ -45,6 +45,11 @@ class RtmpReconnectTarget implements ReconnectTarget {
 
 /** RTMP as a transport: one RtmpConnection per `open()`, FLV tags on it. */
 export class RtmpTransport implements Transport {
+  /**
+   * The destination as configured, stream key hidden: the output's name in stats, events and metric
+   * labels, so it stays the same when a server's reconnect request moves the stream elsewhere.
+   */
+  readonly redactedUrl: string;
   readonly #clock: Clock;
   readonly #options: RtmpTransportOptions;
   #url: string;
@@ -54,11 +59,7 @@ export class RtmpTransport implements Transport {
     this.#clock = clock;
     this.#options = options;
     this.#url = options.url;
-  }
-
-  /** The destination now (where a server's reconnect request moved it, if one did), stream key hidden. */
-  get redactedUrl(): string {
-    return redactUrl(this.#url);
+    this.redactedUrl = redactUrl(options.url);
   }
 
   /** The Window Acknowledgement Size this transport asks of the server (RTMP §5.4.4), bytes. */

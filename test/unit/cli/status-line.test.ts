@@ -62,6 +62,7 @@ const stats: StreamStats = {
   audioPacketsDropped: 0,
   packetsDroppedWhileDisconnected: { video: 3, audio: 4 },
   reconnectCount: 2,
+  serverRequestedReconnects: 0,
   currentLatencyMs: 312.4,
   maxLatencyMs: 2100.2,
   bytesSent: 5_000_000,

@@ -68,6 +68,7 @@ export function streamStats(over: Partial<StreamStats> = {}): StreamStats {
     audioPacketsDropped: 0,
     packetsDroppedWhileDisconnected: { video: 3, audio: 4 },
     reconnectCount: 2,
+    serverRequestedReconnects: 1,
     currentLatencyMs: 312.4,
     maxLatencyMs: 2100.2,
     bytesSent: 5_000_000,

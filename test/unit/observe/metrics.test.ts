@@ -56,6 +56,13 @@ describe('metrics registry', () => {
     expect(dropped('audio', 'disconnected')).toBe(stats.packetsDroppedWhileDisconnected.audio);
     expect(dropped('audio', 'congestion')).toBe(stats.audioPacketsDropped);
     expect(value(families, 'steadycast_reconnects_total', { output })).toBe(stats.reconnectCount);
+    const o = stats.outputs[0];
+    expect(value(families, 'steadycast_server_requested_reconnects_total', { output })).toBe(
+      o?.serverRequestedReconnects,
+    );
+    expect(value(families, 'steadycast_server_reconnect_failures_total', { output })).toBe(
+      o?.serverReconnectFailures,
+    );
     expect(value(families, 'steadycast_sent_bytes_total', { output })).toBe(stats.bytesSent);
     expect(value(families, 'steadycast_frames_captured_total')).toBe(stats.framesCaptured);
     expect(value(families, 'steadycast_frames_duplicated_total')).toBe(stats.framesDuplicated);

@@ -201,7 +201,7 @@ describe('RtmpOutput: a server-requested reconnect, make before break', () => {
     expect(stats.serverReconnectFailures).toBe(0);
     expect(stats.reconnectCount).toBe(0);
     expect(stats.connectAttempts).toBe(1);
-    expect(stats.url).toBe('rtmp://127.0.0.1:1936/live/****');
+    expect(stats.url).toBe('rtmp://127.0.0.1:1935/live/****'); // the output's name: where it was configured to go
     expect(out.state).toBe('live');
     expect(events.map(([outcome]) => outcome)).toEqual(['opening', 'switched']);
     expect(JSON.stringify({ events, stats })).not.toContain(KEY);
@@ -209,6 +209,11 @@ describe('RtmpOutput: a server-requested reconnect, make before break', () => {
     // The stream goes on on the new connection.
     write(mediaBetween(1500, 1600));
     await until(clock, () => framesOf(b.sessions[0]).length === written.length - beforeSwitch);
+    // A later loss reconnects to where the server sent us.
+    b.sessions[0]?.socket.destroy();
+    await until(clock, () => b.sessions.length === 2 && out.state === 'live');
+    expect(a.sessions).toHaveLength(1);
+    expect(out.stats.reconnectCount).toBe(1);
   });
 
   it('reconnects to the same server when the request has no tcUrl', async () => {
