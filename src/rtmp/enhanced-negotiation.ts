@@ -61,17 +61,23 @@ export function validateNegotiation(request: NegotiationRequest): void {
   }
 }
 
-/** The default request: H.264 only, no extended capabilities (the connect stays as it always was). */
-export function legacyNegotiation(): NegotiationRequest {
-  return { videoCodecs: ['h264'], capsEx: 0 };
+/**
+ * The default request: H.264 only, and capsEx Reconnect — this client follows a server's
+ * `NetConnection.Connect.ReconnectRequest` (make before break). An H.264 session's connect then gains
+ * `capsEx: 1` and nothing else: servers read the connect object by property name and skip the ones
+ * they do not know (nginx-rtmp, node-media-server, FFmpeg's listener do), so legacy servers are
+ * unaffected. `capsEx: 0` gives the connect exactly as it always was.
+ */
+export function defaultNegotiation(): NegotiationRequest {
+  return { videoCodecs: ['h264'], capsEx: CapsExMask.Reconnect };
 }
 
 /**
  * The properties the `connect` command object gains. Codecs are announced only when a codec other
  * than H.264 is wanted, both ways the spec allows: `fourCcList` (the original E-RTMP property, the one
  * FFmpeg reads) and `videoFourCcInfoMap`/`audioFourCcInfoMap` (what v2 recommends clients send),
- * each codec marked CanEncode. `capsEx` only when a bit is set. Nothing at all for a plain H.264
- * session without capabilities: legacy servers see the connect they always saw.
+ * each codec marked CanEncode. `capsEx` only when a bit is set. Nothing at all for an H.264 session
+ * with `capsEx: 0`: the connect legacy servers always saw.
  */
 export function enhancedConnectProperties(request: NegotiationRequest): Amf0Object {
   const properties: Amf0Object = {};

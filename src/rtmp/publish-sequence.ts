@@ -2,7 +2,7 @@ import type { Amf0Object } from '../amf0/amf0.js';
 import type { RtmpMessage } from './chunk-writer.js';
 import {
   enhancedConnectProperties,
-  legacyNegotiation,
+  defaultNegotiation,
   readNegotiation,
   type NegotiationOutcome,
   type NegotiationRequest,
@@ -71,14 +71,14 @@ export class PublishSequence {
 
   /**
    * `where` is `host:port`; `secrets` are redacted from everything the server says; `negotiation`
-   * is what `connect` asks for (default: H.264 only, a legacy connect).
+   * is what `connect` asks for (default: H.264 only, capsEx Reconnect).
    */
   constructor(
     url: RtmpUrl,
     where: string,
     secrets: readonly string[],
     flashVer: string | undefined,
-    negotiation: NegotiationRequest = legacyNegotiation(),
+    negotiation: NegotiationRequest = defaultNegotiation(),
   ) {
     this.#url = url;
     this.#where = where;

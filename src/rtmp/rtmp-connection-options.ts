@@ -116,7 +116,8 @@ export interface RtmpConnectionOptions {
   readonly publishedBefore?: boolean;
   /**
    * Enhanced RTMP negotiation: the video codecs this session may send (preference order) and the
-   * capsEx bits it supports; default H.264 only, which leaves `connect` as legacy servers know it.
+   * capsEx bits it supports; default H.264 only with capsEx Reconnect (`defaultNegotiation()`: the
+   * connect gains `capsEx: 1`, which legacy servers skip; `capsEx: 0` leaves it as they always saw it).
    */
   readonly negotiation?: NegotiationRequest;
 }

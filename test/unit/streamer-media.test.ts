@@ -51,8 +51,11 @@ describe('video.codec of a Streamer', () => {
 });
 
 describe('the connection options of each output', () => {
-  it('ask the server for HEVC or AV1 alone, keeping the rest of the connection options and capsEx', () => {
-    expect(connectionFor('hevc', undefined)).toEqual({ negotiation: { videoCodecs: ['hevc'], capsEx: 0 } });
+  it('ask the server for HEVC or AV1 alone, keeping the rest of the connection options and capsEx (Reconnect by default)', () => {
+    expect(connectionFor('hevc', undefined)).toEqual({ negotiation: { videoCodecs: ['hevc'], capsEx: 1 } });
+    expect(connectionFor('hevc', { negotiation: { videoCodecs: ['hevc'], capsEx: 0 } })).toEqual({
+      negotiation: { videoCodecs: ['hevc'], capsEx: 0 },
+    });
     expect(
       connectionFor('av1', {
         connectTimeoutMs: 5000,

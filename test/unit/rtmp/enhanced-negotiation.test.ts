@@ -4,7 +4,7 @@ import {
   CapsExMask,
   enhancedConnectProperties,
   FourCcInfoMask,
-  legacyNegotiation,
+  defaultNegotiation,
   readNegotiation,
   validateNegotiation,
   type NegotiationRequest,
@@ -15,8 +15,13 @@ const ask = (videoCodecs: VideoCodec[], capsEx = 0): NegotiationRequest => ({ vi
 const { CanDecode, CanEncode, CanForward } = FourCcInfoMask;
 
 describe('what connect says (Enhanced RTMP v2, connect command)', () => {
-  it('adds nothing for an H.264 session without capabilities: legacy servers see the usual connect', () => {
-    expect(enhancedConnectProperties(legacyNegotiation())).toEqual({});
+  it('adds only capsEx Reconnect by default for an H.264 session (legacy servers skip properties they do not know)', () => {
+    expect(defaultNegotiation()).toEqual({ videoCodecs: ['h264'], capsEx: CapsExMask.Reconnect });
+    expect(enhancedConnectProperties(defaultNegotiation())).toEqual({ capsEx: 1 });
+  });
+
+  it('adds nothing for an H.264 session with capsEx 0: the connect legacy servers always saw', () => {
+    expect(enhancedConnectProperties(ask(['h264'], 0))).toEqual({});
   });
 
   it('lists the wanted codecs, in order, as fourCcList and as FourCcInfoMaps marked CanEncode', () => {

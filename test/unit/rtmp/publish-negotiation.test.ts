@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Amf0Object } from '../../../src/amf0/amf0.js';
 import type { VideoCodec } from '../../../src/media/packet.js';
 import { MessageType } from '../../../src/rtmp/constants.js';
-import { FourCcInfoMask } from '../../../src/rtmp/enhanced-negotiation.js';
+import { CapsExMask, FourCcInfoMask } from '../../../src/rtmp/enhanced-negotiation.js';
 import { RtmpCodecRefusedError } from '../../../src/rtmp/errors.js';
 import * as msg from '../../../src/rtmp/messages.js';
 import { RtmpConnection, type ServerInfo } from '../../../src/rtmp/rtmp-connection.js';
@@ -56,9 +56,29 @@ const takes = (map: Amf0Object): FakeRtmpServerOptions => ({
 });
 
 describe('connect negotiation against a server’s _result', () => {
-  it('an H.264 session sends the legacy connect and reports nothing asked', async () => {
+  // Since this client follows ReconnectRequest, an H.264 session's default connect says so (capsEx 1);
+  // with capsEx 0 it is the legacy connect, unchanged.
+  it('an H.264 session with capsEx 0 sends the legacy connect and reports nothing asked', async () => {
     const info = await publish(open({}, ['h264']));
     expect(Object.keys(connectObject()).sort()).toEqual(['app', 'flashVer', 'tcUrl', 'type']);
+    expect(info.negotiation).toEqual({ videoCodec: 'h264', state: 'not-asked', serverCapsEx: 0 });
+  });
+
+  it('an H.264 session by default adds capsEx Reconnect to the legacy connect, and nothing else', async () => {
+    server = FakeRtmpServer.inMemory();
+    const connection = new RtmpConnection(
+      { url: server.url('live', 'secret-key'), connect: server.connector() },
+      new FakeClock(),
+    );
+    connections.push(connection);
+    const info = await publish(connection);
+    expect(connectObject()).toEqual({
+      app: 'live',
+      type: 'nonprivate',
+      flashVer: 'FMLE/3.0 (compatible; steadycast)',
+      tcUrl: server.url('live', 'secret-key').replace(/\/secret-key$/, ''),
+      capsEx: CapsExMask.Reconnect,
+    });
     expect(info.negotiation).toEqual({ videoCodec: 'h264', state: 'not-asked', serverCapsEx: 0 });
   });
 
