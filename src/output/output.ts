@@ -121,7 +121,7 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
     this.#serverReconnect = new ServerReconnect(transport);
     this.#serverReconnect.on('progress', (outcome, detail) => this.emit('serverreconnect', outcome, detail));
     this.#serverReconnect.on('ready', (next) => {
-      this.#sender.switchAtKeyframe(next, () => this.#switchTo(next));
+      this.#sender.switchAtKeyframe(next, (keyframe) => this.#switchTo(next, keyframe));
       this.emit('keyframeRequest'); // the switch waits for it, as a reconnect does
     });
     this.#serverReconnect.on('abandoned', () => this.#sender.cancelSwitch());
@@ -318,9 +318,13 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
    * measured afresh; later connections go to where the server sent us; the old connection is closed
    * gracefully (what it holds is flushed, within its close timeout).
    */
-  #switchTo(next: TransportConnection): void {
+  #switchTo(next: TransportConnection, keyframe: EncodedPacket): void {
     const old = this.#reconnector.connection;
     this.#follow(next);
+    // Timestamps go on from the same epoch, unless asked to restart at 0 on each connection.
+    if (this.options.restartTimestampsPerConnection) {
+      this.#sender.attach(next, Math.round(keyframe.dtsUs / 1000));
+    }
     this.#bytesSentBefore += this.#tracker.bytesWritten;
     this.#tracker.reset();
     this.#gate.reset();

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Amf0Object } from '../../../src/amf0/amf0.js';
 import type { EncodedPacket, StreamConfig } from '../../../src/media/packet.js';
-import { RtmpOutput } from '../../../src/output/rtmp-output.js';
+import { RtmpOutput, type RtmpOutputOptions } from '../../../src/output/rtmp-output.js';
 import type { RtmpMessage } from '../../../src/rtmp/chunk-writer.js';
 import { MessageType } from '../../../src/rtmp/constants.js';
 import * as msg from '../../../src/rtmp/messages.js';
@@ -69,7 +69,7 @@ interface Setup {
   keyframeRequests: () => number;
 }
 
-async function startOnA(): Promise<Setup> {
+async function startOnA(options: Partial<RtmpOutputOptions> = {}): Promise<Setup> {
   const a = FakeRtmpServer.inMemory();
   const b = FakeRtmpServer.inMemory();
   servers.push(a, b);
@@ -77,6 +77,7 @@ async function startOnA(): Promise<Setup> {
   const out = (output = new RtmpOutput(clock, config, {
     url: `rtmp://127.0.0.1:1935/live/${KEY}`,
     publishProbationMs: 100,
+    ...options,
     connection: { connect: router({ 1935: a, 1936: b }) },
   }));
   const events: [string, string][] = [];
@@ -292,5 +293,17 @@ describe('RtmpOutput: a server-requested reconnect, make before break', () => {
     await stopping;
     await until(clock, () => a.sessions[0]?.closed === true && b.sessions[0]?.closed === true, 100, 50);
     expect(out.stats.serverRequestedReconnects).toBe(0);
+  });
+
+  it('with restartTimestampsPerConnection, the new connection counts from its first keyframe', async () => {
+    const { clock, out, a, b, keyframeRequests } = await startOnA({ restartTimestampsPerConnection: true });
+    out.writePacket(keyframe({ atMs: 200 }));
+    const requestsBefore = keyframeRequests();
+    sendReconnectRequest(a.sessions[0], { tcUrl: 'rtmp://127.0.0.1:1936/live' });
+    await until(clock, () => keyframeRequests() > requestsBefore);
+    out.writePacket(keyframe({ atMs: 1200 }));
+    out.writePacket(audio({ atMs: 1210 }));
+    await until(clock, () => framesOf(b.sessions[0]).length === 2);
+    expect(framesOf(b.sessions[0])).toEqual(['video@0', 'audio@10']);
   });
 });
