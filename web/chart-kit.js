@@ -12,6 +12,7 @@
     'congestion-over': 'clear',
     disconnected: 'offline',
     retry: 'retry',
+    'server-reconnect': 'moved',
     'device-failed': 'device',
     'device-recovered': 'device',
     bitrate: 'bitrate',

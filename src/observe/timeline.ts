@@ -10,6 +10,7 @@ export type TimelineKind =
   | 'congestion-over'
   | 'disconnected'
   | 'retry'
+  | 'server-reconnect'
   | 'device-failed'
   | 'device-recovered'
   | 'bitrate'
@@ -87,6 +88,7 @@ export class StreamTimeline {
     );
     on('error', (error) => this.add('error', error.message));
     on('disconnected', (url, reason) => this.add('disconnected', `connection lost: ${reason}`, url));
+    on('serverreconnect', (url, _outcome, detail) => this.add('server-reconnect', detail, url));
     on('retry', (url, reason, delayMs) =>
       this.add('retry', `attempt failed: ${reason}; next in ${(delayMs / 1000).toFixed(1)} s`, url),
     );

@@ -125,4 +125,26 @@ describe('timeline', () => {
     expect(timeline.events[2]?.text).toBe('attempt failed: refused; next in 1.2 s');
     expect(timeline.since(1)).toHaveLength(2);
   });
+
+  it('keeps a server-requested move as one entry per step, key hidden', () => {
+    const source = Object.assign(new TypedEmitter<StreamerEvents>(), { stats: streamStats() });
+    const timeline = new StreamTimeline(source, () => T0, ['SECRETKEY']);
+    source.emit(
+      'serverreconnect',
+      'rtmp://h/live/****',
+      'opening',
+      'server asked to reconnect ("SECRETKEY"): opening rtmp://b/live/****',
+    );
+    source.emit(
+      'serverreconnect',
+      'rtmp://h/live/****',
+      'switched',
+      'moved to rtmp://b/live/**** at a keyframe',
+    );
+    expect(timeline.events.map((e) => [e.kind, e.output])).toEqual([
+      ['server-reconnect', 'rtmp://h/live/****'],
+      ['server-reconnect', 'rtmp://h/live/****'],
+    ]);
+    expect(JSON.stringify(timeline.events)).not.toContain('SECRETKEY');
+  });
 });
