@@ -10,6 +10,7 @@
  *
  * Topology: CLI → request relay → wire tap A → nginx A; after the move, CLI → wire tap B → nginx B.
  */
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -144,4 +145,41 @@ describe.skipIf(missing)('a server-requested reconnect to a second nginx-rtmp', 
     const audioS = (reportA.audio?.durationS ?? 0) + (reportB.audio?.durationS ?? 0);
     expect(Math.abs(audioS - (audioA.length + audioB.length) * (1024 / 48000))).toBeLessThan(0.1);
   }, 45_000);
+
+  it('stays on the old connection when the new one is refused: a request to the same nginx, which takes no second publisher of a live key', async () => {
+    const key = `${KEY}_same`;
+    const statsFile = join(dir, 'same.jsonl');
+    const from = relay.connections.length;
+    const framesBefore = frames(tapA, 9).length;
+    const run = runCli(
+      ['stream', relay.url('live', key), '--duration', '8', '--stats-file', statsFile],
+      60_000,
+    );
+    await waitFor('media on the server', () => frames(tapA, 9).length > framesBefore, 20_000);
+    await sleep(3000);
+    await relay.requestReconnect({}, from); // no tcUrl: the same server
+    const result = await run;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/could not move to .*\*\*\*\*.*staying on the current connection/);
+    expect(result.stderr + result.stdout).not.toContain(key);
+    console.log(result.stderr.match(/could not move.*$/m)?.[0]);
+
+    const final = readStatsFile(statsFile).at(-1) ?? {};
+    const output = (final.outputs as Record<string, unknown>[])[0];
+    expect(output).toMatchObject({
+      serverRequestedReconnects: 0,
+      serverReconnectFailures: 1,
+      reconnectCount: 0,
+    });
+    const encoded = framesFromStats(final, 8);
+    // The refused attempt went through the relay too; the stream never left the first connection.
+    expect(relay.connections.length - from).toBe(2);
+    const files = (await nginxA.waitForRecordingsClosed(10_000)).filter((f) => f.includes(`/${key}-`));
+    // nginx opens a recording for the refused publish too, and leaves it empty.
+    const withMedia = files.filter((f) => statSync(f).size > 0);
+    expect(withMedia).toHaveLength(1);
+    const report = await probeMedia(withMedia[0] as string);
+    expectCleanRecording(report);
+    expect(report.video?.frameCount).toBe(encoded);
+  }, 40_000);
 });
