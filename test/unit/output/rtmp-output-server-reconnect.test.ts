@@ -306,4 +306,18 @@ describe('RtmpOutput: a server-requested reconnect, make before break', () => {
     await until(clock, () => framesOf(b.sessions[0]).length === 2);
     expect(framesOf(b.sessions[0])).toEqual(['video@0', 'audio@10']);
   });
+
+  it('a stream that has carried no video (audio only) switches at the next packet', async () => {
+    const { clock, out, a, b, keyframeRequests } = await startOnA();
+    out.writePacket(audio({ atMs: 200 }));
+    const requestsBefore = keyframeRequests();
+    sendReconnectRequest(a.sessions[0], { tcUrl: 'rtmp://127.0.0.1:1936/live' });
+    await until(clock, () => keyframeRequests() > requestsBefore);
+    out.writePacket(audio({ atMs: 221 }));
+    out.writePacket(audio({ atMs: 243 }));
+    await until(clock, () => framesOf(b.sessions[0]).length === 2);
+    expect(framesOf(a.sessions[0])).toEqual(['audio@200']);
+    expect(framesOf(b.sessions[0])).toEqual(['audio@221', 'audio@243']);
+    expect(out.stats.serverRequestedReconnects).toBe(1);
+  });
 });
