@@ -24,7 +24,8 @@ interface Held {
  * Puts the session's audio and video in decode-time order before they fan out to the outputs, as
  * FLV muxers do (FFmpeg's interleaving, OBS's): a packet waits until the other kind has reached its
  * time, so the server gets one time-ordered stream. AAC hands out a packet about 64 ms after its
- * first sample and video leaves the encoder within a frame, so it is video that waits, and the
+ * first sample and video leaves the encoder within a frame, so it is video that waits (for the AAC
+ * packet that covers its time: audio reaches the end of each packet), and the
  * stream reaches the server as a player can use it: a player starts at the later of the two kinds.
  *
  * Nothing waits longer than `maxWaitMs` (then it goes, and is counted): a stalled or slow encoder
@@ -38,6 +39,9 @@ export class Interleaver {
   readonly #interleaves: boolean;
   readonly #queues: Record<MediaKind, Held[]> = { video: [], audio: [] };
   readonly #reachedUs: Record<MediaKind, number> = { video: -Infinity, audio: -Infinity };
+  /** Audio's last decode time, and the step between its last two packets (one AAC frame). */
+  #audioDtsUs = -Infinity;
+  #audioStepUs = NaN;
   #timer: Timer | null = null;
   #releasedOnTimeout = 0;
   #maxWaitedUs = 0;
@@ -64,13 +68,30 @@ export class Interleaver {
   /** Takes one packet; it is released now, or once the other kind reaches its time, or after `maxWaitMs`. */
   push(packet: EncodedPacket): void {
     const kind = packet.kind;
-    if (packet.dtsUs > this.#reachedUs[kind]) this.#reachedUs[kind] = packet.dtsUs;
+    const reachedUs = kind === 'audio' ? this.#audioReachedUs(packet.dtsUs) : packet.dtsUs;
+    if (reachedUs > this.#reachedUs[kind]) this.#reachedUs[kind] = reachedUs;
     if (!this.#interleaves) {
       this.#release(packet);
       return;
     }
     this.#queues[kind].push({ packet, atUs: this.#clock.nowUs() });
     this.#drain();
+  }
+
+  /**
+   * How far audio has reached once a packet at `dtsUs` is in: to the end of that packet. Audio comes
+   * from one encoder in frames of one length, back to back, so the next packet starts where this one
+   * ends, and video up to there need not wait for it (half an AAC frame less wait on average). The
+   * length is taken as the step between the last two packets once two steps in a row agreed (to a
+   * microsecond of rounding); until then, and after any other step, only the packet's start counts.
+   */
+  #audioReachedUs(dtsUs: number): number {
+    const step = dtsUs - this.#audioDtsUs;
+    const previousStep = this.#audioStepUs;
+    this.#audioDtsUs = dtsUs;
+    this.#audioStepUs = step;
+    // The next packet starts at least the shorter of the two steps on (less a microsecond: just before it).
+    return Math.abs(step - previousStep) <= 1 ? dtsUs + Math.min(step, previousStep) - 1 : dtsUs;
   }
 
   /** Releases everything held, in decode-time order (the session's end). */

@@ -83,17 +83,42 @@ describe('Interleaver', () => {
     interleaver.flush();
     expect(released).toHaveLength(arrivals.length);
     expect(isSorted(dts(released))).toBe(true);
-    // Video goes once the audio packet whose time reaches it is out: at most one AAC frame after it.
+    // Video goes once the audio packet that covers its time is out (AAC frames follow each other, so
+    // the next one starts where it ends): up to one AAC frame less than audio's 64 ms. Until audio's
+    // frame length is known (three packets), video waits for a packet that starts at or after it.
+    const frameMs = 1024 / 48;
     for (const { packet, atMs } of ofKind(released, 'video')) {
       const capturedMs = packet.dtsUs / 1000;
-      expect(atMs - capturedMs).toBeGreaterThanOrEqual(64 - US);
-      expect(atMs - capturedMs).toBeLessThanOrEqual(64 + 1024 / 48 + US);
+      const known = capturedMs >= 3 * frameMs;
+      expect(atMs - capturedMs).toBeGreaterThan(known ? 64 - frameMs : 64 - US);
+      expect(atMs - capturedMs).toBeLessThanOrEqual(known ? 64 + US : 64 + frameMs + US);
     }
     // Audio is never held: it is the later kind.
     for (const { packet, atMs } of ofKind(beforeFlush, 'audio'))
       expect(Math.abs(atMs - (packet.dtsUs / 1000 + 64))).toBeLessThanOrEqual(US);
     expect(interleaver.stats.releasedOnTimeout).toBe(0);
     expect(interleaver.stats.held).toBe(0);
+  });
+
+  it('counts audio as reaching the end of its packet only once its frames have kept one length', () => {
+    const { clock, released, interleaver } = setup();
+    const order = (): string[] => released.map((r) => `${r.packet.kind} ${r.packet.dtsUs / 1000}`);
+    // Steps of 30, 20 and 30 ms: no frame length to rely on, so only each packet's start counts.
+    for (const atMs of [0, 30, 50, 80]) interleaver.push(audio({ atMs }));
+    interleaver.push(interFrame({ atMs: 90 }));
+    expect(order().at(-1)).toBe('audio 80');
+    interleaver.push(audio({ atMs: 100 })); // reaches 100: video 90 goes; audio 100 waits for video
+    expect(order().slice(-2)).toEqual(['audio 80', 'video 90']);
+    // Two steps of 20 ms in a row: audio at 140 reaches just short of 160, where the next one starts.
+    interleaver.push(audio({ atMs: 120 }));
+    interleaver.push(audio({ atMs: 140 }));
+    interleaver.push(interFrame({ atMs: 159 }));
+    expect(order().slice(-4)).toEqual(['audio 100', 'audio 120', 'audio 140', 'video 159']);
+    interleaver.push(interFrame({ atMs: 160 }));
+    expect(order().at(-1)).toBe('video 159');
+    clock.advance(10);
+    interleaver.push(audio({ atMs: 160 }));
+    expect(order().slice(-2)).toEqual(['audio 160', 'video 160']);
   });
 
   it('holds audio instead when video is the later kind (a slow video encoder)', () => {
@@ -140,7 +165,10 @@ describe('Interleaver', () => {
     ).filter((a) => a.packet.kind === 'video' || a.packet.dtsUs < 1_000_000);
     play(clock, interleaver, arrivals, 400);
     expect(released).toHaveLength(arrivals.length);
-    const late = ofKind(released, 'video').filter((r) => r.packet.dtsUs >= 1_000_000);
+    // The last audio packet (the one before 1 s) covers up to its end; video after that has no partner.
+    const audioEndUs =
+      Math.max(...ofKind(released, 'audio').map((r) => r.packet.dtsUs)) + 1e6 * (1024 / 48_000);
+    const late = ofKind(released, 'video').filter((r) => r.packet.dtsUs >= audioEndUs);
     expect(interleaver.stats.releasedOnTimeout).toBe(late.length);
     for (const { packet, atMs } of late) {
       expect(atMs - (packet.dtsUs / 1000 + 8)).toBeLessThanOrEqual(300 + US);
