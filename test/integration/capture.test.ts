@@ -365,35 +365,26 @@ describe.skipIf(missing)('real capture: screen, system audio, files and pushed m
   it("restreams a file's pictures unchanged and in order: each output frame carries the code of the file frame it came from", async () => {
     // The file's pictures reach the encoder by reference, never copied: a picture freed or reused
     // too early would show here as a wrong, repeated or unreadable frame code.
+    // 3 s at 640x360, no audio: the pattern into a file, then that file through the engine.
+    const encode = (out: string, video: string) =>
+      runCli([
+        'encode',
+        out,
+        '--video',
+        video,
+        '--audio',
+        'none',
+        '--size',
+        '640x360',
+        '--duration',
+        '3',
+        '--quiet',
+      ]);
     const clip = join(dir, 'pattern.mp4');
-    const made = await runCli([
-      'encode',
-      clip,
-      '--video',
-      'test',
-      '--audio',
-      'none',
-      '--size',
-      '640x360',
-      '--duration',
-      '3',
-      '--quiet',
-    ]);
+    const made = await encode(clip, 'test');
     expect(made.code, made.stderr).toBe(0);
     const out = join(dir, 'pattern-restreamed.mp4');
-    const run = await runCli([
-      'encode',
-      out,
-      '--video',
-      `file:${clip}`,
-      '--audio',
-      'none',
-      '--size',
-      '640x360',
-      '--duration',
-      '3',
-      '--quiet',
-    ]);
+    const run = await encode(out, `file:${clip}`);
     expect(run.code, run.stderr).toBe(0);
     const luma = join(dir, 'pattern-restreamed.gray');
     const decoded = await runCommand('ffmpeg', [

@@ -1,4 +1,4 @@
-import type { EncodedPacket } from '../../../src/media/packet.js';
+import type { EncodedPacket, StreamConfig } from '../../../src/media/packet.js';
 
 /** Options of a fake packet: timestamps in ms for readability. */
 export interface FakePacketOptions {
@@ -42,3 +42,24 @@ export function audio(options: FakePacketOptions = {}): EncodedPacket {
 
 /** A deterministic PRNG (mulberry32): same seed, same sequence. */
 export { mulberry32 } from '../../helpers/prng.js';
+
+/** A 720p30 H.264 + 48 kHz stereo AAC stream's configuration, as an output gets it; `bitrateBps` of the video. */
+export function h264Config(bitrateBps = 2_500_000): StreamConfig {
+  return {
+    video: {
+      codec: 'h264',
+      decoderConfigurationRecord: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe0]),
+      width: 1280,
+      height: 720,
+      fps: 30,
+      bitrateBps,
+      encoderName: 'libx264',
+    },
+    audio: {
+      audioSpecificConfig: Buffer.from([0x11, 0x90]),
+      sampleRate: 48000,
+      channels: 2,
+      bitrateBps: 160_000,
+    },
+  };
+}

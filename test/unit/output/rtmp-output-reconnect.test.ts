@@ -1,32 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { StreamConfig } from '../../../src/media/packet.js';
 import { RtmpOutput, type RtmpOutputOptions } from '../../../src/output/rtmp-output.js';
 import type { RtmpMessage } from '../../../src/rtmp/chunk-writer.js';
 import { MessageType } from '../../../src/rtmp/constants.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { FakeRtmpServer, type FakeSession } from '../../helpers/fake-rtmp-server.js';
-import { audio, interFrame, keyframe } from './packets.js';
+import { audio, h264Config, interFrame, keyframe } from './packets.js';
 
 // The reconnect loop of RtmpOutput on a fake clock against a scripted server reached in memory (no
 // socket): what a new connection starts with, where its timestamps resume, and how stop() ends a wait.
 
-const config: StreamConfig = {
-  video: {
-    codec: 'h264',
-    decoderConfigurationRecord: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe0]),
-    width: 1280,
-    height: 720,
-    fps: 30,
-    bitrateBps: 2_500_000,
-    encoderName: 'libx264',
-  },
-  audio: {
-    audioSpecificConfig: Buffer.from([0x11, 0x90]),
-    sampleRate: 48000,
-    channels: 2,
-    bitrateBps: 160_000,
-  },
-};
+const config = h264Config();
 
 let server: FakeRtmpServer | undefined;
 let output: RtmpOutput | undefined;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Amf0Object } from '../../../src/amf0/amf0.js';
-import type { EncodedPacket, StreamConfig } from '../../../src/media/packet.js';
+import type { EncodedPacket } from '../../../src/media/packet.js';
 import { RtmpOutput, type RtmpOutputOptions } from '../../../src/output/rtmp-output.js';
 import type { RtmpMessage } from '../../../src/rtmp/chunk-writer.js';
 import { MessageType } from '../../../src/rtmp/constants.js';
@@ -8,7 +8,7 @@ import * as msg from '../../../src/rtmp/messages.js';
 import type { SocketConnector } from '../../../src/rtmp/rtmp-connection-options.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { FakeRtmpServer, type FakeSession } from '../../helpers/fake-rtmp-server.js';
-import { audio, interFrame, keyframe } from './packets.js';
+import { audio, h264Config, interFrame, keyframe } from './packets.js';
 
 // A server's NetConnection.Connect.ReconnectRequest (Enhanced RTMP v2), followed make before break:
 // the old connection streams until the new one publishes and a keyframe comes; from that keyframe on,
@@ -17,23 +17,7 @@ import { audio, interFrame, keyframe } from './packets.js';
 
 const KEY = 'live_8472_SeCrEtKeY';
 
-const config: StreamConfig = {
-  video: {
-    codec: 'h264',
-    decoderConfigurationRecord: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe0]),
-    width: 1280,
-    height: 720,
-    fps: 30,
-    bitrateBps: 2_500_000,
-    encoderName: 'libx264',
-  },
-  audio: {
-    audioSpecificConfig: Buffer.from([0x11, 0x90]),
-    sampleRate: 48000,
-    channels: 2,
-    bitrateBps: 160_000,
-  },
-};
+const config = h264Config();
 
 const servers: FakeRtmpServer[] = [];
 let output: RtmpOutput | undefined;

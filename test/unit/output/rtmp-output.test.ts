@@ -14,6 +14,7 @@ import {
 import { ioTurns, untilTrue, type MemorySocket } from '../../helpers/memory-socket.js';
 import {
   audio,
+  h264Config,
   interFrame as emptyInterFrame,
   keyframe as emptyKeyframe,
   type FakePacketOptions,
@@ -32,23 +33,7 @@ const interFrame = (options: FakePacketOptions = {}): EncodedPacket => sized(emp
 // server in memory, on the fake clock: what it holds before the first publish, how every way a
 // connection ends is seen, what each new connection announces, and what stop() flushes.
 
-const config = (bitrateBps = 2_500_000): StreamConfig => ({
-  video: {
-    codec: 'h264',
-    decoderConfigurationRecord: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe0]),
-    width: 1280,
-    height: 720,
-    fps: 30,
-    bitrateBps,
-    encoderName: 'libx264',
-  },
-  audio: {
-    audioSpecificConfig: Buffer.from([0x11, 0x90]),
-    sampleRate: 48000,
-    channels: 2,
-    bitrateBps: 160_000,
-  },
-});
+const config = h264Config;
 
 let output: RtmpOutput | undefined;
 let outputClock: FakeClock | undefined;
