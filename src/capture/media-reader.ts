@@ -258,13 +258,8 @@ export class MediaReader {
     const { width, height } = frame;
     const direct = DIRECT_FORMATS.get(frame.format as AVPixelFormat);
     if (direct) return { format: direct, width, height, data: frame.toBuffer() };
-    const target = new Frame();
-    target.alloc();
-    target.width = width;
-    target.height = height;
-    target.format = AV_PIX_FMT_YUV420P;
+    const target = await this.#toI420(frame);
     try {
-      await this.#scaler.scale(target, frame);
       return { format: 'i420', width, height, data: target.toBuffer() };
     } finally {
       target.free();
@@ -278,6 +273,11 @@ export class MediaReader {
       if (!reference) throw new MediaError('decoding', 'out of memory referencing a picture');
       return new SharedPicture(reference);
     }
+    return new SharedPicture(await this.#toI420(frame));
+  }
+
+  /** A new frame (the caller frees it) holding `frame` converted to I420 at the same size. */
+  async #toI420(frame: Frame): Promise<Frame> {
     const target = new Frame();
     target.alloc();
     target.width = frame.width;
@@ -289,7 +289,7 @@ export class MediaReader {
       target.free();
       throw error;
     }
-    return new SharedPicture(target);
+    return target;
   }
 
   async #toSessionPcm(frame: Frame): Promise<Float32Array> {
