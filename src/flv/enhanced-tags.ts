@@ -26,6 +26,8 @@ export const VideoPacketType = {
   SequenceEnd: 2,
   /** Coded frames with an implied composition time of 0 (AVC, HEVC, VVC only). */
   CodedFramesX: 3,
+  /** Multitrack mode: an AvMultitrackType and the tracks' own VideoPacketType follow in the next byte. */
+  Multitrack: 6,
 } as const;
 
 /** The IsExVideoHeader bit: the low 4 bits are a VideoPacketType, a FourCC follows. */

@@ -30,6 +30,26 @@ export interface NodeAvReport extends MediaReport {
   videoExtradataHex: string;
   /** pts of every video packet, s, in file order. */
   videoPacketTimesS: number[];
+  /** Every video stream (an enhanced FLV multitrack file gives one per track), in stream order. */
+  videoTracks: VideoTrackReport[];
+}
+
+/** One video stream of a file, as the demuxer and its decoder saw it. */
+export interface VideoTrackReport {
+  /** The stream's id: FFmpeg's FLV demuxer sets it to the Enhanced RTMP video track id. */
+  readonly id: number;
+  /** Coded size, px. */
+  readonly width: number;
+  /** Coded size, px. */
+  readonly height: number;
+  /** Packets read. */
+  readonly packets: number;
+  /** Of those, keyframes. */
+  readonly keyframes: number;
+  /** Pictures its decoder produced. */
+  readonly decodedFrames: number;
+  /** pts of every packet, s, in file order. */
+  readonly packetTimesS: readonly number[];
 }
 
 interface Decoding {
@@ -92,6 +112,20 @@ export async function probeWithNodeAv(file: string, options: ProbeOptions = {}):
       videoPacketTimesS: packets
         .filter((p) => p.stream_index === videoStream?.index)
         .map((p) => Number(p.pts_time)),
+      videoTracks: input.streams
+        .filter((s) => s.codecpar.codecType === AVMEDIA_TYPE_VIDEO)
+        .map((s) => {
+          const own = packets.filter((p) => p.stream_index === s.index);
+          return {
+            id: s.id,
+            width: s.codecpar.width,
+            height: s.codecpar.height,
+            packets: own.length,
+            keyframes: own.filter((p) => p.flags?.startsWith('K') === true).length,
+            decodedFrames: decoders.get(s.index)?.frames ?? 0,
+            packetTimesS: own.map((p) => Number(p.pts_time)),
+          };
+        }),
     };
   } finally {
     stopLog();
