@@ -71,6 +71,36 @@ export function validateDropPolicyOptions(options: DropPolicyOptions): void {
   }
 }
 
+/**
+ * The options of track `track` of `trackCount` in a multitrack output (track 0 the base, the lowest
+ * rendition; higher ids better ones): every threshold scaled by (trackCount − track) / trackCount. The
+ * highest track so starts dropping first (at a third of maxLatencyMs of three tracks) and comes back
+ * last, and track 0 keeps the options as given: it drops only when latency passes maxLatencyMs with
+ * every other track already dropping. One track: the options unchanged.
+ */
+export function trackDropPolicyOptions(
+  options: DropPolicyOptions,
+  track: number,
+  trackCount: number,
+): DropPolicyOptions {
+  if (
+    !Number.isInteger(trackCount) ||
+    trackCount < 1 ||
+    !Number.isInteger(track) ||
+    track < 0 ||
+    track >= trackCount
+  ) {
+    throw new RangeError(`track ${track} of ${trackCount}`);
+  }
+  const share = (trackCount - track) / trackCount;
+  return {
+    ...options,
+    maxLatencyMs: options.maxLatencyMs * share,
+    lowWatermarkMs: options.lowWatermarkMs * share,
+    disposableDropLatencyMs: options.disposableDropLatencyMs * share,
+  };
+}
+
 /** What the policy sees of the output when a video frame arrives. */
 export interface QueueLoad {
   /** max(buffer latency, end-to-end latency), ms: the age of the oldest media the server has not received. */

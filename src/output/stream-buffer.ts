@@ -37,6 +37,11 @@ export function validateStreamBufferOptions(options: StreamBufferOptions): void 
   }
 }
 
+/** Which video packets a purge takes (those of one track of a multitrack output). */
+export type VideoTrackFilter = (packet: EncodedPacket) => boolean;
+
+const everyVideo: VideoTrackFilter = () => true;
+
 /** Which hard cap a packet would exceed. */
 export type HardCap = 'packets' | 'bytes';
 
@@ -156,16 +161,17 @@ export class StreamBuffer {
    * queued keyframe on, or all queued video if that GOP's keyframe has already been sent (then the
    * queue holds only its tail). Audio stays. What is removed is a suffix of the video sequence, so
    * the stream stays decodable provided the caller drops all video until the next keyframe.
+   * `inTrack`: only the video it accepts (one track of a multitrack output), every video by default.
    */
-  purgeBrokenGop(): EncodedPacket[] {
+  purgeBrokenGop(inTrack: VideoTrackFilter = everyVideo): EncodedPacket[] {
     // Dead slots before the head are undefined, so the search cannot find one of them.
-    const lastKeyframe = this.#items.findLastIndex((p) => p?.kind === 'video' && p.keyframe);
-    return this.#removeVideoFrom(Math.max(lastKeyframe, this.#head));
+    const lastKeyframe = this.#items.findLastIndex((p) => p?.kind === 'video' && p.keyframe && inTrack(p));
+    return this.#removeVideoFrom(Math.max(lastKeyframe, this.#head), inTrack);
   }
 
   /** Removes every queued video packet (a suffix of the video sequence; same contract as purgeBrokenGop). */
-  purgeAllVideo(): EncodedPacket[] {
-    return this.#removeVideoFrom(this.#head);
+  purgeAllVideo(inTrack: VideoTrackFilter = everyVideo): EncodedPacket[] {
+    return this.#removeVideoFrom(this.#head, inTrack);
   }
 
   /** A copy of the queued packets, oldest first (diagnostics and tests). */
@@ -183,12 +189,12 @@ export class StreamBuffer {
     if (packet.kind === 'video') this.#videoCount += sign;
   }
 
-  #removeVideoFrom(start: number): EncodedPacket[] {
+  #removeVideoFrom(start: number, inTrack: VideoTrackFilter): EncodedPacket[] {
     const removed: EncodedPacket[] = [];
     let write = start;
     for (let read = start; read < this.#items.length; read++) {
       const packet = this.#items[read] as EncodedPacket;
-      if (packet.kind === 'video') {
+      if (packet.kind === 'video' && inTrack(packet)) {
         removed.push(packet);
         this.#account(packet, -1);
       } else {

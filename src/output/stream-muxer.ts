@@ -4,11 +4,17 @@ import type { EncodedPacket, MediaKind } from '../media/packet.js';
 import {
   DropPolicy,
   resolveDropPolicyOptions,
+  trackDropPolicyOptions,
   type DropPolicyOptions,
   type DropReason,
   type DropState,
 } from './drop-policy.js';
-import { StreamBuffer, defaultStreamBufferOptions, type StreamBufferOptions } from './stream-buffer.js';
+import {
+  StreamBuffer,
+  defaultStreamBufferOptions,
+  type HardCap,
+  type StreamBufferOptions,
+} from './stream-buffer.js';
 
 /** Options of one output's muxer: the buffer's bounds plus the drop policy (one `maxLatencyMs` for both). */
 export interface StreamMuxerOptions extends StreamBufferOptions, DropPolicyOptions {}
@@ -26,6 +32,29 @@ export function resolveStreamMuxerOptions(partial: Partial<StreamMuxerOptions>):
     if (value !== undefined) buffer[key] = value;
   }
   return { ...buffer, ...resolveDropPolicyOptions({ ...partial, maxLatencyMs: buffer.maxLatencyMs }) };
+}
+
+/** How a muxer tells the video tracks of its output apart (Enhanced RTMP multitrack). */
+export interface VideoTracks {
+  /** How many there are: track ids run 0 … count − 1; track 0 is kept longest, the highest dropped first. */
+  readonly count: number;
+  /** The track of a video packet. */
+  trackOf(packet: EncodedPacket): number;
+}
+
+/** One video track: what a single-rendition output carries. */
+export const SINGLE_TRACK: VideoTracks = Object.freeze({ count: 1, trackOf: () => 0 });
+
+/** One video track's counters. written = sent + dropped + dropped while disconnected + queued. */
+export interface TrackCounts {
+  /** The track's own drop state. */
+  readonly state: DropState;
+  /** Video packets offered. */
+  readonly written: number;
+  /** Video packets handed to the sender. */
+  readonly sent: number;
+  /** Video packets dropped while connected (congestion, broken GOP, purged). */
+  readonly dropped: number;
 }
 
 /** Why the muxer asks the encoder for a keyframe. */
@@ -82,22 +111,33 @@ export interface StreamMuxerStats {
   readonly congestionEvents: number;
   /** Keyframe requests raised. */
   readonly keyframeRequests: number;
+  /** Per video track, by track id (one entry for a single-rendition output). */
+  readonly tracks: readonly TrackCounts[];
 }
 
 /**
  * One output's muxer: the drop policy in front of a StreamBuffer. Video may be dropped, GOP-aware;
  * audio is never dropped while connected (room is made by purging video, or it goes over the bound).
  * No I/O, no timers: the sender pulls with `nextPacket()`.
+ *
+ * A multitrack output has a policy per video track, each with the thresholds of
+ * `trackDropPolicyOptions()`: the highest track loses its GOPs first and track 0 last, and a track
+ * that drops resumes at its own next keyframe. A hard cap sheds the tracks above the packet's first.
+ * `state` is `dropping` while any track is.
  */
 export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
   /** The resolved, validated options. */
   readonly options: Readonly<StreamMuxerOptions>;
   readonly #clock: Clock;
   readonly #buffer: StreamBuffer;
-  readonly #policy: DropPolicy;
+  readonly #tracks: VideoTracks;
+  /** One per video track, by track id. */
+  readonly #policies: readonly DropPolicy[];
+  readonly #perTrack: { written: number; sent: number; dropped: number }[];
+  /** Per track: a new connection must start at one of its keyframes. */
+  readonly #awaitingKeyframe: boolean[];
   #endToEndLatencyMs: (() => number) | undefined;
   #connected = false;
-  #awaitingKeyframe = true;
   #droppingSinceUs = 0;
   #congestedUs = 0;
   #congestionEvents = 0;
@@ -116,20 +156,29 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
   readonly #sent = { video: 0, audio: 0 };
   readonly #droppedDisconnected = { video: 0, audio: 0 };
 
-  /** Starts disconnected: call `setConnected(true)` once the stream is published. */
-  constructor(clock: Clock, options: Partial<StreamMuxerOptions> = {}) {
+  /**
+   * Starts disconnected: call `setConnected(true)` once the stream is published. `tracks`: the video
+   * tracks of a multitrack output (default one).
+   */
+  constructor(clock: Clock, options: Partial<StreamMuxerOptions> = {}, tracks: VideoTracks = SINGLE_TRACK) {
     super();
     const resolved = resolveStreamMuxerOptions(options);
     // The buffer and the policy each refuse their own bad options with a ConfigError.
     this.options = Object.freeze(resolved);
     this.#clock = clock;
     this.#buffer = new StreamBuffer(clock, resolved);
-    this.#policy = new DropPolicy(resolved);
+    this.#policies = Array.from(
+      { length: tracks.count },
+      (_, track) => new DropPolicy(trackDropPolicyOptions(resolved, track, tracks.count)),
+    );
+    this.#tracks = tracks;
+    this.#perTrack = this.#policies.map(() => ({ written: 0, sent: 0, dropped: 0 }));
+    this.#awaitingKeyframe = this.#policies.map(() => true);
   }
 
-  /** `normal` or `dropping`. */
+  /** `normal`, or `dropping` while any video track drops. */
   get state(): DropState {
-    return this.#policy.state;
+    return this.#policies.some((p) => p.state === 'dropping') ? 'dropping' : 'normal';
   }
 
   /** Whether the output is connected (packets are queued rather than dropped). */
@@ -165,31 +214,34 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
 
   /** Queues or drops one video packet; returns false when it is dropped. */
   writeVideoPacket(packet: EncodedPacket): boolean {
+    const track = this.#trackOf(packet);
     this.#written.video++;
+    this.#perTrack[track]!.written++;
     if (!this.#connected) {
       this.#dropDisconnected('video');
       return false;
     }
-    if (this.#awaitingKeyframe) {
+    if (this.#awaitingKeyframe[track]) {
       // A new connection must start at a keyframe; the GOP before it began while disconnected.
       if (!packet.keyframe) {
         this.#dropDisconnected('video');
         return false;
       }
-      this.#awaitingKeyframe = false;
+      this.#awaitingKeyframe[track] = false;
     }
-    const cap = this.#buffer.hardCapExceeded(packet);
+    const prev = this.state;
+    let cap = this.#buffer.hardCapExceeded(packet);
+    if (cap !== null) cap = this.#shedAbove(track, packet);
     const latencyMs = this.currentLatencyMs;
-    const prev = this.#policy.state;
-    const decision = this.#policy.decideVideo(packet, {
+    const decision = this.#policies[track]!.decideVideo(packet, {
       latencyMs,
       packetsFull: cap === 'packets',
       bytesFull: cap === 'bytes',
     });
-    if (decision.purge) this.#countPurged(this.#buffer.purgeBrokenGop(), 'gop-broken');
-    this.#onStateChange(prev, decision.next);
+    if (decision.purge) this.#countPurged(this.#buffer.purgeBrokenGop(this.#inTrack(track)), 'gop-broken');
+    this.#onStateChange(prev, this.state);
     if (!decision.keep) {
-      this.#countVideoDrops(1, decision.reason ?? 'gop-broken');
+      this.#countVideoDrops(1, decision.reason ?? 'gop-broken', track);
       this.#checkRecovery(latencyMs);
       return false;
     }
@@ -216,8 +268,11 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
   /** Dequeues the oldest packet for the sender. */
   nextPacket(): EncodedPacket | undefined {
     const packet = this.#buffer.nextPacket();
-    if (packet !== undefined) this.#sent[packet.kind]++;
-    if (this.#policy.state === 'dropping') this.#checkRecovery(this.currentLatencyMs);
+    if (packet !== undefined) {
+      this.#sent[packet.kind]++;
+      if (packet.kind === 'video') this.#perTrack[this.#trackOf(packet)]!.sent++;
+    }
+    if (this.state === 'dropping') this.#checkRecovery(this.currentLatencyMs);
     return packet;
   }
 
@@ -249,10 +304,10 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
     if (connected === this.#connected) return;
     this.#connected = connected;
     for (const packet of this.#buffer.clear()) this.#dropDisconnected(packet.kind);
-    const prev = this.#policy.state;
-    this.#policy.reset();
+    const prev = this.state;
+    for (const policy of this.#policies) policy.reset();
     this.#onStateChange(prev, 'normal');
-    this.#awaitingKeyframe = true;
+    this.#awaitingKeyframe.fill(true);
     if (connected) {
       this.#keyframeRequests++;
       this.emit('keyframeRequest', 'reconnected');
@@ -261,9 +316,10 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
 
   /** A snapshot of the counters. */
   get stats(): StreamMuxerStats {
-    const episodeUs = this.#policy.state === 'dropping' ? this.#clock.nowUs() - this.#droppingSinceUs : 0;
+    const state = this.state;
+    const episodeUs = state === 'dropping' ? this.#clock.nowUs() - this.#droppingSinceUs : 0;
     return {
-      state: this.#policy.state,
+      state,
       currentLatencyMs: this.currentLatencyMs,
       bufferLatencyMs: this.#buffer.currentLatencyMs,
       queued: { video: this.#buffer.videoCount, audio: this.#buffer.audioCount },
@@ -278,38 +334,78 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
       congestedMs: (this.#congestedUs + episodeUs) / 1000,
       congestionEvents: this.#congestionEvents,
       keyframeRequests: this.#keyframeRequests,
+      tracks: this.#perTrack.map((counts, track) => ({ state: this.#policies[track]!.state, ...counts })),
     };
   }
 
-  // Audio at the hard cap: purge video, GOP-aware, never audio. The purged video is a suffix of the
-  // video sequence, so entering `dropping` (video waits for a keyframe) keeps the stream decodable.
+  // Audio at the hard cap: purge video, GOP-aware, never audio, the highest track first. The purged
+  // video of a track is a suffix of its sequence, so entering `dropping` (the track waits for its
+  // keyframe) keeps it decodable.
   #makeRoomForAudio(packet: EncodedPacket): void {
     if (this.#buffer.videoCount === 0) return;
-    const prev = this.#policy.state;
-    this.#policy.enterDropping();
-    this.#onStateChange(prev, 'dropping');
-    this.#countPurged(this.#buffer.purgeBrokenGop(), 'gop-broken');
-    if (this.#buffer.hardCapExceeded(packet) !== null) {
-      this.#countPurged(this.#buffer.purgeAllVideo(), 'gop-broken');
+    const prev = this.state;
+    for (let track = this.#tracks.count - 1; track >= 0; track--) {
+      this.#policies[track]!.enterDropping();
+      this.#countPurged(this.#buffer.purgeBrokenGop(this.#inTrack(track)), 'gop-broken');
+      if (this.#buffer.hardCapExceeded(packet) === null) break;
     }
+    for (let track = this.#tracks.count - 1; track >= 0; track--) {
+      if (this.#buffer.hardCapExceeded(packet) === null) break;
+      this.#countPurged(this.#buffer.purgeAllVideo(this.#inTrack(track)), 'gop-broken');
+    }
+    this.#onStateChange(prev, this.state);
+  }
+
+  // A video packet of `track` at the hard cap: the tracks above it drop first (from the highest, their
+  // unsent GOP tails purged) until it fits. Returns the cap it still exceeds, or null.
+  #shedAbove(track: number, packet: EncodedPacket): HardCap | null {
+    let cap = this.#buffer.hardCapExceeded(packet);
+    for (let above = this.#tracks.count - 1; above > track && cap !== null; above--) {
+      this.#policies[above]!.enterDropping();
+      this.#countPurged(this.#buffer.purgeAllVideo(this.#inTrack(above)), 'gop-broken');
+      cap = this.#buffer.hardCapExceeded(packet);
+    }
+    return cap;
   }
 
   #checkRecovery(latencyMs: number): void {
-    if (!this.#policy.takeKeyframeRequest(latencyMs)) return;
+    // Every policy is asked, so each one's latch moves; one request serves them all (keyframes are aligned).
+    let requested = false;
+    for (const policy of this.#policies) requested = policy.takeKeyframeRequest(latencyMs) || requested;
+    if (!requested) return;
     this.#keyframeRequests++;
     this.emit('keyframeRequest', 'recovery');
   }
 
+  #trackOf(packet: EncodedPacket): number {
+    const track = this.#tracks.trackOf(packet);
+    if (!(Number.isInteger(track) && track >= 0 && track < this.#tracks.count)) {
+      throw new RangeError(`video track ${track} is not one of the output's ${this.#tracks.count}`);
+    }
+    return track;
+  }
+
+  #inTrack(track: number): (packet: EncodedPacket) => boolean {
+    return this.#tracks.count === 1 ? () => true : (packet) => this.#tracks.trackOf(packet) === track;
+  }
+
   #countPurged(packets: readonly EncodedPacket[], reason: DropReason): void {
-    const video = packets.filter((p) => p.kind === 'video').length;
+    let video = 0;
+    for (const packet of packets) {
+      if (packet.kind !== 'video') continue;
+      video++;
+      this.#perTrack[this.#trackOf(packet)]!.dropped++;
+    }
     this.#audioDropped += packets.length - video;
     this.#countVideoDrops(video, reason);
   }
 
-  #countVideoDrops(count: number, reason: DropReason): void {
+  #countVideoDrops(count: number, reason: DropReason, track?: number): void {
     if (count === 0) return;
     this.#byReason[reason] += count;
-    if (reason !== 'disconnected') this.#videoDropped += count;
+    if (reason === 'disconnected') return;
+    this.#videoDropped += count;
+    if (track !== undefined) this.#perTrack[track]!.dropped += count;
   }
 
   #dropDisconnected(kind: MediaKind): void {
