@@ -4,7 +4,7 @@ import { followsLiveBitrate } from './encode/codec-encoders.js';
 import { resolveVideoEncoderOptions } from './encode/video-encoder.js';
 import { ConfigError } from './core/errors.js';
 import { MEDIA_DEFAULTS } from './media/defaults.js';
-import { defaultNegotiation } from './rtmp/enhanced-negotiation.js';
+import { CapsExMask, defaultNegotiation } from './rtmp/enhanced-negotiation.js';
 import type { VideoCodec } from './media/packet.js';
 import type { RtmpOutputOptions } from './output/rtmp-output.js';
 import type { MediaSessionOptions } from './session/media-session.js';
@@ -84,14 +84,22 @@ export function streamerVideoCodec(options: Pick<StreamerOptions, 'video'>): Vid
  * An output's connection options for a session sending `codec`: HEVC and AV1 are asked for in the
  * Enhanced RTMP connect (that codec alone: the session encodes one, so a server that takes neither
  * refuses the publish with ERR_RTMP_CODEC_REFUSED rather than receiving what it cannot read); capsEx
- * bits the caller set are kept, else the default ones (Reconnect). H.264 (or no video) leaves the
- * connection options as given (the connection's default negotiation applies).
+ * bits the caller set are kept, else the default ones (Reconnect); a multitrack output adds the
+ * Multitrack bit. H.264 (or no video) on one track leaves the connection options as given (the
+ * connection's default negotiation applies).
  */
 export function connectionFor(
   codec: VideoCodec | null,
   connection: RtmpOutputOptions['connection'] | undefined,
+  multitrack = false,
 ): RtmpOutputOptions['connection'] | undefined {
-  if (codec === null || codec === 'h264') return connection;
+  if (!multitrack && (codec === null || codec === 'h264')) return connection;
   const capsEx = connection?.negotiation?.capsEx ?? defaultNegotiation().capsEx;
-  return { ...connection, negotiation: { videoCodecs: [codec], capsEx } };
+  const videoCodecs =
+    codec === null || codec === 'h264' ? (connection?.negotiation?.videoCodecs ?? ['h264']) : [codec];
+  // Enhanced RTMP v2, CapsExMask.Multitrack: advertised when renditions are sent as tracks.
+  return {
+    ...connection,
+    negotiation: { videoCodecs, capsEx: multitrack ? capsEx | CapsExMask.Multitrack : capsEx },
+  };
 }

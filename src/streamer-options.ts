@@ -74,9 +74,17 @@ export interface StreamerAudioOptions {
 export interface StreamerOptions {
   /**
    * RTMP/RTMPS destinations: URLs, or per-output options (`rendition`: always carry that rung of
-   * `video.renditions`). One capture feeds them all.
+   * `video.renditions`; `multitrack`: carry every rung at once as Enhanced RTMP video tracks, track 0
+   * the lowest, the highest dropped first under congestion). One capture feeds them all.
    */
-  outputs: (string | (Partial<RtmpOutputOptions> & { url: string; rendition?: string }))[];
+  outputs: (
+    | string
+    | (Partial<Omit<RtmpOutputOptions, 'videoTracks'>> & {
+        url: string;
+        rendition?: string;
+        multitrack?: boolean;
+      })
+  )[];
   /** Video, or null for audio only. */
   video: Partial<StreamerVideoOptions> | null;
   /** Audio, or null for video only. */

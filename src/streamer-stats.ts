@@ -74,7 +74,7 @@ function renditionBitrate(session: MediaSession | null, mainName: string, name: 
 function renditionStats(
   session: MediaSession | null,
   mainName: string,
-  outputs: readonly { rendition: string }[],
+  outputs: readonly { rendition: string; videoTracks: readonly { rendition: string }[] }[],
 ): RenditionStats[] {
   const renditions = session?.renditions;
   if (!renditions) return [];
@@ -87,7 +87,10 @@ function renditionStats(
       width: config?.width ?? 0,
       height: config?.height ?? 0,
       bitrateBps,
-      outputs: outputs.filter((o) => o.rendition === shown).length,
+      // A multitrack output carries every track's rendition at once.
+      outputs: outputs.filter((o) =>
+        o.videoTracks.length > 0 ? o.videoTracks.some((t) => t.rendition === shown) : o.rendition === shown,
+      ).length,
       framesEncoded: encoder.framesEncoded,
       framesSkippedBusy: encoder.framesSkippedBusy,
     };

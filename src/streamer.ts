@@ -28,6 +28,7 @@ import { redact, secretsOf } from './rtmp/url.js';
 import { MediaSession } from './session/media-session.js';
 import type { Registry } from 'prom-client';
 import { mainRenditionName, startAdaptation, validatePins, type Adaptation } from './session/adaptation.js';
+import { multitrackVideoTracks, startTrackRenditions, validateMultitrack } from './session/multitrack.js';
 import {
   connectionFor,
   mediaSessionOptions,
@@ -68,6 +69,8 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   #adaptation: Adaptation | null = null;
   /** Per output, the rendition it must carry, if any. */
   readonly #pins: (string | undefined)[];
+  /** Some output carries every rendition as a track: they are all encoded from the start. */
+  readonly #multitrack: boolean;
   /** The video codec every encoder makes and every output asks the server for; null: audio only. */
   readonly #videoCodec: VideoCodec | null;
   #statsTimer: Timer | null = null;
@@ -99,6 +102,14 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
     if (recordPath) validateRecordPath(recordPath); // before anything connects
     this.#pins = outputs.map((spec) => (typeof spec === 'string' ? undefined : spec.rendition));
     validatePins(this.#pins, video?.renditions ?? []);
+    this.#multitrack = outputs.some((spec) => typeof spec !== 'string' && spec.multitrack === true);
+    if (this.#multitrack) {
+      validateMultitrack({
+        renditions: video?.renditions ?? [],
+        adaptiveQuality: video?.adaptiveQuality === true,
+        pinned: this.#pins.some((p) => p !== undefined),
+      });
+    }
   }
 
   /** The summary state. */
@@ -156,6 +167,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       ));
       session.on('error', (error) => this.emit('error', error));
       session.on('sinkfailed', (sink, error) => this.#onSinkFailed(sink, error));
+      if (this.#multitrack) await startTrackRenditions(session, this.#options.video?.renditions ?? []);
       for (const output of this.#group.outputs) session.addSink(output);
       if (this.#options.recordPath) {
         const recorder = (this.#recorder = await FileRecorder.open(this.#options.recordPath, session.config));
@@ -322,13 +334,19 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   // ------------------------------------------------------------ assembly
 
   #makeOutput(spec: StreamerOptions['outputs'][number]): Output {
-    const { rendition: _pin, ...given } = typeof spec === 'string' ? { url: spec } : spec;
-    const connection = connectionFor(this.#videoCodec, given.connection);
-    const options = connection ? { ...given, connection } : given;
+    const { rendition: _pin, multitrack, ...given } = typeof spec === 'string' ? { url: spec } : spec;
+    const connection = connectionFor(this.#videoCodec, given.connection, multitrack === true);
+    const videoTracks =
+      multitrack === true ? multitrackVideoTracks(this.#options.video?.renditions ?? []) : [];
+    const options = { ...given, ...(connection ? { connection } : {}), videoTracks };
     const { video, audio } = this.#options;
-    const nominalBps =
-      (video ? (video.bitrateBps ?? MEDIA_DEFAULTS.video.bitrateBps) : 0) +
-      (audio ? (audio.bitrateBps ?? MEDIA_DEFAULTS.audio.bitrateBps) : 0);
+    const videoBps =
+      multitrack === true
+        ? (video?.renditions ?? []).reduce((sum, rung) => sum + rung.bitrateBps, 0)
+        : video
+          ? (video.bitrateBps ?? MEDIA_DEFAULTS.video.bitrateBps)
+          : 0;
+    const nominalBps = videoBps + (audio ? (audio.bitrateBps ?? MEDIA_DEFAULTS.audio.bitrateBps) : 0);
     const output = new RtmpOutput(
       this.#clock,
       () => this.#streamConfig(),

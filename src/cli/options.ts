@@ -95,6 +95,10 @@ export const QUALITY_OPTION_SPECS = {
     arg: 'NAME=WxH@RATE',
     help: 'a quality ladder, best first: repeat it, e.g. high=1280x720@2500k then low=640x360@800k;\nthe first is the main encode (instead of --size and --video-bitrate), a destination that\nfalls behind moves down. Implies --adaptive-quality',
   },
+  multitrack: {
+    type: 'boolean',
+    help: 'send every --rendition at once to each destination, as Enhanced RTMP video tracks\n(track 0 the lowest; under congestion the highest track drops first). Instead of\n--adaptive-quality',
+  },
 } as const satisfies OptionTable;
 
 /** Options about a run, the same wherever they appear. */

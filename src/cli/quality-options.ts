@@ -17,6 +17,8 @@ export interface QualitySettings {
   readonly adaptiveQuality: boolean;
   /** One bitrate for every destination (`--adaptive-bitrate`). */
   readonly adaptiveBitrate: boolean;
+  /** Every rung to every destination as Enhanced RTMP video tracks (`--multitrack`). */
+  readonly multitrack: boolean;
 }
 
 const FORM = 'write NAME=WIDTHxHEIGHT@BITRATE, e.g. --rendition low=640x360@800k';
@@ -29,7 +31,9 @@ const FORM = 'write NAME=WIDTHxHEIGHT@BITRATE, e.g. --rendition low=640x360@800k
 export function parseQualityOptions(values: QualityOptionValues, hasVideo: boolean): QualitySettings {
   const texts = values.rendition ?? [];
   const renditions = parseRenditions(texts);
-  const adaptiveQuality = (values['adaptive-quality'] ?? false) || renditions.length > 0;
+  const multitrack = values.multitrack ?? false;
+  if (multitrack) checkMultitrack(values, renditions.length);
+  const adaptiveQuality = !multitrack && ((values['adaptive-quality'] ?? false) || renditions.length > 0);
   const adaptiveBitrate = values['adaptive-bitrate'] ?? false;
   const top = texts[0];
   if (top !== undefined) {
@@ -56,7 +60,25 @@ export function parseQualityOptions(values: QualityOptionValues, hasVideo: boole
         `as --adaptive-bitrate does); give only one of them`,
     );
   }
-  return { renditions, adaptiveQuality, adaptiveBitrate };
+  return { renditions, adaptiveQuality, adaptiveBitrate, multitrack };
+}
+
+/** `--multitrack` needs a ladder of two rungs or more, and replaces per-destination switching. */
+function checkMultitrack(values: QualityOptionValues, rungs: number): void {
+  if (rungs < 2) {
+    throw new ConfigError(
+      '--multitrack',
+      true,
+      'give two or more --rendition (each is sent as a track), e.g. --rendition high=640x360@800k --rendition low=426x240@400k',
+    );
+  }
+  if (values['adaptive-quality'] === true) {
+    throw new ConfigError(
+      '--adaptive-quality',
+      true,
+      '--multitrack sends every rendition to each destination at once, so there is nothing to switch; give only one of them',
+    );
+  }
 }
 
 /**

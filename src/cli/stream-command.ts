@@ -20,6 +20,7 @@ import {
 } from './options.js';
 import { parsePositive } from './parse.js';
 import { parseQualityOptions } from './quality-options.js';
+import { multitrackVideoTracks } from '../session/multitrack.js';
 import { checkObserveOptions, observeRun } from './run-observers.js';
 import { printDeviceList } from './sources.js';
 import {
@@ -138,7 +139,11 @@ async function stream(
   const streamer = new Streamer({
     clock,
     logLevel: 'error',
-    outputs: urls.map((url) => ({ url, ...(ca ? { connection: { tls: { ca } } } : {}) })),
+    outputs: urls.map((url) => ({
+      url,
+      ...(ca ? { connection: { tls: { ca } } } : {}),
+      ...(quality.multitrack ? { multitrack: true } : {}),
+    })),
     maxLatencyMs,
     recordPath: values.record ?? null,
     ...streamerMedia(media, {
@@ -233,7 +238,8 @@ async function stream(
   });
   try {
     say(`streaming to ${destinationsLine(urls)}${durationS ? ` for ${durationS} s` : ' (Ctrl-C to stop)'}`);
-    if (!quiet && quality.renditions.length > 0) say(renditionsLine(quality.renditions, urls.length));
+    if (!quiet && quality.renditions.length > 0)
+      say(renditionsLine(quality.renditions, urls.length, quality.multitrack));
     const started = streamer.start();
     started.catch(() => {}); // settled below, or abandoned when a stop comes first
     const first = await Promise.race([started.then(() => 'started' as const), stop.requested]);
@@ -304,8 +310,12 @@ function destinationsLine(urls: readonly string[]): string {
 }
 
 /** The --rendition ladder as it will be used (with one destination, only its top rung is). */
-function renditionsLine(ladder: readonly RenditionSpec[], destinations: number): string {
+function renditionsLine(ladder: readonly RenditionSpec[], destinations: number, multitrack: boolean): string {
   const rungs = ladder.map((r) => `${r.name} ${r.width}x${r.height} ${Math.round(r.bitrateBps / 1000)}k`);
+  if (multitrack) {
+    const tracks = multitrackVideoTracks(ladder).map((name, id) => `${id} ${name ?? ladder[0]?.name}`);
+    return `renditions: ${rungs.join(', ')}, all sent as tracks (${tracks.join(', ')})`;
+  }
   const lone =
     destinations === 1 && ladder.length > 1
       ? "; with one destination only the first is used, its bitrate following the path's"

@@ -8,6 +8,7 @@ import type { AckState, LatencyMeasure } from './latency-tracker.js';
 import type { KindCounts } from './stream-muxer.js';
 import type { CodecNegotiation } from './transport.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
+import { MAX_VIDEO_TRACK_ID } from '../flv/multitrack-tags.js';
 
 export type { OutputState };
 
@@ -49,6 +50,12 @@ export interface OutputOptions {
   stopFlushTimeoutMs: number;
   /** Reconnect schedule (see backoff.ts). */
   reconnect: Partial<BackoffOptions>;
+  /**
+   * Enhanced RTMP multitrack: the renditions carried together, as video tracks 0, 1, … in this order
+   * (undefined names the main one); track 0 drops last. `maxPackets` then counts per track. Default
+   * empty: one rendition at a time.
+   */
+  videoTracks: readonly (string | undefined)[];
 }
 
 /** Options of one RTMP destination. */
@@ -77,6 +84,7 @@ export function outputDefaults(): OutputOptions {
     restartTimestampsPerConnection: false,
     stopFlushTimeoutMs: 3000,
     reconnect: {},
+    videoTracks: [],
   };
 }
 
@@ -106,6 +114,34 @@ export function validateOutputOptions(o: OutputOptions): void {
   if (!Number.isInteger(o.initialAttempts) || o.initialAttempts < 1) {
     throw new ConfigError('initialAttempts', o.initialAttempts, 'use 1 or more');
   }
+  const tracks = o.videoTracks;
+  if (
+    !Array.isArray(tracks) ||
+    new Set(tracks).size !== tracks.length ||
+    tracks.length > MAX_VIDEO_TRACK_ID + 1
+  ) {
+    throw new ConfigError(
+      'videoTracks',
+      Array.isArray(tracks) ? tracks.map((t) => t ?? 'main').join(',') : tracks,
+      `list each rendition once, at most ${MAX_VIDEO_TRACK_ID + 1}`,
+    );
+  }
+}
+
+/** One video track of a multitrack output. */
+export interface VideoTrackStats {
+  /** The Enhanced RTMP track id. */
+  readonly id: number;
+  /** The rendition it carries. */
+  readonly rendition: string;
+  /** Its own drop state. */
+  readonly dropState: DropState;
+  /** Video packets its encoder handed the output. */
+  readonly written: number;
+  /** Video packets handed to the sender. */
+  readonly sent: number;
+  /** Video packets dropped while connected (congestion, broken GOP). */
+  readonly dropped: number;
 }
 
 /** A snapshot of one output's counters. */
@@ -158,6 +194,8 @@ export interface OutputStats {
   readonly renditionSwitches: { readonly down: number; readonly up: number };
   /** Time spent carrying a rendition below the top one, ms. */
   readonly belowTopRenditionMs: number;
+  /** A multitrack output's video tracks, by id; empty for one rendition at a time. */
+  readonly videoTracks: readonly VideoTrackStats[];
   /** Successful reconnections (the first connection is not one). */
   readonly reconnectCount: number;
   /** Connection attempts, all of them. */

@@ -17,7 +17,7 @@ import { RateMeter } from './rate-meter.js';
 import { RenditionSwitch, type RenditionChange, type RenditionChangeReason } from './rendition-switch.js';
 import { Reconnector, type OutputState, type ReconnectorEvents } from './reconnector.js';
 import { ServerReconnect, type ServerReconnectOutcome } from './server-reconnect.js';
-import { StreamMuxer } from './stream-muxer.js';
+import { SINGLE_TRACK, StreamMuxer, type VideoTracks } from './stream-muxer.js';
 import type { ServerReconnectRequest, Transport, TransportConnection } from './transport.js';
 
 /** Events of an Output. */
@@ -84,16 +84,25 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
     this.options = Object.freeze(resolved);
     this.#clock = clock;
     this.#transport = transport;
-    this.#muxer = new StreamMuxer(clock, {
-      maxLatencyMs: resolved.maxLatencyMs,
-      maxPackets: resolved.maxPackets,
-      maxBytes: resolved.maxBytes,
-      requestKeyframeOnRecovery: resolved.requestKeyframeOnRecovery,
-      ...definedOnly({
-        lowWatermarkMs: resolved.lowWatermarkMs,
-        disposableDropLatencyMs: resolved.disposableDropLatencyMs,
-      }),
-    });
+    const tracks = resolved.videoTracks;
+    const videoTracks: VideoTracks =
+      tracks.length === 0
+        ? SINGLE_TRACK
+        : { count: tracks.length, trackOf: (packet) => tracks.indexOf(packet.rendition) };
+    this.#muxer = new StreamMuxer(
+      clock,
+      {
+        maxLatencyMs: resolved.maxLatencyMs,
+        maxPackets: resolved.maxPackets * videoTracks.count,
+        maxBytes: resolved.maxBytes,
+        requestKeyframeOnRecovery: resolved.requestKeyframeOnRecovery,
+        ...definedOnly({
+          lowWatermarkMs: resolved.lowWatermarkMs,
+          disposableDropLatencyMs: resolved.disposableDropLatencyMs,
+        }),
+      },
+      videoTracks,
+    );
     const ackWindowBytes = transport.ackWindowBytes;
     this.#tracker = new LatencyTracker(clock, { ackWindowBytes });
     this.#muxer.setEndToEndLatencySource(() => (this.#live ? this.#tracker.currentLatencyMs : 0));
@@ -178,6 +187,12 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
   writePacket(packet: EncodedPacket): void {
     const state = this.state;
     if (state === 'stopping' || state === 'stopped' || state === 'failed' || state === 'idle') return;
+    const tracks = this.options.videoTracks;
+    if (tracks.length > 0) {
+      // Multitrack: every rendition it carries goes out as its own track; there is nothing to switch.
+      if (packet.kind === 'audio' || tracks.includes(packet.rendition)) this.#queue(packet, state);
+      return;
+    }
     const { packets, change } = this.#rendition.take(packet);
     if (change) this.#onRenditionChange(change);
     for (const taken of packets) this.#queue(taken, state);
@@ -238,6 +253,14 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
       congestionEvents: muxer.congestionEvents,
       rendition: this.#rendition.current ?? this.mainRenditionName,
       renditionSwitches: { ...this.#renditionSwitches },
+      videoTracks: muxer.tracks.slice(0, this.options.videoTracks.length).map((track, id) => ({
+        id,
+        rendition: this.options.videoTracks[id] ?? this.mainRenditionName,
+        dropState: track.state,
+        written: track.written,
+        sent: track.sent,
+        dropped: track.dropped,
+      })),
       belowTopRenditionMs:
         (this.#belowTopUs +
           (this.#belowTopSinceUs === null ? 0 : this.#clock.nowUs() - this.#belowTopSinceUs)) /

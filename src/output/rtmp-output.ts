@@ -38,6 +38,7 @@ export class RtmpOutput extends Output {
       url: resolved.url,
       connection: resolved.connection,
       streamConfig: config,
+      videoTracks: resolved.videoTracks,
     });
     const { url: _url, connection: _connection, ...common } = resolved;
     const initial = config();

@@ -1,7 +1,10 @@
 import type { Clock } from '../core/clock.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
+import { exCodedFramesTag, exSequenceStartTag, VIDEO_FOURCC } from '../flv/enhanced-tags.js';
+import { multitrackOnMetaData, oneTrackVideoTag } from '../flv/multitrack-tags.js';
 import { aacSequenceHeaderTag, packetTag, videoSequenceHeaderTag } from '../flv/tags.js';
-import type { EncodedPacket, StreamConfig, VideoCodec } from '../media/packet.js';
+import { InvalidStateError } from '../core/errors.js';
+import type { EncodedPacket, StreamConfig, VideoCodec, VideoConfig } from '../media/packet.js';
 import { RtmpRejectedAfterStartError } from '../rtmp/errors.js';
 import { rtmpConnectionDefaults, type RtmpConnectionOptions } from '../rtmp/rtmp-connection-options.js';
 import { RtmpConnection } from '../rtmp/rtmp-connection.js';
@@ -25,6 +28,8 @@ export interface RtmpTransportOptions {
   readonly connection: Partial<Omit<RtmpConnectionOptions, 'url' | 'publishedBefore'>>;
   /** The streams' configuration now (the bitrate in use included): what metadata and headers announce. */
   readonly streamConfig: () => StreamConfig;
+  /** Enhanced RTMP multitrack: the renditions sent as video tracks 0, 1, … (undefined: the main one); empty: one. */
+  readonly videoTracks?: readonly (string | undefined)[];
 }
 
 /** A publish URL a server asked us to move to. The URL itself is private: printing a target never shows the key. */
@@ -79,7 +84,13 @@ export class RtmpTransport implements Transport {
     const url = target === undefined ? this.#url : rtmpTargetUrl(target);
     const connection = new RtmpConnection({ ...this.#options.connection, url, publishedBefore }, this.#clock);
     // Listening before connect(): the connection may end in the very read that starts publishing.
-    const adapter = new RtmpTransportConnection(this.#clock, connection, url, this.#options.streamConfig);
+    const adapter = new RtmpTransportConnection(
+      this.#clock,
+      connection,
+      url,
+      this.#options.streamConfig,
+      this.#options.videoTracks ?? [],
+    );
     connection.once('publishing', ({ negotiation }) => {
       this.#negotiation = { videoCodec: negotiation.videoCodec, state: negotiation.state };
     });
@@ -107,6 +118,16 @@ function withRendition(config: StreamConfig, rendition: string | undefined): Str
   return video ? { ...config, video } : config;
 }
 
+/** The video configurations of `tracks` (by track id) in `config`; a rendition not running is an error. */
+function trackConfigs(config: StreamConfig, tracks: readonly (string | undefined)[]): VideoConfig[] {
+  return tracks.map((name) => {
+    const video = name === undefined ? config.video : config.renditions?.get(name);
+    if (!video)
+      throw new InvalidStateError(`the rendition ${name ?? 'main'} of a video track is not running`);
+    return video;
+  });
+}
+
 /**
  * One publishing RtmpConnection as a TransportConnection: each stream's sequence header goes right
  * before its first packet (metadata before the first of all), at that packet's timestamp, so no
@@ -127,14 +148,26 @@ class RtmpTransportConnection extends TypedEmitter<TransportConnectionEvents> im
   /** The rendition whose sequence header went out last; null before the first video packet. */
   #videoRendition: string | undefined | null = null;
   #kernelQueue: KernelSendQueue | null = null;
+  readonly #videoTracks: readonly (string | undefined)[];
+  /** Multitrack: the tracks' configurations as this connection's metadata announced them; null before. */
+  #trackConfigs: readonly VideoConfig[] | null = null;
+  /** Multitrack: the tracks whose SequenceStart went out. */
+  readonly #tracksStarted = new Set<number>();
 
   /** `url`: the publish URL of `connection` (where a reconnect request is resolved from). */
-  constructor(clock: Clock, connection: RtmpConnection, url: string, streamConfig: () => StreamConfig) {
+  constructor(
+    clock: Clock,
+    connection: RtmpConnection,
+    url: string,
+    streamConfig: () => StreamConfig,
+    videoTracks: readonly (string | undefined)[],
+  ) {
     super();
     this.#clock = clock;
     this.#connection = connection;
     this.#url = url;
     this.#streamConfig = streamConfig;
+    this.#videoTracks = videoTracks;
     this.closed = new Promise((resolve) =>
       connection.once('closed', (error) => {
         this.#kernelQueue?.close();
@@ -174,6 +207,7 @@ class RtmpTransportConnection extends TypedEmitter<TransportConnectionEvents> im
   }
 
   write(packet: EncodedPacket, timestampMs: number): TransportWrite {
+    if (this.#videoTracks.length > 0) return this.#writeMultitrack(packet, timestampMs);
     const connection = this.#connection;
     if (packet.kind === 'video' && packet.rendition !== this.#videoRendition) {
       // The first video, or a move to another rendition (at its keyframe): what it is, then its header.
@@ -200,6 +234,42 @@ class RtmpTransportConnection extends TypedEmitter<TransportConnectionEvents> im
     return packet.kind === 'video'
       ? connection.writeVideo(timestampMs, body)
       : connection.writeAudio(timestampMs, body);
+  }
+
+  /**
+   * Multitrack (Enhanced RTMP v2, "Multitrack Streaming"): onMetaData with videoTrackIdInfoMap before
+   * the first packet; each track's SequenceStart before its first frame; every video message a OneTrack
+   * of its track (H.264 as `avc1` too: only enhanced tags carry a track id). Audio as ever.
+   */
+  #writeMultitrack(packet: EncodedPacket, timestampMs: number): TransportWrite {
+    const connection = this.#connection;
+    // Kept for the connection: a stop flushes what is queued after the encoders closed.
+    let tracks = this.#trackConfigs;
+    if (tracks === null) {
+      const config = this.#streamConfig();
+      tracks = this.#trackConfigs = trackConfigs(config, this.#videoTracks);
+      connection.writeMetadata(multitrackOnMetaData(config, tracks), timestampMs);
+    }
+    if (packet.kind === 'audio') {
+      if (!this.#audioStarted) {
+        this.#audioStarted = true;
+        const audio = this.#streamConfig().audio;
+        if (audio) connection.writeAudio(timestampMs, aacSequenceHeaderTag(audio.audioSpecificConfig));
+      }
+      return connection.writeAudio(timestampMs, packetTag(packet));
+    }
+    const track = this.#videoTracks.indexOf(packet.rendition);
+    const video = tracks[track];
+    if (video === undefined) throw new InvalidStateError(`rendition ${packet.rendition} is not a track here`);
+    const fourCc = VIDEO_FOURCC[video.codec];
+    if (!this.#tracksStarted.has(track)) {
+      this.#tracksStarted.add(track);
+      const start = exSequenceStartTag(fourCc, video.decoderConfigurationRecord);
+      connection.writeVideo(timestampMs, oneTrackVideoTag(track, start));
+    }
+    const ctsMs = Math.round(packet.ptsUs / 1000) - Math.round(packet.dtsUs / 1000);
+    const frame = exCodedFramesTag(fourCc, packet.data, packet.keyframe, ctsMs);
+    return connection.writeVideo(timestampMs, oneTrackVideoTag(track, frame));
   }
 
   requestDeliveryReading(): void {

@@ -1,6 +1,7 @@
 import type { Clock, Timer } from '../core/clock.js';
 import { AbortError, InvalidStateError } from '../core/errors.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
+import { Amf0EcmaArray } from '../amf0/amf0.js';
 import { onMetaData } from '../flv/tags.js';
 import type { StreamConfig } from '../media/packet.js';
 import { ChunkReader } from './chunk-reader.js';
@@ -170,10 +171,11 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
     });
   }
 
-  /** Sends `@setDataFrame onMetaData` for `config` (timestamp 0 by default). */
-  writeMetadata(config: StreamConfig, timestampMs = 0): WriteResult {
+  /** Sends `@setDataFrame onMetaData`: for a stream config, or as given (timestamp 0 by default). */
+  writeMetadata(metadata: StreamConfig | Amf0EcmaArray, timestampMs = 0): WriteResult {
     this.#requirePublishing('writeMetadata');
-    return this.#send(msg.setDataFrameMessage(this.streamId, onMetaData(config), timestampMs));
+    const array = metadata instanceof Amf0EcmaArray ? metadata : onMetaData(metadata);
+    return this.#send(msg.setDataFrameMessage(this.streamId, array, timestampMs));
   }
 
   /** Sends one video message (an FLV video tag body) at `timestampMs` (32-bit wrapping). */

@@ -87,6 +87,7 @@ describe('--adaptive-quality, --rendition and the options they meet', () => {
       ],
       adaptiveQuality: true,
       adaptiveBitrate: false,
+      multitrack: false,
     });
   });
 
@@ -95,6 +96,7 @@ describe('--adaptive-quality, --rendition and the options they meet', () => {
       renditions: [],
       adaptiveQuality: false,
       adaptiveBitrate: false,
+      multitrack: false,
     });
     expect(parseQualityOptions({ 'adaptive-bitrate': true }, true).adaptiveBitrate).toBe(true);
     expect(parseQualityOptions({ 'adaptive-quality': true }, true).adaptiveQuality).toBe(true);
@@ -124,6 +126,24 @@ describe('--adaptive-quality, --rendition and the options they meet', () => {
     ],
   ])('%j: refused, since per-destination quality supersedes the shared bitrate', (values, message) => {
     expect(messageOf(() => parseQualityOptions(values, true))).toContain(message);
+  });
+
+  it('--multitrack sends the ladder as tracks instead of switching (no --adaptive-quality implied)', () => {
+    const ladder = ['high=640x360@800k', 'low=256x144@150k'];
+    expect(parseQualityOptions({ rendition: ladder, multitrack: true }, true)).toMatchObject({
+      adaptiveQuality: false,
+      multitrack: true,
+    });
+    expect(
+      messageOf(() => parseQualityOptions({ rendition: ladder.slice(0, 1), multitrack: true }, true)),
+    ).toContain('invalid --multitrack: true — give two or more --rendition (each is sent as a track)');
+    expect(
+      messageOf(() =>
+        parseQualityOptions({ rendition: ladder, multitrack: true, 'adaptive-quality': true }, true),
+      ),
+    ).toContain(
+      'invalid --adaptive-quality: true — --multitrack sends every rendition to each destination at once',
+    );
   });
 
   it('refuses to adapt a video there is not (--video none)', () => {

@@ -34,6 +34,7 @@ const output: RtmpOutputStats = {
   rendition: 'main',
   renditionSwitches: { down: 0, up: 0 },
   belowTopRenditionMs: 0,
+  videoTracks: [],
   reconnectCount: 2,
   connectAttempts: 4,
   lastDisconnectReason: 'connection to 127.0.0.1:1935 reset (ECONNRESET)',

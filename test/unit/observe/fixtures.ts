@@ -36,6 +36,7 @@ export function outputStats(
     rendition: 'main',
     renditionSwitches: { down: 0, up: 0 },
     belowTopRenditionMs: 0,
+    videoTracks: [],
     videoBitrateBps: 2_500_000,
     reconnectCount: 2,
     connectAttempts: 4,
