@@ -263,6 +263,9 @@ class RtmpTransportConnection extends TypedEmitter<TransportConnectionEvents> im
     if (video === undefined) throw new InvalidStateError(`rendition ${packet.rendition} is not a track here`);
     const fourCc = VIDEO_FOURCC[video.codec];
     if (!this.#tracksStarted.has(track)) {
+      // Each track starts at its own keyframe on this connection: a server-requested move switches at
+      // one track's keyframe, and another's of the same instant may have gone out on the old one.
+      if (!packet.keyframe) return { endOffset: connection.bytesWritten, ok: true };
       this.#tracksStarted.add(track);
       const start = exSequenceStartTag(fourCc, video.decoderConfigurationRecord);
       connection.writeVideo(timestampMs, oneTrackVideoTag(track, start));

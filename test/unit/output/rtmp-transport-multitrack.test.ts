@@ -3,6 +3,7 @@ import { Amf0EcmaArray, decodeAmf0 } from '../../../src/amf0/amf0.js';
 import { fourCcNumber } from '../../../src/flv/enhanced-tags.js';
 import type { EncodedPacket, StreamConfig, VideoConfig } from '../../../src/media/packet.js';
 import { RtmpOutput } from '../../../src/output/rtmp-output.js';
+import { RtmpTransport } from '../../../src/output/rtmp-transport.js';
 import { MessageType } from '../../../src/rtmp/constants.js';
 import { CapsExMask } from '../../../src/rtmp/enhanced-negotiation.js';
 import * as msg from '../../../src/rtmp/messages.js';
@@ -141,5 +142,37 @@ describe('RtmpTransport with three video tracks', () => {
       [1, 'mid', 1, 0],
       [2, 'main', 1, 0],
     ]);
+  });
+
+  it('starts each track at its own keyframe on a connection: a frame before it is not sent', async () => {
+    // The muxer starts every track at a keyframe too; this guard is for a server-requested move, which
+    // switches connections at one track's keyframe.
+    const server = FakeRtmpServer.inMemory();
+    const transport = new RtmpTransport(new FakeClock(), {
+      url: server.url('live', 'key'),
+      connection: { connect: server.connector() },
+      streamConfig: () => config,
+      videoTracks: ['low', 'mid', undefined],
+    });
+    const connection = await transport.open(new AbortController().signal, false);
+    try {
+      connection.write(frame('low', 0, true), 0);
+      const skipped = connection.write(frame('mid', 0, false), 0);
+      expect(skipped).toEqual({ endOffset: connection.bytesWritten, ok: true });
+      connection.write(frame('mid', 33, true), 33);
+      const video = () =>
+        (server.sessions[0]?.messages ?? []).filter((m) => m.messageTypeId === MessageType.VIDEO);
+      await untilTrue(() => video().length >= 4, 'four video messages');
+      await new Promise((resolve) => setTimeout(resolve, 50)); // and nothing after them
+      // Frame type and packet type, track id: SequenceStart and keyframe of track 0, then of track 1.
+      expect(video().map((m) => m.payload.subarray(0, 2).toString('hex') + '/' + m.payload[6])).toEqual([
+        '9600/0',
+        '9603/0',
+        '9600/1',
+        '9603/1',
+      ]);
+    } finally {
+      await connection.close();
+    }
   });
 });
