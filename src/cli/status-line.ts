@@ -104,7 +104,7 @@ export function formatSummary(s: StreamStats): string {
     lines.push(
       `  ${out.url}: ${out.state}, ${out.reconnectCount} reconnects, ${out.connectAttempts} attempts, ` +
         `${out.serverRequestedReconnects > 0 ? `${out.serverRequestedReconnects} moved by the server, ` : ''}` +
-        `downtime ${(out.downtimeMs / 1000).toFixed(1)} s${qualitySummary(out, s)}` +
+        `downtime ${(out.downtimeMs / 1000).toFixed(1)} s${qualitySummary(out, s)}${tracksSummary(out)}` +
         `${out.lastDisconnectReason ? `, last problem: ${out.lastDisconnectReason}` : ''}`,
     );
   }
@@ -131,6 +131,12 @@ function qualitySummary(out: OutputStats, s: StreamStats): string {
   const main = s.renditions[0]?.name;
   const ended = main !== undefined && out.rendition !== main ? `, ended on ${out.rendition}` : '';
   return `, quality ${down} down ${up} up, ${(out.belowTopRenditionMs / 1000).toFixed(1)} s below the top${ended}`;
+}
+
+/** A multitrack output's video drops per track, track 0 first; nothing for one rendition at a time. */
+function tracksSummary(out: OutputStats): string {
+  if (out.videoTracks.length === 0) return '';
+  return `, video dropped by track ${out.videoTracks.map((t) => t.dropped).join('/')} (track 0 first)`;
 }
 
 /** The line said when a capture device fails: its error names it. `goesOn`: what continues meanwhile. */

@@ -189,10 +189,11 @@ async function stream(
   });
   streamer.on('dropstate', (outputUrl, _prev, next) => {
     if (quiet) return;
-    const latencyMs = Math.round(streamer.stats.currentLatencyMs);
+    const stats = streamer.stats;
+    const latencyMs = Math.round(stats.currentLatencyMs);
     say(
       next === 'dropping'
-        ? `${outputUrl}: congested (latency ${latencyMs} ms): dropping video, GOP-aware; audio continues`
+        ? `${outputUrl}: congested (latency ${latencyMs} ms): dropping ${droppingVideo(stats, outputUrl)}, GOP-aware; audio continues`
         : `${outputUrl}: congestion over (latency ${latencyMs} ms): video resumes at a keyframe`,
     );
   });
@@ -301,6 +302,14 @@ class NeverLiveError extends SteadycastError {
       {},
     );
   }
+}
+
+/** What an output drops: `video`, or a multitrack output's tracks that drop (`track 2 (high)`). */
+function droppingVideo(stats: StreamStats, outputUrl: string): string {
+  const tracks = stats.outputs.find((o) => o.url === outputUrl)?.videoTracks ?? [];
+  const dropping = tracks.filter((t) => t.dropState === 'dropping').map((t) => `${t.id} (${t.rendition})`);
+  if (dropping.length === 0) return 'video';
+  return `video track${dropping.length > 1 ? 's' : ''} ${dropping.join(', ')}`;
 }
 
 /** The destinations, keys hidden; several are lettered as the status line names them. */

@@ -224,6 +224,21 @@ describe('the summary with several destinations', () => {
     );
     expect(summary).toContain('  rtmp://c.example/live/****: reconnecting, 2 reconnects');
   });
+
+  it('gives a multitrack destination’s video drops per track, track 0 first', () => {
+    const track = (id: number, dropped: number) => ({
+      id,
+      rendition: `r${id}`,
+      dropState: 'normal' as const,
+      written: 300,
+      sent: 300 - dropped,
+      dropped,
+    });
+    const multitrack = { ...three.outputs[0]!, videoTracks: [track(0, 0), track(1, 0), track(2, 196)] };
+    expect(formatSummary({ ...three, outputs: [multitrack] })).toContain(
+      'downtime 1.2 s, video dropped by track 0/0/196 (track 0 first), last problem',
+    );
+  });
 });
 
 describe('the notice when a destination switches rendition', () => {
