@@ -141,6 +141,13 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
    * the tolerance late, out of sync with pictures placed at their stamps, for as long as it plays.
    */
   #resync = true;
+  /**
+   * The engine found nothing left to read: audio that comes after is not continuing anything, so a
+   * stamp ahead of the write position gets its gap of silence even within the tolerance. Kept
+   * contiguous it would play early (the gap is in the past), out of sync for as long as it plays.
+   * Behind it, the tolerance still keeps a slightly late push whole.
+   */
+  #ranDry = false;
   #overflow = 0;
   #late = 0;
   #silence = 0;
@@ -260,6 +267,7 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
     // The engine reads exactly what its clock says is due, so the next frame plays now.
     this.#headUs = nowUs;
     const got = lead + this.#fifo.take(out.subarray(lead * this.#channels), frames - lead);
+    if (got < frames && this.#heldFrames() === 0) this.#ranDry = true;
     if (got < frames) {
       // Held audio runs on from the last frame read. What timestamps placed in the rest of this read
       // is still converting (a busy event loop held the result back): its time has passed, so it is
@@ -296,7 +304,8 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
     const toleranceUs = this.#resync ? 0 : this.#toleranceUs;
     let silence = 0;
     let late = 0;
-    if (offsetUs > toleranceUs) silence = Math.round((offsetUs * this.#sampleRate) / 1e6);
+    const aheadToleranceUs = this.#ranDry ? 0 : toleranceUs;
+    if (offsetUs > aheadToleranceUs) silence = Math.round((offsetUs * this.#sampleRate) / 1e6);
     else if (offsetUs < -toleranceUs) late = Math.min(frames, Math.round((-offsetUs * rate) / 1e6));
     this.#late += Math.round(this.#sessionFrames(late, rate));
     let room = Math.max(0, this.#maxBufferedFrames - this.#heldFrames());
@@ -314,6 +323,7 @@ export class PushAudioSource extends TypedEmitter<PushAudioSourceEvents> impleme
     }
     if (fit > 0) this.#resync = false;
     else if (late > 0) this.#resync = true;
+    if (fit > 0) this.#ranDry = false;
     this.#scheduledEndUs = this.#writeUs();
   }
 

@@ -4,6 +4,9 @@ import type { DeliveryReading, TransportConnection } from './transport.js';
 
 // Without acknowledgements, the kernel may hold at least this much (a few TCP segments keep the path busy).
 const KERNEL_QUEUE_FLOOR_BYTES = 32 * 1024;
+// The recent delivery rate, over this much, ms: several acknowledgement windows at the rates where the
+// rate bound matters (above 2 windows per inFlightTargetMs), so one late acknowledgement does not rule.
+const RECENT_RATE_WINDOW_MS = 500;
 
 /** Options of the in-flight gate. */
 export interface InFlightGateOptions {
@@ -51,7 +54,15 @@ export class InFlightGate {
   /** Whether nothing more should be handed to `connection` now. */
   isFull(connection: TransportConnection): boolean {
     if (this.#tracker.ackState === 'acknowledging') {
-      const byRate = (this.#tracker.deliveryRateBps / 8) * (this.#options.inFlightTargetMs / 1000);
+      // The slower of the two rates: when the link falls, the long window still reads the old rate for
+      // seconds, and what it lets into flight then (500 ms at the old rate, 2 s at a quarter of it) can
+      // no longer be dropped. Measured at a link falling to 25 %: receiver latency 687 → 1422 → 2423 →
+      // 3426 ms in the first seconds, before the drops could act.
+      const rateBps = Math.min(
+        this.#tracker.deliveryRateBps,
+        this.#tracker.deliveryRateOverBps(RECENT_RATE_WINDOW_MS),
+      );
+      const byRate = (rateBps / 8) * (this.#options.inFlightTargetMs / 1000);
       const window = this.#tracker.effectiveAckWindowBytes;
       return this.#tracker.unacknowledgedBytes >= Math.max(2 * window + 16384, byRate);
     }

@@ -96,6 +96,7 @@ export class LatencyTracker {
   #samples: RateSample[] = [];
   #maxLatencyMs = 0;
   #transportOffset: number | undefined;
+  #transitMs = 0;
 
   constructor(
     clock: Clock,
@@ -133,9 +134,11 @@ export class LatencyTracker {
     }
     this.#ackState = 'acknowledging';
     this.#ackedOffset = acked;
+    let newest: SendRecord | undefined;
     while (this.#recordsHead < this.#records.length && this.#records[this.#recordsHead]!.endOffset <= acked) {
-      this.#recordsHead++;
+      newest = this.#records[this.#recordsHead++];
     }
+    if (newest !== undefined) this.#transitMs = (this.#clock.nowUs() - newest.writtenUs) / 1000;
     this.#compactRecords();
     this.#addRateSample(acked);
   }
@@ -200,10 +203,18 @@ export class LatencyTracker {
    * acknowledgements the bytes the transport reported delivered; 0 when neither is known.
    */
   get deliveryRateBps(): number {
+    return this.deliveryRateOverBps(this.options.rateWindowMs);
+  }
+
+  /**
+   * Delivered bits per second over the last `windowMs` (at most rateWindowMs, the history kept): a
+   * shorter window follows a link that just fell sooner, and reads 0 when no delivery was seen in it.
+   */
+  deliveryRateOverBps(windowMs: number): number {
     const latest = this.#samples[this.#samples.length - 1];
     if (latest === undefined) return 0;
     const nowUs = this.#clock.nowUs();
-    const cutoffUs = nowUs - this.options.rateWindowMs * 1000;
+    const cutoffUs = nowUs - Math.min(windowMs, this.options.rateWindowMs) * 1000;
     let baseline = this.#samples[0]!;
     for (const sample of this.#samples) {
       if (sample.atUs > cutoffUs) break;
@@ -212,6 +223,17 @@ export class LatencyTracker {
     const spanUs = nowUs - baseline.atUs;
     if (spanUs <= 0) return 0;
     return ((latest.ackedOffset - baseline.ackedOffset) * 8 * 1e6) / spanUs;
+  }
+
+  /**
+   * How long media written now will take to reach the server, ms, as the last acknowledgement that
+   * covered a new record measured it: from handing that record to the socket to its acknowledgement
+   * (the bytes queued ahead of it in the kernel and on the path, plus the way back). Too high by at most
+   * one window's duration, since an acknowledgement also waits for the bytes after the record. 0 until
+   * the server acknowledges.
+   */
+  get transitMs(): number {
+    return this.#transitMs;
   }
 
   /** Bytes written on this connection. */
@@ -241,6 +263,7 @@ export class LatencyTracker {
     this.#samples = [];
     this.#maxLatencyMs = 0;
     this.#transportOffset = undefined;
+    this.#transitMs = 0;
   }
 
   #latencyMs(): number {

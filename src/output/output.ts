@@ -106,6 +106,7 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
     const ackWindowBytes = transport.ackWindowBytes;
     this.#tracker = new LatencyTracker(clock, { ackWindowBytes });
     this.#muxer.setEndToEndLatencySource(() => (this.#live ? this.#tracker.currentLatencyMs : 0));
+    this.#muxer.setTransitSource(() => (this.#live ? this.#tracker.transitMs : 0));
     this.#muxer.on('keyframeRequest', () => this.emit('keyframeRequest'));
     this.#muxer.on('statechange', (prev, next) => this.emit('dropstatechange', prev, next));
     this.#gate = new InFlightGate(clock, this.#tracker, {

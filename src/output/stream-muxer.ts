@@ -8,6 +8,7 @@ import {
   type DropPolicyOptions,
   type DropReason,
   type DropState,
+  type QueueLoad,
 } from './drop-policy.js';
 import {
   StreamBuffer,
@@ -33,6 +34,9 @@ export function resolveStreamMuxerOptions(partial: Partial<StreamMuxerOptions>):
   }
   return { ...buffer, ...resolveDropPolicyOptions({ ...partial, maxLatencyMs: buffer.maxLatencyMs }) };
 }
+
+/** The load a track waiting for the tracks below it is decided on: it keeps dropping. */
+const HELD: QueueLoad = Object.freeze({ latencyMs: Infinity, packetsFull: false, bytesFull: false });
 
 /** How a muxer tells the video tracks of its output apart (Enhanced RTMP multitrack). */
 export interface VideoTracks {
@@ -137,6 +141,7 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
   /** Per track: a new connection must start at one of its keyframes. */
   readonly #awaitingKeyframe: boolean[];
   #endToEndLatencyMs: (() => number) | undefined;
+  #transitMs: (() => number) | undefined;
   #connected = false;
   #droppingSinceUs = 0;
   #congestedUs = 0;
@@ -212,6 +217,27 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
     this.#endToEndLatencyMs = source;
   }
 
+  /**
+   * Sets where the path's transit time comes from (the LatencyTracker's `transitMs`: how long media
+   * written now takes to reach the server); undefined: none. The drop decisions then look ahead.
+   */
+  setTransitSource(source: (() => number) | undefined): void {
+    this.#transitMs = source;
+  }
+
+  /**
+   * The latency the drop decisions act on: the current one, or what the oldest queued media will have on
+   * arrival (its age now plus the path's transit), if that is more. The bytes already in flight cannot
+   * be dropped, so waiting for the oldest media's age to cross the threshold lets the audio queued
+   * behind them arrive later than it: measured at a link of 25 %, receiver peaks of 2.6–2.85 s against
+   * a 2 s threshold, the in-flight drain (0.6 s) on top.
+   */
+  #decisionLatencyMs(): number {
+    const transit = this.#transitMs?.() ?? 0;
+    const arriving = transit > 0 ? this.#buffer.currentLatencyMs + transit : 0;
+    return Math.max(this.currentLatencyMs, arriving);
+  }
+
   /** Queues or drops one video packet; returns false when it is dropped. */
   writeVideoPacket(packet: EncodedPacket): boolean {
     const track = this.#trackOf(packet);
@@ -232,13 +258,19 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
     const prev = this.state;
     let cap = this.#buffer.hardCapExceeded(packet);
     if (cap !== null) cap = this.#shedAbove(track, packet);
-    const latencyMs = this.currentLatencyMs;
-    const decision = this.#policies[track]!.decideVideo(packet, {
-      latencyMs,
-      packetsFull: cap === 'packets',
-      bytesFull: cap === 'bytes',
-    });
-    if (decision.purge) this.#countPurged(this.#buffer.purgeBrokenGop(this.#inTrack(track)), 'gop-broken');
+    const latencyMs = this.#decisionLatencyMs();
+    const policy = this.#policies[track]!;
+    // The lower tracks are favoured: a track comes back only while every track below it flows.
+    const held =
+      policy.state === 'dropping' && this.#policies.slice(0, track).some((p) => p.state === 'dropping');
+    const decision = policy.decideVideo(
+      packet,
+      held ? HELD : { latencyMs, packetsFull: cap === 'packets', bytesFull: cap === 'bytes' },
+    );
+    if (decision.purge) {
+      this.#countPurged(this.#purgeFor(decision.reason, track), 'gop-broken');
+      this.#dropAbove(track, decision.reason);
+    }
     this.#onStateChange(prev, this.state);
     if (!decision.keep) {
       this.#countVideoDrops(1, decision.reason ?? 'gop-broken', track);
@@ -261,7 +293,7 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
       this.#buffer.addPacketOverBound(packet);
       this.#audioOverBound++;
     }
-    this.#checkRecovery(this.currentLatencyMs);
+    this.#checkRecovery(this.#decisionLatencyMs());
     return true;
   }
 
@@ -272,7 +304,7 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
       this.#sent[packet.kind]++;
       if (packet.kind === 'video') this.#perTrack[this.#trackOf(packet)]!.sent++;
     }
-    if (this.state === 'dropping') this.#checkRecovery(this.currentLatencyMs);
+    if (this.state === 'dropping') this.#checkRecovery(this.#decisionLatencyMs());
     return packet;
   }
 
@@ -366,6 +398,32 @@ export class StreamMuxer extends TypedEmitter<StreamMuxerEvents> {
       cap = this.#buffer.hardCapExceeded(packet);
     }
     return cap;
+  }
+
+  /**
+   * The queued video a congestion drop removes (always a suffix of the video sequence, so the stream
+   * stays decodable once video waits for a keyframe). Over the latency bound, all of it: the oldest
+   * queued media is already at the bound and everything queued behind it arrives later still, so a
+   * whole GOP kept in the queue (one that began after a recovery keyframe) would arrive seconds late.
+   * Measured at a link of 25 %: 170–300 KB of such GOPs left queued, receiver peaks of 2.6–2.85 s
+   * against the 2 s bound. At a packet or byte cap, only the GOP being broken: room is what is short.
+   * Only `track`'s video (a multitrack output's other tracks follow their own bounds).
+   */
+  #purgeFor(reason: DropReason | null, track: number): EncodedPacket[] {
+    const inTrack = this.#inTrack(track);
+    return reason === 'congestion-latency'
+      ? this.#buffer.purgeAllVideo(inTrack)
+      : this.#buffer.purgeBrokenGop(inTrack);
+  }
+
+  // A track starts dropping: every track above it drops too, and loses at least as much of its queued
+  // video (the same purge), so no higher track ever carries media a lower one lost — also when the
+  // purge lowers the latency, or a higher track dropped earlier for a cap and kept older GOPs queued.
+  #dropAbove(track: number, reason: DropReason | null): void {
+    for (let above = track + 1; above < this.#tracks.count; above++) {
+      this.#policies[above]!.enterDropping();
+      this.#countPurged(this.#purgeFor(reason, above), 'gop-broken');
+    }
   }
 
   #checkRecovery(latencyMs: number): void {

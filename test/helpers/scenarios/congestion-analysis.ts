@@ -77,6 +77,8 @@ export interface CongestionResult {
   audioFramesAtTap: number;
   /** Video frames arriving at the tap per second since the first one. */
   videoFramesPerSecond: number[];
+  /** The highest receiver latency among the frames arriving in each whole second, ms (0: none arrived). */
+  latencyMaxPerSecond: number[];
   /** ms from the link's recovery until full frame rate at the tap (null: never; see frameRateRecoveryMs). */
   recoveryMs: number | null;
   /** The longest pauses between video arrivals once the link is back (diagnostics for recoveryMs). */
@@ -158,6 +160,19 @@ export function latencySummary(media: readonly MediaArrival[], marks: PhaseMarks
   const throttled = latencies.filter((_, i) => inThrottle(media[i]!));
   const throttledAudio = latencies.filter((_, i) => inThrottle(media[i]!) && media[i]!.type === 8);
   return { all: stats(latencies), throttled: stats(throttled), throttledAudio: stats(throttledAudio) };
+}
+
+/** The highest receiver latency (see receiverLatenciesMs) of the frames arriving in each whole second since 0. */
+export function latencyMaxPerSecond(media: readonly MediaArrival[]): number[] {
+  const latencies = receiverLatenciesMs(media);
+  const maxima: number[] = [];
+  media.forEach((m, i) => {
+    if (m.arrivalMs < 0) return;
+    const second = Math.floor(m.arrivalMs / 1000);
+    while (maxima.length <= second) maxima.push(0);
+    maxima[second] = Math.max(maxima[second]!, Math.round(latencies[i]!));
+  });
+  return maxima;
 }
 
 /** Video frames arriving in each whole second since time 0 (arrival times in ms from 0). */

@@ -27,6 +27,7 @@ import {
   latencySummary,
   longestVideoPauses,
   videoFramesPerSecond,
+  latencyMaxPerSecond,
   type CongestionResult,
   type CongestionScenarioArgs,
 } from './congestion-analysis.js';
@@ -121,6 +122,7 @@ const result: CongestionResult = {
   videoFramesAtTap: relative.filter((m) => m.type === 9).length,
   audioFramesAtTap: relative.filter((m) => m.type === 8).length,
   videoFramesPerSecond: videoFramesPerSecond(relative),
+  latencyMaxPerSecond: latencyMaxPerSecond(relative),
   recoveryMs: Number.isNaN(marks.throttleEndMs) ? null : frameRateRecoveryMs(relative, marks.throttleEndMs),
   videoPausesAfterRestore: Number.isNaN(marks.throttleEndMs)
     ? longestVideoPauses(relative, 0, 3)

@@ -227,6 +227,44 @@ describe('PushAudioSource with timestamps, read by the AudioEngine', () => {
     expect(source.framesDroppedLate).toBe(0);
   });
 
+  it('after running dry, plays a push stamped ahead (within the tolerance) at its stamp, not early', () => {
+    const { clock, source, mixed } = audioSession();
+    source.pushAudioSamples(
+      stereo(4800, () => 0.5),
+      { sampleRate: 48000, channels: 2, timestampUs: 0 },
+    );
+    clock.advance(300); // the 100 ms pushed have played; the engine has read 200 ms of nothing since
+    // Stamped 330 ms, pushed at 300: 30 ms ahead of where audio would continue now.
+    source.pushAudioSamples(
+      stereo(4800, () => 0.25),
+      { sampleRate: 48000, channels: 2, timestampUs: 330_000 },
+    );
+    clock.advance(300);
+    const pcm = mixed();
+    expect(firstIndexOf(pcm, 0.25)).toBe(15840);
+    expect(pcm.subarray(15840, 20640).every((v) => v === 0.25)).toBe(true);
+    expect(source.framesDroppedLate).toBe(0);
+  });
+
+  it('after running dry, still keeps a push stamped slightly behind whole (the tolerance)', () => {
+    const { clock, source, mixed } = audioSession();
+    source.pushAudioSamples(
+      stereo(4800, () => 0.5),
+      { sampleRate: 48000, channels: 2, timestampUs: 0 },
+    );
+    clock.advance(300);
+    source.pushAudioSamples(
+      stereo(4800, () => 0.25),
+      { sampleRate: 48000, channels: 2, timestampUs: 270_000 },
+    );
+    clock.advance(300);
+    const pcm = mixed();
+    const start = firstIndexOf(pcm, 0.25);
+    expect(start).toBeGreaterThanOrEqual(14400); // not before the push: now, 300 ms, at the earliest
+    expect(pcm.subarray(start, start + 4800).every((v) => v === 0.25)).toBe(true);
+    expect(source.framesDroppedLate).toBe(0);
+  });
+
   it('places the first stamped push exactly: the part whose time has passed is dropped, not played late', () => {
     const { clock, source, mixed } = audioSession();
     clock.advance(60);

@@ -16,6 +16,8 @@ const KIB = 1024;
 interface TrackerReadings {
   ackState: LatencyTracker['ackState'];
   deliveryRateBps: number;
+  /** The rate over the last 500 ms; unset: the same as deliveryRateBps. */
+  recentDeliveryRateBps?: number;
   effectiveAckWindowBytes: number;
   unacknowledgedBytes: number;
 }
@@ -39,7 +41,25 @@ function gateWith(
     unacknowledgedBytes: 0,
     ...tracker,
   };
-  const gate = new InFlightGate(clock, readings as unknown as LatencyTracker, {
+  const asTracker = {
+    get ackState() {
+      return readings.ackState;
+    },
+    get deliveryRateBps() {
+      return readings.deliveryRateBps;
+    },
+    get effectiveAckWindowBytes() {
+      return readings.effectiveAckWindowBytes;
+    },
+    get unacknowledgedBytes() {
+      return readings.unacknowledgedBytes;
+    },
+    deliveryRateOverBps: (windowMs: number) => {
+      expect(windowMs).toBe(500);
+      return readings.recentDeliveryRateBps ?? readings.deliveryRateBps;
+    },
+  };
+  const gate = new InFlightGate(clock, asTracker as unknown as LatencyTracker, {
     inFlightTargetMs: options.inFlightTargetMs ?? 500,
     nominalRateBps: options.nominalRateBps ?? 0,
   });
@@ -84,6 +104,33 @@ describe('InFlightGate with an acknowledging server', () => {
       { inFlightTargetMs: 1000 }, // 250 000 bytes
     );
     expect(gate.isFull(connection())).toBe(false);
+  });
+
+  it.each([
+    // [unacknowledged bytes, full]: 2 Mbit/s over 2 s but 800 kbit/s over the last 500 ms: the
+    // recent rate rules, 800 kbit/s × 500 ms = 50 000 bytes (the link just fell)
+    [49_999, false],
+    [50_000, true],
+  ])('when the recent rate falls under the long one, it rules: %i bytes full is %s', (unacked, full) => {
+    const { gate } = gateWith({
+      ackState: 'acknowledging',
+      unacknowledgedBytes: unacked,
+      deliveryRateBps: 2_000_000,
+      recentDeliveryRateBps: 800_000,
+    });
+    expect(gate.isFull(connection())).toBe(full);
+  });
+
+  it('when the recent rate is above the long one, the long one still rules (it rose, or one burst)', () => {
+    const { gate, tracker } = gateWith({
+      ackState: 'acknowledging',
+      unacknowledgedBytes: 124_999,
+      deliveryRateBps: 2_000_000,
+      recentDeliveryRateBps: 8_000_000,
+    });
+    expect(gate.isFull(connection())).toBe(false);
+    tracker.unacknowledgedBytes = 125_000; // 2 Mbit/s × 500 ms
+    expect(gate.isFull(connection())).toBe(true);
   });
 
   it('ignores the kernel readings: acknowledgements say more', () => {

@@ -166,6 +166,51 @@ describe('LatencyTracker', () => {
     expect(t.deliveryRateBps).toBe(0);
   });
 
+  it('over a shorter window, follows a link that just fell while the long window still reads the old rate', () => {
+    const { clock, t } = tracker({ rateWindowMs: 2000 });
+    let acked = 0;
+    const deliver = (bytesPer100Ms: number, steps: number): void => {
+      for (let i = 0; i < steps; i++) {
+        send(clock, t, bytesPer100Ms);
+        clock.advance(100);
+        acked += bytesPer100Ms;
+        t.onAcknowledgement(acked);
+      }
+    };
+    deliver(25_000, 30); // 2 Mbit/s for 3 s
+    expect(t.deliveryRateOverBps(500)).toBeCloseTo(2_000_000, -3);
+    deliver(6_250, 5); // then 500 kbit/s for 500 ms
+    expect(t.deliveryRateOverBps(500)).toBeCloseTo(500_000, -3);
+    expect(t.deliveryRateBps).toBeCloseTo(1_625_000, -3); // 15 steps at 2 Mbit/s and 5 at 500k
+    // never over more than the history kept (rateWindowMs)
+    expect(t.deliveryRateOverBps(10_000)).toBe(t.deliveryRateBps);
+    clock.advance(500);
+    expect(t.deliveryRateOverBps(500)).toBe(0);
+  });
+
+  it('measures the transit at each acknowledgement that covers a new record: from its write to now', () => {
+    const { clock, t } = tracker();
+    expect(t.transitMs).toBe(0);
+    send(clock, t, 600); // written at 0
+    clock.advance(100);
+    send(clock, t, 600); // written at 100: ends at 1200
+    clock.advance(250);
+    t.onAcknowledgement(1000); // covers the first record only
+    expect(t.transitMs).toBe(350);
+    clock.advance(100);
+    t.onAcknowledgement(1100); // no new record covered: the last measure stays
+    expect(t.transitMs).toBe(350);
+    t.onAcknowledgement(1200); // the second record, written 350 ms ago (the newest one covered counts)
+    expect(t.transitMs).toBe(350);
+    send(clock, t, 500);
+    send(clock, t, 500);
+    clock.advance(40);
+    t.onAcknowledgement(2200);
+    expect(t.transitMs).toBe(40);
+    t.reset();
+    expect(t.transitMs).toBe(0);
+  });
+
   it('remembers the highest latency seen, including just before an acknowledgement', () => {
     const { clock, t } = tracker();
     send(clock, t, 5000);

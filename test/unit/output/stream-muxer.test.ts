@@ -125,6 +125,67 @@ describe('StreamMuxer', () => {
     expect(stats.congestionEvents).toBe(1);
   });
 
+  it('on latency congestion purges every queued video packet, a whole queued GOP included', () => {
+    // A recovery keyframe's GOP sits complete in the queue, the next GOP has begun behind it: all of it
+    // is older than the bound allows by the time it would arrive, so all of it goes (audio stays).
+    const { clock, muxer } = connectedMuxer();
+    write(muxer, keyframe({ atMs: 0 }));
+    write(muxer, audio({ atMs: 0 }));
+    write(muxer, interFrame({ atMs: 33 }));
+    write(muxer, keyframe({ atMs: 66 }));
+    write(muxer, audio({ atMs: 66 }));
+    write(muxer, interFrame({ atMs: 100 }));
+    clock.advance(2100);
+    expect(muxer.writeVideoPacket(interFrame({ atMs: 2100 }))).toBe(false);
+    expect(queuedKinds(muxer)).toBe('aa');
+    expect(muxer.stats.videoDropsByReason['gop-broken']).toBe(4);
+  });
+
+  it('at the packet cap purges only the GOP being broken: a complete GOP before it stays queued', () => {
+    const { muxer } = connectedMuxer({ maxPackets: 5 });
+    for (const packet of [keyframe(), interFrame(), audio(), keyframe(), interFrame()]) write(muxer, packet);
+    expect(muxer.writeVideoPacket(interFrame())).toBe(false);
+    expect(queuedKinds(muxer)).toBe('Kpa');
+    expect(muxer.stats.videoDropsByReason['congestion-packets']).toBe(1);
+    expect(muxer.stats.videoDropsByReason['gop-broken']).toBe(2);
+  });
+
+  it('looks ahead: the oldest queued media plus the path transit over the bound is congestion', () => {
+    // current latency 1600 ms (the buffer's oldest), under the 2000 ms bound; with 500 ms of transit
+    // still ahead of it, that media would arrive 2100 ms old
+    const { clock, muxer } = connectedMuxer();
+    let transitMs = 0;
+    muxer.setTransitSource(() => transitMs);
+    write(muxer, keyframe({ atMs: 0 }));
+    write(muxer, audio({ atMs: 0 }));
+    clock.advance(1600);
+    expect(muxer.currentLatencyMs).toBe(1600);
+    expect(muxer.writeVideoPacket(interFrame({ atMs: 1600 }))).toBe(true);
+    transitMs = 399; // 1999 ms on arrival: not yet
+    expect(muxer.writeVideoPacket(interFrame({ atMs: 1600 }))).toBe(true);
+    transitMs = 500;
+    expect(muxer.writeVideoPacket(interFrame({ atMs: 1600 }))).toBe(false);
+    expect(muxer.stats.videoDropsByReason['congestion-latency']).toBe(1);
+    expect(muxer.currentLatencyMs).toBe(1600); // the reported latency stays what was measured
+  });
+
+  it('looks ahead when recovering too: a keyframe resumes only once queue age plus transit is low', () => {
+    const { clock, muxer, states } = connectedMuxer();
+    let transitMs = 0;
+    muxer.setTransitSource(() => transitMs);
+    write(muxer, audio({ atMs: 0 }));
+    clock.advance(2100);
+    expect(muxer.writeVideoPacket(keyframe({ atMs: 2100 }))).toBe(false);
+    muxer.nextPacket(); // the old audio went out: the queue is empty
+    write(muxer, audio({ atMs: 2100 }));
+    clock.advance(600);
+    transitMs = 450; // 600 + 450 ms on arrival: above the 1000 ms low watermark
+    expect(muxer.writeVideoPacket(keyframe({ atMs: 2700 }))).toBe(false);
+    transitMs = 350;
+    expect(muxer.writeVideoPacket(keyframe({ atMs: 2700 }))).toBe(true);
+    expect(states).toEqual(['normal->dropping', 'dropping->normal']);
+  });
+
   it('uses the end-to-end latency when it is higher than the buffer latency', () => {
     const { muxer } = connectedMuxer();
     let endToEndMs = 0;
