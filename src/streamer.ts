@@ -107,6 +107,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       validateMultitrack({
         renditions: video?.renditions ?? [],
         adaptiveQuality: video?.adaptiveQuality === true,
+        adaptiveBitrate: video?.adaptiveBitrate === true,
         pinned: this.#pins.some((p) => p !== undefined),
       });
     }

@@ -79,6 +79,13 @@ function checkMultitrack(values: QualityOptionValues, rungs: number): void {
       '--multitrack sends every rendition to each destination at once, so there is nothing to switch; give only one of them',
     );
   }
+  if (values['adaptive-bitrate'] === true) {
+    throw new ConfigError(
+      '--adaptive-bitrate',
+      true,
+      '--multitrack drops its top track under congestion instead of lowering a bitrate; give only one of them',
+    );
+  }
 }
 
 /**

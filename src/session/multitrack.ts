@@ -23,13 +23,16 @@ export interface MultitrackContext {
   readonly renditions: readonly RenditionSpec[];
   /** Per-destination quality is on. */
   readonly adaptiveQuality: boolean;
+  /** Shared adaptive bitrate is on. */
+  readonly adaptiveBitrate: boolean;
   /** Some output is pinned to a rung. */
   readonly pinned: boolean;
 }
 
 /**
  * Throws a ConfigError unless multitrack outputs can be served: a ladder of two or more rungs, all
- * encoded all the time — which per-destination quality and pins (one rung at a time) cannot share.
+ * encoded all the time — which per-destination quality and pins (one rung at a time) cannot share —
+ * at their own bitrates (what onMetaData announces; congestion drops the top track instead).
  */
 export function validateMultitrack(context: MultitrackContext): void {
   if (context.renditions.length < 2) {
@@ -44,6 +47,13 @@ export function validateMultitrack(context: MultitrackContext): void {
       'video.adaptiveQuality',
       true,
       'a multitrack output carries every rendition at once; turn adaptiveQuality off',
+    );
+  }
+  if (context.adaptiveBitrate) {
+    throw new ConfigError(
+      'video.adaptiveBitrate',
+      true,
+      'a multitrack output drops its top track under congestion instead; turn adaptiveBitrate off',
     );
   }
   if (context.pinned) {

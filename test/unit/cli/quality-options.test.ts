@@ -144,6 +144,11 @@ describe('--adaptive-quality, --rendition and the options they meet', () => {
     ).toContain(
       'invalid --adaptive-quality: true — --multitrack sends every rendition to each destination at once',
     );
+    expect(
+      messageOf(() =>
+        parseQualityOptions({ rendition: ladder, multitrack: true, 'adaptive-bitrate': true }, true),
+      ),
+    ).toContain('invalid --adaptive-bitrate: true — --multitrack drops its top track under congestion');
   });
 
   it('refuses to adapt a video there is not (--video none)', () => {

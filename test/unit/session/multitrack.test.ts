@@ -4,6 +4,7 @@ import { multitrackVideoTracks, validateMultitrack } from '../../../src/session/
 
 const rung = (name: string, bitrateBps: number) => ({ name, width: 2, height: 2, bitrateBps });
 const ladder = [rung('high', 800), rung('mid', 400), rung('low', 150)];
+const ok = { renditions: ladder, adaptiveQuality: false, adaptiveBitrate: false, pinned: false };
 
 describe('multitrack video tracks of a ladder', () => {
   it('numbers the rungs from the lowest bitrate up, the main encode (first rung) as undefined', () => {
@@ -13,17 +14,16 @@ describe('multitrack video tracks of a ladder', () => {
   });
 
   it.each([
-    [{ renditions: ladder.slice(0, 1), adaptiveQuality: false, pinned: false }, 'outputs[].multitrack'],
-    [{ renditions: ladder, adaptiveQuality: true, pinned: false }, 'video.adaptiveQuality'],
-    [{ renditions: ladder, adaptiveQuality: false, pinned: true }, 'outputs[].rendition'],
+    [{ ...ok, renditions: ladder.slice(0, 1) }, 'outputs[].multitrack'],
+    [{ ...ok, adaptiveQuality: true }, 'video.adaptiveQuality'],
+    [{ ...ok, adaptiveBitrate: true }, 'video.adaptiveBitrate'],
+    [{ ...ok, pinned: true }, 'outputs[].rendition'],
   ])('refuses %j, naming %s', (context, field) => {
     expect(() => validateMultitrack(context)).toThrow(ConfigError);
     expect(() => validateMultitrack(context)).toThrow(field);
   });
 
-  it('takes a ladder of two rungs or more, without per-destination quality or pins', () => {
-    expect(() =>
-      validateMultitrack({ renditions: ladder, adaptiveQuality: false, pinned: false }),
-    ).not.toThrow();
+  it('takes a ladder of two rungs or more, without adaptation or pins', () => {
+    expect(() => validateMultitrack(ok)).not.toThrow();
   });
 });
