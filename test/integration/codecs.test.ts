@@ -97,6 +97,7 @@ describe.skipIf(missing)(`steadycast stream --codec to node-media-server 4 ${mis
         expect(negotiation).toEqual({
           videoCodec: codec,
           state: codec === 'h264' ? 'not-asked' : 'unconfirmed',
+          accepted: [codec],
         });
         const encoded = framesFromStats(final, seconds, FPS);
         const received = await probeWithNodeAv(recording);

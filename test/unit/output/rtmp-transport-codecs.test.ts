@@ -109,7 +109,11 @@ describe('RtmpTransport per codec', () => {
     );
     const video = media(server.sessions[0]?.messages ?? [], MessageType.VIDEO).map((m) => m.payload);
     expect(video.map((v) => hex(v, 5))).toEqual(['1700000000', '1701000021']);
-    expect(out.stats.codecNegotiation).toEqual({ videoCodec: 'h264', state: 'not-asked' });
+    expect(out.stats.codecNegotiation).toEqual({
+      videoCodec: 'h264',
+      state: 'not-asked',
+      accepted: ['h264'],
+    });
   });
 
   it('a server that cannot take HEVC ends the output at once with ERR_RTMP_CODEC_REFUSED, without retrying', async () => {
