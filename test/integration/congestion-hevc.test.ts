@@ -9,7 +9,7 @@
  * and no more for asking more (at 480x270: 419, 453 and 450 kbit/s over 10 s for 800k, 1600k and
  * 2400k; 563 at 640x360 for 1000k), so 60 % of a nominal rate hardly throttles (one such run dropped
  * nothing). At this low rate (348 kbit/s) the receiver's p95 comes closer to the bound than in the
- * H.264 runs at 1596 kbit/s: 1984–2440 ms in five runs (2376 at 640x360; 2496 and 2507 with 64k
+ * H.264 runs at 1596 kbit/s: 1984–2440 ms in eight runs (2376 at 640x360; 2496 and 2507 with 64k
  * audio, at 302 kbit/s).
  *
  * 480x270 rather than the codecs test's 640x360, to spare the shared 2-core machine; even so libx265
