@@ -1,14 +1,14 @@
 import { openSources, type OpenedSources } from './capture/source-choice.js';
 import type { Clock } from './core/clock.js';
-import { followsLiveBitrate } from './encode/codec-encoders.js';
-import { resolveVideoEncoderOptions } from './encode/video-encoder.js';
+import { codecOfEncoder, encoderFor, followsLiveBitrate } from './encode/codec-encoders.js';
+import { checkVideoCodec, resolveVideoEncoderOptions } from './encode/video-encoder.js';
 import { ConfigError } from './core/errors.js';
 import { MEDIA_DEFAULTS } from './media/defaults.js';
 import { CapsExMask, defaultNegotiation } from './rtmp/enhanced-negotiation.js';
 import type { VideoCodec } from './media/packet.js';
 import type { RtmpOutputOptions } from './output/rtmp-output.js';
 import type { MediaSessionOptions } from './session/media-session.js';
-import type { StreamerOptions } from './streamer-options.js';
+import type { StreamerOptions, StreamerVideoOptions } from './streamer-options.js';
 
 /**
  * Opens the sources a Streamer's options name (the test pattern and the tone by default), at the size
@@ -30,12 +30,21 @@ export function openStreamerSources(clock: Clock, options: StreamerOptions): Pro
   );
 }
 
-/** The MediaSession's options from a Streamer's: the encoders' settings (the top rendition's, with a ladder). */
-export function mediaSessionOptions(options: StreamerOptions, sources: OpenedSources): MediaSessionOptions {
+/**
+ * The MediaSession's options from a Streamer's, encoding `codec` (one of `video.codec`): the encoders'
+ * settings (the top rendition's, with a ladder).
+ */
+export function mediaSessionOptions(
+  options: StreamerOptions,
+  sources: OpenedSources,
+  codec: VideoCodec,
+): MediaSessionOptions {
   const { video, audio } = options;
   let videoSetup: MediaSessionOptions['video'] = null;
   if (video && sources.video) {
     const {
+      codec: codecs,
+      encoder: encoderName,
       source: _source,
       adaptiveBitrate: _abr,
       adaptiveQuality: _aq,
@@ -45,7 +54,11 @@ export function mediaSessionOptions(options: StreamerOptions, sources: OpenedSou
     } = video;
     const top = renditions[0];
     const main = top ? { width: top.width, height: top.height, bitrateBps: top.bitrateBps } : {};
-    videoSetup = { source: sources.video, encoder: { ...encoder, ...main } };
+    const chosen = encoderOf(codec, codecList(codecs), encoderName);
+    videoSetup = {
+      source: sources.video,
+      encoder: { ...encoder, ...main, codec, ...(chosen === undefined ? {} : { encoder: chosen }) },
+    };
   }
   return {
     video: videoSetup,
@@ -62,41 +75,92 @@ export function mediaSessionOptions(options: StreamerOptions, sources: OpenedSou
 }
 
 /**
- * The video codec a Streamer's options encode, null for audio only. Throws a ConfigError for an
- * unknown codec, an encoder of another codec, or a shared adaptive bitrate on an encoder that cannot
- * change its bitrate while it runs (libx265, libsvtav1), so a bad option fails before anything connects.
+ * The video codecs a Streamer's options allow, in order of preference (one, unless a list was given);
+ * null for audio only. Throws a ConfigError for an unknown codec, an empty list or one naming a codec
+ * twice, an encoder of none of them, or a shared adaptive bitrate on an encoder that cannot change its
+ * bitrate while it runs (libx265, libsvtav1), so a bad option fails before anything connects.
  */
-export function streamerVideoCodec(options: Pick<StreamerOptions, 'video'>): VideoCodec | null {
+export function streamerVideoCodecs(options: Pick<StreamerOptions, 'video'>): VideoCodec[] | null {
   const { video } = options;
   if (!video) return null;
-  const { codec, encoder } = resolveVideoEncoderOptions({ codec: video.codec, encoder: video.encoder });
-  if (video.adaptiveBitrate === true && !followsLiveBitrate(encoder)) {
+  const codecs = codecList(video.codec);
+  const produced = video.encoder === undefined ? undefined : codecOfEncoder(video.encoder);
+  if (produced !== undefined && !codecs.includes(produced)) {
+    encoderFor(codecs[0] ?? 'h264', video.encoder); // throws: it names the encoders of the codec
+  }
+  for (const codec of codecs) {
+    const { encoder } = resolveVideoEncoderOptions({
+      codec,
+      encoder: encoderOf(codec, codecs, video.encoder),
+    });
+    if (video.adaptiveBitrate === true && !followsLiveBitrate(encoder)) {
+      throw new ConfigError(
+        'video.adaptiveBitrate',
+        true,
+        `${encoder} cannot change its bitrate while it runs; use adaptiveQuality (lower renditions) or codec h264`,
+      );
+    }
+  }
+  return codecs;
+}
+
+/** `video.codec` as a list, checked: known codecs, at least one, each once. */
+function codecList(codec: StreamerVideoOptions['codec'] | undefined): VideoCodec[] {
+  if (codec === undefined) return [MEDIA_DEFAULTS.video.codec];
+  if (typeof codec === 'string') {
+    if (codec.includes(',')) {
+      const items = codec.split(',').map((c) => `'${c.trim()}'`);
+      throw new ConfigError('video.codec', codec, `give a list as an array, e.g. [${items.join(', ')}]`);
+    }
+    checkVideoCodec(codec);
+    return [codec];
+  }
+  if (!Array.isArray(codec) || codec.length === 0) {
     throw new ConfigError(
-      'video.adaptiveBitrate',
-      true,
-      `${encoder} cannot change its bitrate while it runs; use adaptiveQuality (lower renditions) or codec h264`,
+      'video.codec',
+      codec,
+      "give a codec, or codecs in order of preference, e.g. ['hevc', 'h264']",
     );
   }
-  return codec;
+  for (const c of codec) checkVideoCodec(c);
+  if (new Set(codec).size !== codec.length) {
+    throw new ConfigError('video.codec', codec.join(','), "name each codec once, e.g. ['hevc', 'h264']");
+  }
+  return [...codec];
 }
 
 /**
- * An output's connection options for a session sending `codec`: HEVC and AV1 are asked for in the
- * Enhanced RTMP connect (that codec alone: the session encodes one, so a server that takes neither
- * refuses the publish with ERR_RTMP_CODEC_REFUSED rather than receiving what it cannot read); capsEx
- * bits the caller set are kept, else the default ones (Reconnect); a multitrack output adds the
- * Multitrack bit. H.264 (or no video) on one track leaves the connection options as given (the
+ * The encoder option for `codec` among `codecs`: `encoder` when it makes that codec (or, for a name
+ * not in VIDEO_ENCODERS, when `codec` is the first); else undefined, the codec's software encoder.
+ */
+export function encoderOf(
+  codec: VideoCodec,
+  codecs: readonly VideoCodec[],
+  encoder: string | undefined,
+): string | undefined {
+  if (encoder === undefined) return undefined;
+  const produced = codecOfEncoder(encoder);
+  return produced === codec || (produced === undefined && codec === codecs[0]) ? encoder : undefined;
+}
+
+/**
+ * An output's connection options for a session that may send `codecs` (in order of preference): HEVC
+ * and AV1 are asked for in the Enhanced RTMP connect, with the whole list (a server that takes none
+ * of them refuses the publish with ERR_RTMP_CODEC_REFUSED rather than receiving what it cannot read;
+ * with several, the session settles on one before its first video: see CodecAnswers); capsEx bits the
+ * caller set are kept, else the default ones (Reconnect); a multitrack output adds the Multitrack
+ * bit. H.264 alone (or no video) on one track leaves the connection options as given (the
  * connection's default negotiation applies).
  */
 export function connectionFor(
-  codec: VideoCodec | null,
+  codecs: readonly VideoCodec[] | null,
   connection: RtmpOutputOptions['connection'] | undefined,
   multitrack = false,
 ): RtmpOutputOptions['connection'] | undefined {
-  if (!multitrack && (codec === null || codec === 'h264')) return connection;
+  const plainH264 = codecs === null || codecs.every((c) => c === 'h264');
+  if (!multitrack && plainH264) return connection;
   const capsEx = connection?.negotiation?.capsEx ?? defaultNegotiation().capsEx;
-  const videoCodecs =
-    codec === null || codec === 'h264' ? (connection?.negotiation?.videoCodecs ?? ['h264']) : [codec];
+  const videoCodecs = plainH264 ? (connection?.negotiation?.videoCodecs ?? ['h264']) : codecs;
   // Enhanced RTMP v2, CapsExMask.Multitrack: advertised when renditions are sent as tracks.
   return {
     ...connection,

@@ -4,8 +4,10 @@ import type { Clock } from './core/clock.js';
 import type { ErrorCode } from './core/errors.js';
 import type { LatenessSummary } from './core/lateness.js';
 import type { VideoEncoderOptions } from './encode/video-encoder.js';
+import type { VideoCodec } from './media/packet.js';
 import { MEDIA_DEFAULTS } from './media/defaults.js';
 import type { BitrateChange } from './output/bitrate-controller.js';
+import type { CodecFallback } from './output/codec-choice.js';
 import type { LogLevel, LogRecord } from './observe/ffmpeg-log.js';
 import type { DropState } from './output/drop-policy.js';
 import type { FileRecorderStats } from './output/file-recorder.js';
@@ -18,16 +20,14 @@ import type { InterleaverStats } from './session/interleaver.js';
 /** Video settings of a Streamer: the encoder's settings (defaults in MEDIA_DEFAULTS), plus these. */
 export interface StreamerVideoOptions extends Pick<
   VideoEncoderOptions,
-  | 'codec'
-  | 'width'
-  | 'height'
-  | 'fps'
-  | 'bitrateBps'
-  | 'keyframeIntervalS'
-  | 'encoder'
-  | 'preset'
-  | 'encoderOptions'
+  'width' | 'height' | 'fps' | 'bitrateBps' | 'keyframeIntervalS' | 'encoder' | 'preset' | 'encoderOptions'
 > {
+  /**
+   * Video codec (`h264` default, `hevc`, `av1`), or codecs in order of preference, e.g.
+   * `['hevc', 'h264']`: the session then sends the first one every destination's server takes (asked
+   * in the Enhanced RTMP connect, before the encoder opens; see `videoCodecFallback` in the stats).
+   */
+  codec: VideoCodec | readonly VideoCodec[];
   /**
    * `test` (moving pattern, default), `push` (frames from `pushVideoFrame()`), `screen` or
    * `{ screen, region, drawMouse }` (screen capture), `{ file, loop }` (a media file in real time),
@@ -164,6 +164,10 @@ export interface StreamStats {
   readonly outputs: readonly (RtmpOutputStats & { readonly videoBitrateBps: number })[];
   /** The encodes of the video running now, the main one first, with how many outputs carry each. */
   readonly renditions: readonly RenditionStats[];
+  /** The video codec the session encodes and every output sends; null for audio only, or until it is settled. */
+  readonly videoCodec: VideoCodec | null;
+  /** Set when the session sends a codec other than the first of `video.codec` (see CodecFallback). */
+  readonly videoCodecFallback: CodecFallback | null;
   /** The video encoder's bitrate now, bits per second (it moves with `video.adaptiveBitrate`). */
   readonly videoBitrateBps: number;
   /** The lowest video bitrate used so far, bits per second. */
@@ -248,9 +252,13 @@ export type StreamerEvents = {
   serverreconnect: [url: string, outcome: ServerReconnectOutcome, detail: string];
   /** An output's connection attempt failed; the next one follows after `delayMs` (key hidden; `code` of the error). */
   retry: [url: string, reason: string, delayMs: number, code: ErrorCode | null];
+  /** The session sends a codec other than the first of `video.codec` (before its first video packet). */
+  codecfallback: [CodecFallback];
   /** A line of FFmpeg's log at `logLevel` or worse, while started (FFmpeg's log is per process). */
   log: [LogRecord];
 };
+
+export type { CodecFallback } from './output/codec-choice.js';
 
 /** Default Streamer options (without outputs). */
 export function streamerDefaults(): Omit<StreamerOptions, 'outputs' | 'clock'> {

@@ -4,7 +4,14 @@ import type { FileRecorder } from './output/file-recorder.js';
 import type { OutputGroup } from './output/output-group.js';
 import type { MediaSession } from './session/media-session.js';
 import { MAIN_RENDITION } from './session/video-renditions.js';
-import type { DeviceHealth, RenditionStats, StreamerState, StreamStats } from './streamer-options.js';
+import type { VideoCodec } from './media/packet.js';
+import type {
+  CodecFallback,
+  DeviceHealth,
+  RenditionStats,
+  StreamerState,
+  StreamStats,
+} from './streamer-options.js';
 
 /** What a Streamer's stats are made of. */
 export interface StatsParts {
@@ -18,6 +25,8 @@ export interface StatsParts {
   readonly mainRenditionName: string;
   readonly videoBitrateBps: number | null;
   readonly videoBitrateLowestBps: number | null;
+  readonly videoCodec: VideoCodec | null;
+  readonly videoCodecFallback: CodecFallback | null;
 }
 
 /** One snapshot of every counter of a Streamer, from its parts. */
@@ -53,6 +62,8 @@ export function collectStats(parts: StatsParts): StreamStats {
       videoBitrateBps: renditionBitrate(media, parts.mainRenditionName, o.rendition),
     })),
     renditions: renditionStats(media, parts.mainRenditionName, outputs),
+    videoCodec: parts.videoCodec,
+    videoCodecFallback: parts.videoCodecFallback,
     videoBitrateBps: parts.videoBitrateBps ?? configured,
     videoBitrateLowestBps: Math.min(parts.videoBitrateLowestBps ?? Infinity, configured),
     devices: deviceHealth(sources),

@@ -18,6 +18,7 @@ import { MEDIA_DEFAULTS } from './media/defaults.js';
 import type { StreamConfig, VideoCodec } from './media/packet.js';
 import { FileRecorder } from './output/file-recorder.js';
 import { validateRecordPath } from './output/record-path.js';
+import { CodecAnswers, settleVideoCodec, type CodecFallback } from './output/codec-choice.js';
 import { OutputGroup } from './output/output-group.js';
 import type { Output } from './output/output.js';
 import { RtmpOutput } from './output/rtmp-output.js';
@@ -33,7 +34,7 @@ import {
   connectionFor,
   mediaSessionOptions,
   openStreamerSources,
-  streamerVideoCodec,
+  streamerVideoCodecs,
 } from './streamer-media.js';
 import { collectStats } from './streamer-stats.js';
 import {
@@ -71,8 +72,11 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   readonly #pins: (string | undefined)[];
   /** Some output carries every rendition as a track: they are all encoded from the start. */
   readonly #multitrack: boolean;
-  /** The video codec every encoder makes and every output asks the server for; null: audio only. */
-  readonly #videoCodec: VideoCodec | null;
+  /** The video codecs allowed, in order of preference (`video.codec`); null: audio only. */
+  readonly #videoCodecs: VideoCodec[] | null;
+  /** The video codec every encoder makes and every output sends, once settled; null before, or audio only. */
+  #videoCodec: VideoCodec | null = null;
+  #codecFallback: CodecFallback | null = null;
   #statsTimer: Timer | null = null;
   #startAbort: AbortController | null = null;
   #starting: Promise<void> | null = null;
@@ -98,7 +102,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       throw new ConfigError('outputs', outputs, 'give at least one rtmp:// or rtmps:// URL');
     }
     if (!video && !audio) throw new ConfigError('video/audio', null, 'enable video, audio or both');
-    this.#videoCodec = streamerVideoCodec(this.#options);
+    this.#videoCodecs = streamerVideoCodecs(this.#options);
     if (recordPath) validateRecordPath(recordPath); // before anything connects
     this.#pins = outputs.map((spec) => (typeof spec === 'string' ? undefined : spec.rendition));
     validatePins(this.#pins, video?.renditions ?? []);
@@ -157,14 +161,28 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       // The outputs need the streams' configuration only at their first packet: they connect while
       // the sources and encoders open.
       this.#group = new OutputGroup(this.#options.outputs.map((spec) => this.#makeOutput(spec)));
+      const codecs = this.#videoCodecs ?? [];
+      // With a choice of codecs, the servers' answers decide which the encoder makes.
+      const answers = codecs.length > 1 ? new CodecAnswers(this.#group.outputs) : null;
       this.#group.start();
       this.#updateState();
       const sources = (this.#sources = await openStreamerSources(this.#clock, this.#options));
       this.#watchDevices(sources);
       throwIfAborted(signal);
+      let codec = codecs[0] ?? 'h264';
+      if (answers) {
+        const given = await answers.wait(signal);
+        // Every server refused (or failed otherwise): no encoder to open; firstAccepted says why.
+        if (this.#group.allFailed) await this.#group.firstAccepted(signal);
+        const settled = settleVideoCodec(this.#group.outputs, codecs, given);
+        codec = settled.codec;
+        this.#codecFallback = settled.fallback;
+        if (settled.fallback) this.emit('codecfallback', settled.fallback);
+      }
+      this.#videoCodec = this.#videoCodecs ? codec : null;
       const session = (this.#session = await MediaSession.open(
         this.#clock,
-        mediaSessionOptions(this.#options, sources),
+        mediaSessionOptions(this.#options, sources, codec),
       ));
       session.on('error', (error) => this.emit('error', error));
       session.on('sinkfailed', (sink, error) => this.#onSinkFailed(sink, error));
@@ -313,6 +331,8 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       mainRenditionName: mainRenditionName(this.#options.video?.renditions ?? []),
       videoBitrateBps: this.#videoBitrateBps,
       videoBitrateLowestBps: this.#videoBitrateLowestBps,
+      videoCodec: this.#videoCodec,
+      videoCodecFallback: this.#codecFallback,
     });
   }
 
@@ -336,7 +356,7 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
 
   #makeOutput(spec: StreamerOptions['outputs'][number]): Output {
     const { rendition: _pin, multitrack, ...given } = typeof spec === 'string' ? { url: spec } : spec;
-    const connection = connectionFor(this.#videoCodec, given.connection, multitrack === true);
+    const connection = connectionFor(this.#videoCodecs, given.connection, multitrack === true);
     const videoTracks =
       multitrack === true ? multitrackVideoTracks(this.#options.video?.renditions ?? []) : [];
     const options = { ...given, ...(connection ? { connection } : {}), videoTracks };

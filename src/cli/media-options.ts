@@ -1,7 +1,7 @@
 import type { AudioSourceChoice, VideoSourceChoice } from '../capture/source-choice.js';
 import { ConfigError } from '../core/errors.js';
 import { AAC_ENCODERS, audioEncoderDefaults } from '../encode/audio-encoder.js';
-import { encoderFor, SOFTWARE_ENCODERS } from '../encode/codec-encoders.js';
+import { codecOfEncoder, encoderFor, SOFTWARE_ENCODERS } from '../encode/codec-encoders.js';
 import { checkVideoCodec } from '../encode/video-encoder.js';
 import { MEDIA_DEFAULTS } from '../media/defaults.js';
 import type { VideoCodec } from '../media/packet.js';
@@ -31,9 +31,9 @@ export interface MediaSettings {
   readonly audioBitrateBps: number;
   /** Seconds between keyframes. */
   readonly keyframeIntervalS: number;
-  /** Video codec. */
-  readonly codec: VideoCodec;
-  /** FFmpeg encoder name (one of the codec's). */
+  /** Video codecs in order of preference (`--codec hevc,h264`): one, unless a list was given. */
+  readonly codecs: VideoCodec[];
+  /** FFmpeg encoder name: one of the first codec's, or of the codec in the list that it makes. */
   readonly encoder: string;
   /** Speed as an x264 preset name. */
   readonly preset: string;
@@ -46,8 +46,8 @@ export function parseMediaOptions(values: MediaOptionValues): MediaSettings {
   const V = MEDIA_DEFAULTS.video;
   const loop = values.loop ?? false;
   const audioChoices = parseAudioChoices(values.audio ?? ['tone']);
-  const codec = parseCodec(values.codec ?? V.codec);
-  const encoder = parseEncoder(codec, values.encoder);
+  const codecs = parseCodecs(values.codec ?? V.codec);
+  const encoder = parseEncoder(codecs, values.encoder);
   return {
     video: toVideoSourceChoice(parseVideoChoice(values.video ?? 'test'), loop),
     audio: audioChoices.length === 0 ? [] : toAudioSourceChoices(audioChoices, loop),
@@ -59,7 +59,7 @@ export function parseMediaOptions(values: MediaOptionValues): MediaSettings {
       values['audio-bitrate'] ?? String(MEDIA_DEFAULTS.audio.bitrateBps),
     ),
     keyframeIntervalS: parsePositive('--keyint', values.keyint ?? String(V.keyframeIntervalS), 'seconds'),
-    codec,
+    codecs,
     encoder,
     preset: parsePreset(encoder, values.preset),
     audioEncoder: parseAudioEncoder(values['audio-encoder'] ?? audioEncoderDefaults().encoder),
@@ -85,7 +85,7 @@ export function streamerMedia(
             fps: media.fps,
             bitrateBps: media.videoBitrateBps,
             keyframeIntervalS: media.keyframeIntervalS,
-            codec: media.codec,
+            codec: media.codecs.length === 1 ? (media.codecs[0] ?? 'h264') : media.codecs,
             encoder: media.encoder,
             preset: media.preset,
             ...video,
@@ -137,18 +137,35 @@ export function fixOf(error: ConfigError): string {
   return dash < 0 ? error.message : error.message.slice(dash + ' — '.length);
 }
 
-function parseCodec(name: string): VideoCodec {
-  try {
-    checkVideoCodec(name);
-    return name;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    throw new ConfigError('--codec', name, fixOf(error));
+/** `h264`, or a comma-separated list in order of preference (`hevc,h264`): known codecs, each once. */
+function parseCodecs(typed: string): VideoCodec[] {
+  const names = typed.split(',').map((name) => name.trim());
+  const codecs: VideoCodec[] = [];
+  for (const name of names) {
+    try {
+      checkVideoCodec(name);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const fix =
+        names.length > 1 ? `${fixOf(error)} (not "${name}"), each once, e.g. hevc,h264` : fixOf(error);
+      throw new ConfigError('--codec', typed, fix);
+    }
+    if (codecs.includes(name)) {
+      throw new ConfigError(
+        '--codec',
+        typed,
+        `name each codec once, e.g. ${name === 'h264' ? 'hevc' : name},h264`,
+      );
+    }
+    codecs.push(name);
   }
+  return codecs;
 }
 
-/** The encoder named (one of the codec's), or the codec's software encoder. */
-function parseEncoder(codec: VideoCodec, encoder: string | undefined): string {
+/** The encoder named (one of the first codec's, or of the codec in the list it makes), or the first codec's software encoder. */
+function parseEncoder(codecs: readonly VideoCodec[], encoder: string | undefined): string {
+  const produced = encoder === undefined ? undefined : codecOfEncoder(encoder);
+  const codec = produced !== undefined && codecs.includes(produced) ? produced : (codecs[0] ?? 'h264');
   try {
     return encoderFor(codec, encoder);
   } catch (error) {

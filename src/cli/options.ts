@@ -60,7 +60,7 @@ export const MEDIA_OPTION_SPECS = {
   codec: {
     type: 'string',
     arg: 'CODEC',
-    help: 'h264 (default), hevc or av1; over RTMP, HEVC and AV1 go as Enhanced RTMP\n(a server that takes neither refuses the publish: exit 5)',
+    help: 'h264 (default), hevc or av1; over RTMP, HEVC and AV1 go as Enhanced RTMP\n(a server that takes neither refuses the publish: exit 5); or a list in order of\npreference, e.g. hevc,h264: the first codec every server takes is sent',
   },
   encoder: {
     type: 'string',

@@ -177,6 +177,11 @@ async function stream(
   streamer.on('serverreconnect', (outputUrl, outcome, detail) => {
     if (!quiet || outcome === 'failed' || outcome === 'ignored') say(`${outputUrl}: ${detail}`);
   });
+  // Once, before the first video: what is sent is not what was asked first. Said even with --quiet.
+  streamer.on('codecfallback', ({ from, to, refusedBy }) => {
+    const who = refusedBy.length > 0 ? refusedBy.join(', ') : 'the server';
+    say(`${who}: does not take ${from}; sending ${to} (--codec ${media.codecs.join(',')})`);
+  });
   streamer.on('renditionchange', (outputUrl, from, to, reason) => {
     if (!quiet) say(formatRenditionChange(outputUrl, from, to, reason, streamer.stats.renditions));
   });

@@ -134,12 +134,7 @@ export class LatencyTracker {
     }
     this.#ackState = 'acknowledging';
     this.#ackedOffset = acked;
-    let newest: SendRecord | undefined;
-    while (this.#recordsHead < this.#records.length && this.#records[this.#recordsHead]!.endOffset <= acked) {
-      newest = this.#records[this.#recordsHead++];
-    }
-    if (newest !== undefined) this.#transitMs = (this.#clock.nowUs() - newest.writtenUs) / 1000;
-    this.#compactRecords();
+    this.#passRecordsUpTo(acked);
     this.#addRateSample(acked);
   }
 
@@ -152,13 +147,7 @@ export class LatencyTracker {
     const previous = this.#transportOffset ?? 0;
     const delivered = Math.max(previous, Math.min(deliveredOffset, this.#bytesWritten));
     this.#transportOffset = delivered;
-    while (
-      this.#recordsHead < this.#records.length &&
-      this.#records[this.#recordsHead]!.endOffset <= delivered
-    ) {
-      this.#recordsHead++;
-    }
-    this.#compactRecords();
+    this.#passRecordsUpTo(delivered);
     this.#addRateSample(delivered);
   }
 
@@ -229,8 +218,9 @@ export class LatencyTracker {
    * How long media written now will take to reach the server, ms, as the last acknowledgement that
    * covered a new record measured it: from handing that record to the socket to its acknowledgement
    * (the bytes queued ahead of it in the kernel and on the path, plus the way back). Too high by at most
-   * one window's duration, since an acknowledgement also waits for the bytes after the record. 0 until
-   * the server acknowledges.
+   * one window's duration, since an acknowledgement also waits for the bytes after the record. Until
+   * the server acknowledges (or when it never does), the same from the transport's delivery readings
+   * (the kernel's TCP queue), too high by at most their interval. 0 until either has covered a record.
    */
   get transitMs(): number {
     return this.#transitMs;
@@ -278,6 +268,19 @@ export class LatencyTracker {
     const due = this.unacknowledgedBytes >= this.effectiveAckWindowBytes + this.options.ackSlackBytes;
     const untilUs = due ? this.#clock.nowUs() : oldest.writtenUs;
     return Math.max(0, (untilUs - oldest.captureUs) / 1000);
+  }
+
+  /** Forgets the records delivered up to `offset`, measuring the transit of the newest of them. */
+  #passRecordsUpTo(offset: number): void {
+    let newest: SendRecord | undefined;
+    while (
+      this.#recordsHead < this.#records.length &&
+      this.#records[this.#recordsHead]!.endOffset <= offset
+    ) {
+      newest = this.#records[this.#recordsHead++];
+    }
+    if (newest !== undefined) this.#transitMs = (this.#clock.nowUs() - newest.writtenUs) / 1000;
+    this.#compactRecords();
   }
 
   #observeMax(): void {

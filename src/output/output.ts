@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import type { EncodedPacket } from '../media/packet.js';
+import type { EncodedPacket, VideoCodec } from '../media/packet.js';
 import { ConnectionMonitor } from './connection-monitor.js';
 import type { DropState } from './drop-policy.js';
 import { InFlightGate } from './in-flight-gate.js';
@@ -18,7 +18,12 @@ import { RenditionSwitch, type RenditionChange, type RenditionChangeReason } fro
 import { Reconnector, type OutputState, type ReconnectorEvents } from './reconnector.js';
 import { ServerReconnect, type ServerReconnectOutcome } from './server-reconnect.js';
 import { SINGLE_TRACK, StreamMuxer, type VideoTracks } from './stream-muxer.js';
-import type { ServerReconnectRequest, Transport, TransportConnection } from './transport.js';
+import type {
+  CodecNegotiation,
+  ServerReconnectRequest,
+  Transport,
+  TransportConnection,
+} from './transport.js';
 
 /** Events of an Output. */
 export type OutputEvents = Omit<ReconnectorEvents, 'statechange'> & {
@@ -169,6 +174,20 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
     return this.#reconnector.finished();
   }
 
+  /** What the last publish settled with the server about codecs; null before one. */
+  get codecNegotiation(): CodecNegotiation | null {
+    return this.#transport.codecNegotiation;
+  }
+
+  /**
+   * The session encodes `codec`: later connections ask for it alone, and a publish whose server did
+   * not say it takes `codec` ends now with the transport's refusal (its reconnect is then refused too).
+   */
+  settleVideoCodec(codec: VideoCodec): void {
+    const refusal = this.#transport.settleVideoCodec(codec);
+    if (refusal) this.#reconnector.connection?.destroy(refusal);
+  }
+
   /** The rendition it carries now (undefined: the main one). */
   get rendition(): string | undefined {
     return this.#rendition.current;
@@ -233,7 +252,7 @@ export class Output extends TypedEmitter<OutputEvents> implements PacketSink {
     return {
       state: this.state,
       url: this.#transport.redactedUrl,
-      codecNegotiation: this.#transport.codecNegotiation,
+      codecNegotiation: this.codecNegotiation,
       dropState: muxer.state,
       videoPacketsDropped: muxer.videoPacketsDropped,
       audioPacketsDropped: muxer.audioPacketsDropped,

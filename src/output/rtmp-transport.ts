@@ -5,7 +5,8 @@ import { multitrackOnMetaData, oneTrackVideoTag } from '../flv/multitrack-tags.j
 import { aacSequenceHeaderTag, packetTag, videoSequenceHeaderTag } from '../flv/tags.js';
 import { InvalidStateError } from '../core/errors.js';
 import type { EncodedPacket, StreamConfig, VideoCodec, VideoConfig } from '../media/packet.js';
-import { RtmpRejectedAfterStartError } from '../rtmp/errors.js';
+import { defaultNegotiation } from '../rtmp/enhanced-negotiation.js';
+import { RtmpCodecRefusedError, RtmpRejectedAfterStartError } from '../rtmp/errors.js';
 import { rtmpConnectionDefaults, type RtmpConnectionOptions } from '../rtmp/rtmp-connection-options.js';
 import { RtmpConnection } from '../rtmp/rtmp-connection.js';
 import { reconnectUrl, redact, redactUrl, secretsOf } from '../rtmp/url.js';
@@ -59,6 +60,8 @@ export class RtmpTransport implements Transport {
   readonly #options: RtmpTransportOptions;
   #url: string;
   #negotiation: CodecNegotiation | null = null;
+  /** The codec the session encodes, once settled: what later connections ask for alone. */
+  #settledCodec: VideoCodec | null = null;
 
   constructor(clock: Clock, options: RtmpTransportOptions) {
     this.#clock = clock;
@@ -73,7 +76,17 @@ export class RtmpTransport implements Transport {
   }
 
   get codecNegotiation(): CodecNegotiation | null {
-    return this.#negotiation;
+    const negotiation = this.#negotiation;
+    if (negotiation === null || this.#settledCodec === null) return negotiation;
+    return { ...negotiation, videoCodec: this.#settledCodec };
+  }
+
+  settleVideoCodec(codec: VideoCodec): Error | null {
+    this.#settledCodec = codec;
+    const negotiation = this.#negotiation;
+    if (negotiation === null || negotiation.accepted.includes(codec)) return null;
+    const takes = negotiation.accepted.map((c) => VIDEO_FOURCC[c]);
+    return new RtmpCodecRefusedError(this.redactedUrl, [codec], takes);
   }
 
   async open(
@@ -82,7 +95,10 @@ export class RtmpTransport implements Transport {
     target?: ReconnectTarget,
   ): Promise<TransportConnection> {
     const url = target === undefined ? this.#url : rtmpTargetUrl(target);
-    const connection = new RtmpConnection({ ...this.#options.connection, url, publishedBefore }, this.#clock);
+    const connection = new RtmpConnection(
+      { ...this.#connectionOptions(), url, publishedBefore },
+      this.#clock,
+    );
     // Listening before connect(): the connection may end in the very read that starts publishing.
     const adapter = new RtmpTransportConnection(
       this.#clock,
@@ -92,10 +108,20 @@ export class RtmpTransport implements Transport {
       this.#options.videoTracks ?? [],
     );
     connection.once('publishing', ({ negotiation }) => {
-      this.#negotiation = { videoCodec: negotiation.videoCodec, state: negotiation.state };
+      const { videoCodec, state, accepted } = negotiation;
+      this.#negotiation = { videoCodec, state, accepted };
     });
     await connection.connect(signal);
     return adapter;
+  }
+
+  /** The connection options, asking for the settled codec alone once there is one. */
+  #connectionOptions(): RtmpTransportOptions['connection'] {
+    const given = this.#options.connection;
+    const codec = this.#settledCodec;
+    if (codec === null) return given;
+    const capsEx = given.negotiation?.capsEx ?? defaultNegotiation().capsEx;
+    return { ...given, negotiation: { videoCodecs: [codec], capsEx } };
   }
 
   moveTo(target: ReconnectTarget): void {

@@ -81,13 +81,15 @@ export interface TransportConnection extends TypedEmitter<TransportConnectionEve
 
 /** What a publish settled with the server about codecs (Enhanced RTMP's connect negotiation). */
 export interface CodecNegotiation {
-  /** The video codec sent. */
+  /** The video codec sent: the session's, once settled (see `Transport.settleVideoCodec`). */
   readonly videoCodec: VideoCodec;
   /**
    * `confirmed`: the server said it takes it; `unconfirmed`: the server said nothing about codecs (a
    * legacy server), so what was asked is sent unconfirmed; `not-asked`: H.264 only, nothing to ask.
    */
   readonly state: 'confirmed' | 'unconfirmed' | 'not-asked';
+  /** The codecs asked for that the server takes, in order of preference (all of them unless `confirmed`). */
+  readonly accepted: readonly VideoCodec[];
 }
 
 /** One destination's protocol: opens connections to it. */
@@ -105,6 +107,12 @@ export interface Transport {
    * a server asked to move (default: the destination).
    */
   open(signal: AbortSignal, publishedBefore: boolean, target?: ReconnectTarget): Promise<TransportConnection>;
+  /**
+   * The session encodes `codec`: later connections ask for it alone (a server that cannot take it
+   * refuses the publish). Returns the error to end the current publish with when its server did not
+   * say it takes `codec`, else null.
+   */
+  settleVideoCodec(codec: VideoCodec): Error | null;
   /** Later connections go to `target`: the publisher moved there at a server's request. */
   moveTo(target: ReconnectTarget): void;
   /** How this protocol names a publish the server accepted and then dropped at once (a rejection). */

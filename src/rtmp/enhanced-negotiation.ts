@@ -100,6 +100,11 @@ export interface NegotiationOutcome {
    * so the first choice is sent as asked; `not-asked`: only H.264 was wanted, nothing to negotiate.
    */
   readonly state: 'confirmed' | 'unconfirmed' | 'not-asked';
+  /**
+   * The codecs asked for that the server takes, in order of preference: every one asked for when it
+   * said nothing about codecs (`unconfirmed`) or nothing was asked.
+   */
+  readonly accepted: readonly VideoCodec[];
   /** The server's `capsEx`, 0 when it sent none. */
   readonly serverCapsEx: number;
 }
@@ -125,14 +130,16 @@ export function readNegotiation(
 ): NegotiationOutcome | NegotiationRefusal {
   const infoObject = asObject(info);
   const serverCapsEx = numberField('capsEx', properties, infoObject) ?? 0;
-  const first = request.videoCodecs[0] ?? 'h264';
-  if (request.videoCodecs.every((c) => c === 'h264'))
-    return { videoCodec: first, state: 'not-asked', serverCapsEx };
+  const asked = request.videoCodecs;
+  const first = asked[0] ?? 'h264';
+  if (asked.every((c) => c === 'h264'))
+    return { videoCodec: first, state: 'not-asked', accepted: asked, serverCapsEx };
   const takes = serverVideoFourCcs(properties, infoObject);
-  if (takes === null) return { videoCodec: first, state: 'unconfirmed', serverCapsEx };
-  const taken = request.videoCodecs.find((c) => c === 'h264' || takes.has('*') || takes.has(VIDEO_FOURCC[c]));
-  if (taken === undefined) return { refused: request.videoCodecs, serverTakes: [...takes] };
-  return { videoCodec: taken, state: 'confirmed', serverCapsEx };
+  if (takes === null) return { videoCodec: first, state: 'unconfirmed', accepted: asked, serverCapsEx };
+  const accepted = asked.filter((c) => c === 'h264' || takes.has('*') || takes.has(VIDEO_FOURCC[c]));
+  const taken = accepted[0];
+  if (taken === undefined) return { refused: asked, serverTakes: [...takes] };
+  return { videoCodec: taken, state: 'confirmed', accepted, serverCapsEx };
 }
 
 /** The video FourCCs the server says it takes, or null when it says nothing about codecs. */

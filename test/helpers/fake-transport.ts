@@ -128,6 +128,10 @@ export class FakeTransport implements Transport {
     this.moves.push(target);
   }
 
+  settleVideoCodec(): Error | null {
+    return null; // it negotiates nothing
+  }
+
   rejectedAfterStart(cause: Error): Error {
     return new RtmpRejectedAfterStartError(this.redactedUrl, cause);
   }

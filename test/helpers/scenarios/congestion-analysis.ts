@@ -6,6 +6,7 @@
 import type { LatenessSummary } from '../../../src/core/lateness.js';
 import type { AudioGap } from '../media-probe.js';
 import type { MediaArrival } from '../wire-tap.js';
+import type { VideoCodec } from '../../../src/media/packet.js';
 
 /** What to run: one publisher through one throttle episode to one server. */
 export interface CongestionScenarioArgs {
@@ -23,6 +24,12 @@ export interface CongestionScenarioArgs {
   recoverS: number;
   /** steadycast only: run with `--adaptive-bitrate`. */
   adaptiveBitrate?: boolean;
+  /**
+   * steadycast only: `--codec`, `--size`, `--video-bitrate` and `--audio-bitrate` (CLI spellings, e.g.
+   * `hevc`, `640x360`, `1000k`, `64k`); default the CLI's (H.264, 720p, 2500k, 160k). A codec other
+   * than H.264 is recorded as enhanced FLV, which is then read with node-av (Debian's ffmpeg 5.1 cannot).
+   */
+  media?: { codec: VideoCodec; size: string; videoBitrate: string; audioBitrate: string };
 }
 
 /** When the throttle started and ended, ms after the first video frame reached the tap (NaN: none). */
@@ -83,8 +90,10 @@ export interface CongestionResult {
   recoveryMs: number | null;
   /** The longest pauses between video arrivals once the link is back (diagnostics for recoveryMs). */
   videoPausesAfterRestore: { atMs: number; pauseMs: number }[];
-  /** What the server recorded (probed with ffprobe/ffmpeg). */
+  /** What the server recorded (probed with ffprobe/ffmpeg, or node-av for enhanced FLV). */
   recording: {
+    /** The video stream's codec, as the demuxer names it (h264, hevc). */
+    videoCodec: string;
     videoFrames: number;
     keyframes: number;
     audioDurationS: number;
@@ -100,6 +109,8 @@ export interface CongestionResult {
     congestionNotices: number;
     videoPacketsDropped: number;
     audioPacketsDropped: number;
+    /** Frames the encoder skipped because it was behind (a CPU shortage, not the path). */
+    framesSkippedEncoder: number;
     maxLatencyMs: number;
     latencyMeasure: string;
     ackState: string;

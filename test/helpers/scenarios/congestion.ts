@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { LatenessSummary } from '../../../src/core/lateness.js';
 import { readStatsFile } from '../cli.js';
 import { probeMedia } from '../media-probe.js';
+import { probeWithNodeAv } from '../node-av-probe.js';
 import { setRate, setupLoopback, shapePort, tcStats } from '../netns.js';
 import { startNginxRtmp } from '../nginx-rtmp.js';
 import { startNodeMediaServer } from '../node-media-server.js';
@@ -64,6 +65,12 @@ const publisherArgs =
         '--stats-file',
         statsFile,
         ...(args.adaptiveBitrate ? ['--adaptive-bitrate'] : []),
+        ...(args.media
+          ? [
+              ...['--codec', args.media.codec, '--size', args.media.size],
+              ...['--video-bitrate', args.media.videoBitrate, '--audio-bitrate', args.media.audioBitrate],
+            ]
+          : []),
       ]
     : ['ffmpeg', ...ffmpegDefaultStreamArgs(totalS), '-f', 'flv', url];
 // bash's `times` reports the CPU of the publisher (a waited-for child) exactly, whatever its kind.
@@ -105,7 +112,8 @@ recording ??= server.recordings()[0];
 const connection = tap.connections[0];
 const media: MediaArrival[] = connection ? connection.media.filter(isFrame) : [];
 const relative = media.map((m) => ({ ...m, arrivalMs: m.arrivalMs - t0 }));
-const report = recording ? await probeMedia(recording) : undefined;
+const enhanced = args.media !== undefined && args.media.codec !== 'h264';
+const report = recording ? await (enhanced ? probeWithNodeAv(recording) : probeMedia(recording)) : undefined;
 const stats = args.publisher === 'steadycast' && existsSync(statsFile) ? readStatsFile(statsFile) : [];
 const final = stats[stats.length - 1];
 const output = final ? firstOutput(final) : undefined;
@@ -129,6 +137,7 @@ const result: CongestionResult = {
     : longestVideoPauses(relative, marks.throttleEndMs + DRAIN_GRACE_MS, 3),
   recording: report
     ? {
+        videoCodec: report.video?.codecName ?? 'none',
         videoFrames: report.video?.frameCount ?? 0,
         keyframes: report.video?.keyframeTimesS.length ?? 0,
         audioDurationS: report.audio?.durationS ?? 0,
@@ -144,6 +153,7 @@ const result: CongestionResult = {
         congestionNotices: (stderr.match(/: congested \(latency \d+ ms\): dropping video/g) ?? []).length,
         videoPacketsDropped: Number(final.videoPacketsDropped),
         audioPacketsDropped: Number(final.audioPacketsDropped),
+        framesSkippedEncoder: Number(final.framesSkippedEncoder),
         maxLatencyMs: Number(final.maxLatencyMs),
         latencyMeasure: String(output?.latencyMeasure),
         ackState: String(output?.ackState),

@@ -5,7 +5,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EXIT, exitCodeFor, main } from '../../../src/cli/main.js';
 import { ConfigError, StallError } from '../../../src/core/errors.js';
+import { MessageType } from '../../../src/rtmp/constants.js';
+import { FourCcInfoMask } from '../../../src/rtmp/enhanced-negotiation.js';
 import { RtmpConnectionError, RtmpServerError, mapSocketError } from '../../../src/rtmp/errors.js';
+import { FakeRtmpServer } from '../../helpers/fake-rtmp-server.js';
 
 function captureStderr(): { text: () => string } {
   let text = '';
@@ -70,6 +73,51 @@ describe('steadycast stream with a wrong command line', () => {
     const stderr = captureStderr();
     expect(await main(['stream', 'rtmp:/127.0.0.1/live/SECRETKEY'])).toBe(EXIT.usage);
     expect(stderr.text()).not.toContain('SECRETKEY');
+  });
+
+  it.each([
+    ['hevc,vp9', 'use one of h264, hevc, av1 (not "vp9"), each once, e.g. hevc,h264'],
+    ['hevc,h264,hevc', 'name each codec once, e.g. hevc,h264'],
+  ])('--codec %s: usage exit, one line saying what to type', async (codec, fix) => {
+    const stderr = captureStderr();
+    expect(await main(['stream', 'rtmp://127.0.0.1/live/SECRETKEY', '--codec', codec])).toBe(EXIT.usage);
+    expect(stderr.text()).toBe(`steadycast: invalid --codec: "${codec}" — ${fix}\n`);
+  });
+});
+
+describe('steadycast stream --codec hevc,h264', () => {
+  it('to a server that answers without HEVC but with AVC: one stderr line says the fallback (key hidden), H.264 is sent, exit 0', async () => {
+    const server = await FakeRtmpServer.start({
+      connectResult: { properties: { videoFourCcInfoMap: { avc1: FourCcInfoMask.CanDecode } } },
+    });
+    try {
+      const stderr = captureStderr();
+      const url = server.url('live', 'SECRETKEY');
+      const args = [
+        '--codec',
+        'hevc,h264',
+        '--size',
+        '320x180',
+        '--audio',
+        'none',
+        '--duration',
+        '1',
+        '--quiet',
+      ];
+      expect(await main(['stream', url, ...args])).toBe(EXIT.ok);
+      const fallback = stderr
+        .text()
+        .split('\n')
+        .filter((line) => line.includes('does not take'));
+      expect(fallback).toEqual([
+        `rtmp://127.0.0.1:${server.port}/live/****: does not take hevc; sending h264 (--codec hevc,h264)`,
+      ]);
+      expect(stderr.text()).not.toContain('SECRETKEY');
+      const video = server.sessions[0]?.messages.filter((m) => m.messageTypeId === MessageType.VIDEO) ?? [];
+      expect(video[0]?.payload.subarray(0, 2).toString('hex')).toBe('1700'); // an AVC sequence header
+    } finally {
+      await server.stop();
+    }
   });
 });
 

@@ -7,7 +7,7 @@ import {
   type MediaOptionValues,
 } from '../../../src/cli/media-options.js';
 import { ConfigError } from '../../../src/core/errors.js';
-import { streamerVideoCodec } from '../../../src/streamer-media.js';
+import { streamerVideoCodecs } from '../../../src/streamer-media.js';
 
 /** Command-line values as parseArgs gives them (only what was typed). */
 const typed = (values: Partial<MediaOptionValues>): MediaOptionValues => values as MediaOptionValues;
@@ -23,21 +23,59 @@ const messageOf = (run: () => unknown): string => {
 
 describe('--codec', () => {
   it('defaults to h264 with libx264', () => {
-    expect(parseMediaOptions(typed({}))).toMatchObject({ codec: 'h264', encoder: 'libx264' });
+    expect(parseMediaOptions(typed({}))).toMatchObject({ codecs: ['h264'], encoder: 'libx264' });
   });
 
   it.each([
     ['hevc', 'libx265'],
     ['av1', 'libsvtav1'],
   ])('%s picks %s unless --encoder names another of its encoders', (codec, encoder) => {
-    expect(parseMediaOptions(typed({ codec }))).toMatchObject({ codec, encoder, preset: 'veryfast' });
+    expect(parseMediaOptions(typed({ codec }))).toMatchObject({
+      codecs: [codec],
+      encoder,
+      preset: 'veryfast',
+    });
     expect(parseMediaOptions(typed({ codec, encoder: `${codec}_nvenc` })).encoder).toBe(`${codec}_nvenc`);
   });
 
   it('reaches the Streamer’s video options', () => {
     const media = streamerMedia(parseMediaOptions(typed({ codec: 'av1' })));
     expect(media.video).toMatchObject({ codec: 'av1', encoder: 'libsvtav1' });
-    expect(streamerVideoCodec(media)).toBe('av1');
+    expect(streamerVideoCodecs(media)).toEqual(['av1']);
+  });
+
+  it('takes a list in order of preference (hevc,h264): the Streamer gets it as an array', () => {
+    const settings = parseMediaOptions(typed({ codec: 'hevc,h264' }));
+    expect(settings).toMatchObject({ codecs: ['hevc', 'h264'], encoder: 'libx265' });
+    const media = streamerMedia(settings);
+    expect(media.video).toMatchObject({ codec: ['hevc', 'h264'] });
+    expect(streamerVideoCodecs(media)).toEqual(['hevc', 'h264']);
+    // --encoder belongs to the codec of the list it makes.
+    expect(parseMediaOptions(typed({ codec: 'hevc,h264', encoder: 'h264_nvenc' })).encoder).toBe(
+      'h264_nvenc',
+    );
+  });
+
+  it.each([
+    [
+      'hevc,vp9',
+      'invalid --codec: "hevc,vp9" — use one of h264, hevc, av1 (not "vp9"), each once, e.g. hevc,h264',
+    ],
+    [
+      'hevc,,h264',
+      'invalid --codec: "hevc,,h264" — use one of h264, hevc, av1 (not ""), each once, e.g. hevc,h264',
+    ],
+    ['hevc,h264,hevc', 'invalid --codec: "hevc,h264,hevc" — name each codec once, e.g. hevc,h264'],
+    ['h264,h264', 'invalid --codec: "h264,h264" — name each codec once, e.g. hevc,h264'],
+    ['', 'invalid --codec: "" — use one of h264, hevc, av1'],
+  ])('rejects the list %j, saying what to type', (codec, message) => {
+    expect(messageOf(() => parseMediaOptions(typed({ codec })))).toBe(message);
+  });
+
+  it('rejects an encoder that makes none of the codecs listed', () => {
+    expect(messageOf(() => parseMediaOptions(typed({ codec: 'hevc,h264', encoder: 'libsvtav1' })))).toMatch(
+      /^invalid --encoder: "libsvtav1" — libsvtav1 makes av1, not hevc; .* or change --codec$/,
+    );
   });
 
   it('rejects a codec it does not have, naming the ones it has', () => {

@@ -82,6 +82,8 @@ const stats: StreamStats = {
       framesSkippedBusy: 0,
     },
   ],
+  videoCodec: 'h264',
+  videoCodecFallback: null,
   videoBitrateBps: 2_500_000,
   videoBitrateLowestBps: 2_500_000,
   devices: [

@@ -88,6 +88,8 @@ export function streamStats(over: Partial<StreamStats> = {}): StreamStats {
         framesSkippedBusy: 5,
       },
     ],
+    videoCodec: 'h264',
+    videoCodecFallback: null,
     videoBitrateBps: 2_500_000,
     videoBitrateLowestBps: 2_500_000,
     devices: [{ name: 'screen :0.0', state: 'ok', failures: 0, reopens: 0, downtimeMs: 0, lastError: null }],

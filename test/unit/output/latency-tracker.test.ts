@@ -211,6 +211,17 @@ describe('LatencyTracker', () => {
     expect(t.transitMs).toBe(0);
   });
 
+  it("measures the transit from the transport's delivery readings while the server does not acknowledge", () => {
+    const { clock, t } = tracker();
+    send(clock, t, 600);
+    clock.advance(120);
+    t.onTransportDelivered(300); // part of the record: nothing measured yet
+    expect(t.transitMs).toBe(0);
+    clock.advance(80);
+    t.onTransportDelivered(600);
+    expect(t.transitMs).toBe(200);
+  });
+
   it('remembers the highest latency seen, including just before an acknowledgement', () => {
     const { clock, t } = tracker();
     send(clock, t, 5000);

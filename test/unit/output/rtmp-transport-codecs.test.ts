@@ -4,7 +4,10 @@ import { fourCcNumber } from '../../../src/flv/enhanced-tags.js';
 import type { EncodedPacket, StreamConfig, VideoCodec } from '../../../src/media/packet.js';
 import { RtmpOutput } from '../../../src/output/rtmp-output.js';
 import type { RtmpMessage } from '../../../src/rtmp/chunk-writer.js';
+import type { Amf0Object } from '../../../src/amf0/amf0.js';
 import { MessageType } from '../../../src/rtmp/constants.js';
+import { FourCcInfoMask } from '../../../src/rtmp/enhanced-negotiation.js';
+import * as msg from '../../../src/rtmp/messages.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { FakeRtmpServer, type FakeRtmpServerOptions } from '../../helpers/fake-rtmp-server.js';
 import { untilTrue } from '../../helpers/memory-socket.js';
@@ -109,7 +112,11 @@ describe('RtmpTransport per codec', () => {
     );
     const video = media(server.sessions[0]?.messages ?? [], MessageType.VIDEO).map((m) => m.payload);
     expect(video.map((v) => hex(v, 5))).toEqual(['1700000000', '1701000021']);
-    expect(out.stats.codecNegotiation).toEqual({ videoCodec: 'h264', state: 'not-asked' });
+    expect(out.stats.codecNegotiation).toEqual({
+      videoCodec: 'h264',
+      state: 'not-asked',
+      accepted: ['h264'],
+    });
   });
 
   it('a server that cannot take HEVC ends the output at once with ERR_RTMP_CODEC_REFUSED, without retrying', async () => {
@@ -122,5 +129,66 @@ describe('RtmpTransport per codec', () => {
     expect(errors.map((e) => (e as Error & { code: string }).code)).toEqual(['ERR_RTMP_CODEC_REFUSED']);
     expect(server.sessions).toHaveLength(1);
     expect(out.stats.connectAttempts).toBe(1);
+  });
+
+  describe('once the session settles on one codec of a list (settleVideoCodec)', () => {
+    const connectObject = (server: FakeRtmpServer, session: number): Amf0Object => {
+      const message = server.sessions[session]?.messages.find(
+        (m) => m.messageTypeId === MessageType.COMMAND_AMF0,
+      );
+      if (!message) throw new Error(`session ${session} sent no connect`);
+      return msg.parseCommand(message).commandObject as Amf0Object;
+    };
+    function startList(codecs: VideoCodec[], settled: VideoCodec, properties: Amf0Object) {
+      const clock = new FakeClock();
+      const server = FakeRtmpServer.inMemory({ connectResult: { properties } });
+      const out = (output = new RtmpOutput(clock, () => config(settled), {
+        url: server.url('live', 'key'),
+        connection: { connect: server.connector(), negotiation: { videoCodecs: codecs, capsEx: 0 } },
+      }));
+      out.start();
+      return { clock, server, out };
+    }
+
+    it('says the codec sent, and asks for it alone on the next connection', async () => {
+      const { clock, server, out } = startList(['hevc', 'h264'], 'h264', {
+        videoFourCcInfoMap: { hvc1: FourCcInfoMask.CanDecode, avc1: FourCcInfoMask.CanDecode },
+      });
+      await untilTrue(() => out.state === 'live', 'the publish');
+      expect(connectObject(server, 0).fourCcList).toEqual(['hvc1', 'avc1', 'mp4a']);
+      expect(out.codecNegotiation).toMatchObject({ videoCodec: 'hevc', accepted: ['hevc', 'h264'] });
+      out.settleVideoCodec('h264'); // the server takes it: the publish goes on
+      expect(out.codecNegotiation).toEqual({
+        videoCodec: 'h264',
+        state: 'confirmed',
+        accepted: ['hevc', 'h264'],
+      });
+      clock.advance(5000); // past probation
+      server.sessions[0]?.socket.destroy();
+      await untilTrue(() => server.sessions.length === 2 && out.state === 'live', 'the reconnect');
+      expect(connectObject(server, 1).fourCcList).toBeUndefined(); // H.264 alone: the legacy connect
+      expect(out.codecNegotiation).toEqual({ videoCodec: 'h264', state: 'not-asked', accepted: ['h264'] });
+    });
+
+    it('ends a publish whose server did not take the codec settled on, and the next connect is refused', async () => {
+      const { out, server } = startList(['hevc', 'av1'], 'hevc', {
+        videoFourCcInfoMap: { av01: FourCcInfoMask.CanDecode },
+      });
+      const errors: Error[] = [];
+      out.on('error', (e) => errors.push(e));
+      await untilTrue(() => out.state === 'live', 'the publish');
+      expect(out.codecNegotiation).toMatchObject({ videoCodec: 'av1', accepted: ['av1'] });
+      out.settleVideoCodec('hevc'); // another output's server decided
+      await untilTrue(() => out.state === 'failed', 'the output to fail');
+      expect(errors.map((e) => (e as Error & { code: string }).code)).toEqual(['ERR_RTMP_CODEC_REFUSED']);
+      expect(server.sessions).toHaveLength(2);
+      expect(connectObject(server, 1).fourCcList).toEqual(['hvc1', 'mp4a']);
+      expect(
+        media(
+          server.sessions.flatMap((session) => session.messages),
+          MessageType.VIDEO,
+        ),
+      ).toEqual([]);
+    });
   });
 });

@@ -62,13 +62,13 @@ afterEach(async () => {
 
 describe('the connect of a multitrack output', () => {
   it('asks the server with the Multitrack capsEx bit, the codec list as it was', () => {
-    expect(connectionFor('h264', undefined, true)).toEqual({
+    expect(connectionFor(['h264'], undefined, true)).toEqual({
       negotiation: { videoCodecs: ['h264'], capsEx: CapsExMask.Reconnect | CapsExMask.Multitrack },
     });
-    expect(connectionFor('hevc', { negotiation: { videoCodecs: ['hevc'], capsEx: 0 } }, true)).toEqual({
+    expect(connectionFor(['hevc'], { negotiation: { videoCodecs: ['hevc'], capsEx: 0 } }, true)).toEqual({
       negotiation: { videoCodecs: ['hevc'], capsEx: CapsExMask.Multitrack },
     });
-    expect(connectionFor('h264', undefined)).toBeUndefined();
+    expect(connectionFor(['h264'], undefined)).toBeUndefined();
   });
 });
 

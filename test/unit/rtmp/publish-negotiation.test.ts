@@ -61,7 +61,12 @@ describe('connect negotiation against a server’s _result', () => {
   it('an H.264 session with capsEx 0 sends the legacy connect and reports nothing asked', async () => {
     const info = await publish(open({}, ['h264']));
     expect(Object.keys(connectObject()).sort()).toEqual(['app', 'flashVer', 'tcUrl', 'type']);
-    expect(info.negotiation).toEqual({ videoCodec: 'h264', state: 'not-asked', serverCapsEx: 0 });
+    expect(info.negotiation).toEqual({
+      videoCodec: 'h264',
+      state: 'not-asked',
+      accepted: ['h264'],
+      serverCapsEx: 0,
+    });
   });
 
   it('an H.264 session by default adds capsEx Reconnect to the legacy connect, and nothing else', async () => {
@@ -79,7 +84,12 @@ describe('connect negotiation against a server’s _result', () => {
       tcUrl: server.url('live', 'secret-key').replace(/\/secret-key$/, ''),
       capsEx: CapsExMask.Reconnect,
     });
-    expect(info.negotiation).toEqual({ videoCodec: 'h264', state: 'not-asked', serverCapsEx: 0 });
+    expect(info.negotiation).toEqual({
+      videoCodec: 'h264',
+      state: 'not-asked',
+      accepted: ['h264'],
+      serverCapsEx: 0,
+    });
   });
 
   it('an HEVC session announces hvc1 and mp4a; a server that takes hvc1 confirms it', async () => {
