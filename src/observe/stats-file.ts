@@ -82,12 +82,14 @@ export class StatsFileWriter {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     return new Promise((done) => {
-      if (this.#stream.destroyed) {
+      // A failed write destroys the stream at once but emits 'error' (the failure report) and 'close'
+      // a tick later: resolving on `destroyed` alone let close() return before the report.
+      if (this.#stream.closed) {
         done();
         return;
       }
       this.#stream.once('close', () => done());
-      this.#stream.end();
+      if (!this.#stream.destroyed) this.#stream.end();
     });
   }
 
