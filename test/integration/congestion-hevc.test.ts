@@ -8,9 +8,11 @@
  * The rate is what the stream really carries: on the test pattern libx265 makes far less than asked,
  * and no more for asking more (at 480x270: 419, 453 and 450 kbit/s over 10 s for 800k, 1600k and
  * 2400k; 563 at 640x360 for 1000k), so 60 % of a nominal rate hardly throttles (one such run dropped
- * nothing). At this low rate (348 kbit/s) the receiver's p95 comes closer to the bound than in the
- * H.264 runs at 1596 kbit/s: 1984–2440 ms in eight runs (2376 at 640x360; 2496 and 2507 with 64k
- * audio, at 302 kbit/s).
+ * nothing). The video bitrate asked is 450k, about what libx265 makes: asked 800k, the one-second VBV
+ * buffer let keyframes grow to what a second of 800k holds, and one such keyframe takes over a second
+ * of this 348 kbit/s link, during which nothing behind it can be dropped. Asked 800k, the receiver's
+ * p95 was 1806–2492 ms (2492 in a CI run with other tests beside it, max 2976 at the throttle's
+ * start); asked 450k, 1693 and 1697 (max 1939, 1932) with more frames through (1031, 1019).
  *
  * 480x270 rather than the codecs test's 640x360, to spare the shared 2-core machine; even so libx265
  * (ultrafast) skipped frames when the machine was loaded (182–402 of about 1300 at load 7–10). A
@@ -22,7 +24,7 @@ import { describe, expect, it } from 'vitest';
 import { requirementSkipReason } from '../helpers/process.js';
 import { expectBoundedAndDecodable, runCongestionScenario } from '../helpers/scenarios/congestion-checks.js';
 
-const STREAM_KBIT = 420 + 160; // what libx265 makes of 800k at 480x270 (measured above), plus 160k audio
+const STREAM_KBIT = 420 + 160; // what libx265 makes at 480x270 (measured above), plus 160k audio
 
 const missing = requirementSkipReason({ tools: ['ss', 'unshare', 'tc', 'ip', 'nft'], root: true });
 
@@ -35,7 +37,7 @@ describe.skipIf(missing)(`congestion with HEVC ${missing ?? ''}`, () => {
       leadS: 5,
       throttleS: 30,
       recoverS: 10,
-      media: { codec: 'hevc', size: '480x270', videoBitrate: '800k', audioBitrate: '160k' },
+      media: { codec: 'hevc', size: '480x270', videoBitrate: '450k', audioBitrate: '160k' },
     });
     expect(r.recording?.videoCodec).toBe('hevc');
     expectBoundedAndDecodable(r, { recovery: false });

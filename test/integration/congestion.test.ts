@@ -5,22 +5,22 @@
  * what the RECEIVING side got: arrival time vs RTMP timestamp at the tap, and the server's recording.
  * About 3 minutes: a 12 s clean run, then three 45 s throttled runs, one after the other.
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NGINX_RTMP_MODULE } from '../helpers/nginx-rtmp.js';
-import { runScenarioInNetns } from '../helpers/netns.js';
 import { requirementSkipReason } from '../helpers/process.js';
 import {
   FULL_RATE_FRAMES,
   type CongestionResult,
   type CongestionScenarioArgs,
 } from '../helpers/scenarios/congestion-analysis.js';
+import {
+  LATENCY_BOUND_MS,
+  RECOVERY_BOUND_MS,
+  expectBoundedAndDecodable,
+  runCongestionScenario as runScenario,
+} from '../helpers/scenarios/congestion-checks.js';
 
-const SCENARIO = join(import.meta.dirname, '..', 'helpers', 'scenarios', 'congestion.ts');
 const STREAM_KBIT = 2660; // 2500k video + 160k audio
-const MAX_LATENCY_MS = 2000; // the default drop threshold
-const LATENCY_BOUND_MS = MAX_LATENCY_MS + 500;
-const RECOVERY_BOUND_MS = 3000;
 // Tick lateness may grow by this much under throttling; a blocked engine would show hundreds of ms.
 const TICK_LATENESS_SLACK_MS = 10;
 
@@ -30,51 +30,9 @@ const missing = requirementSkipReason({
   root: true,
 });
 
-async function runScenario(args: CongestionScenarioArgs): Promise<CongestionResult> {
-  const totalS = args.leadS + args.throttleS + args.recoverS;
-  const run = await runScenarioInNetns<CongestionResult>(SCENARIO, [JSON.stringify(args)], {
-    timeoutMs: (totalS + 90) * 1000,
-  });
-  if (run.code !== 0 || run.json === undefined) {
-    throw new Error(`scenario failed (${run.code}):\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
-  }
-  const { tcStats: _tc, stderrTail: _stderr, ...summary } = run.json;
-  console.log(`congestion ${args.server} ${args.rateKbit ?? 'clean'} kbit: ${JSON.stringify(summary)}`);
-  return run.json;
-}
-
 function throttled(server: CongestionScenarioArgs['server'], share: number): CongestionScenarioArgs {
   const rateKbit = Math.round(STREAM_KBIT * share);
   return { server, publisher: 'steadycast', rateKbit, leadS: 5, throttleS: 30, recoverS: 10 };
-}
-
-/** What every throttled run must show at the receiver, whatever the server. */
-function expectBoundedAndDecodable(r: CongestionResult): void {
-  const why = JSON.stringify({ latency: r.latency, fps: r.videoFramesPerSecond, stderr: r.stderrTail });
-  expect(r.exitCode, why).toBe(0);
-  expect(r.tapParseError).toBeNull();
-  // Latency at the receiver, over the throttle and the 3 s after it.
-  expect(r.latency.throttled.count).toBeGreaterThan(1000);
-  expect(r.latency.throttled.p95, why).toBeLessThanOrEqual(LATENCY_BOUND_MS);
-  // The server's recording: decodes, audio without gaps, all of it there.
-  const totalS = r.args.leadS + r.args.throttleS + r.args.recoverS;
-  expect(r.recording?.decodeErrorSample).toEqual([]);
-  expect(r.recording?.decodeErrors).toBe(0);
-  expect(r.recording?.audioGaps).toEqual([]);
-  expect(Math.abs((r.recording?.audioDurationS ?? 0) - totalS)).toBeLessThan(1);
-  // Congestion really happened and was handled by dropping video, never audio.
-  expect(r.steadycast?.videoPacketsDropped).toBeGreaterThan(0);
-  expect(r.steadycast?.audioPacketsDropped).toBe(0);
-  // Each congestion episode was announced on the CLI's stderr, as the Streamer's dropstate event.
-  expect(r.steadycast?.congestionEvents).toBeGreaterThan(0);
-  expect(r.steadycast?.congestionNotices).toBe(r.steadycast?.congestionEvents);
-  expect(r.recording?.videoFrames).toBe(r.videoFramesAtTap);
-  // Full frame rate back at the receiver soon after the link recovers.
-  expect(r.recoveryMs, why).not.toBeNull();
-  expect(r.recoveryMs ?? Infinity, why).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
-  // Slow is not dead: one TCP connection all along.
-  expect(r.tapConnections).toBe(1);
-  expect(r.steadycast?.reconnectCount).toBe(0);
 }
 
 describe.skipIf(missing)('congestion: bounded latency through a tc-throttled link', () => {

@@ -1,7 +1,6 @@
 /**
  * Running the congestion scenario (scenarios/congestion.ts) from a test, and the checks every throttled
- * run must pass at the receiver, whatever the server or codec: those of congestion.test.ts's throttled
- * runs (which still has its own copy), for congestion-hevc.test.ts.
+ * run must pass at the receiver, whatever the server or codec (congestion.test.ts, congestion-hevc.test.ts).
  */
 import { join } from 'node:path';
 import { expect } from 'vitest';
