@@ -25,6 +25,12 @@ export interface BackoffOptions extends BackoffCurve {
   /** Fast probing lasts this long from the start of the outage, ms; then the exponential schedule. Default 60000. */
   refusedProbeWindowMs: number;
   /**
+   * After the fast-probe window, a server still not ready is retried on the exponential schedule but
+   * capped at this, ms (the general cap `maxMs` applies when lower). Default 5000: a refused connection
+   * costs the server nothing, and a server back after a long outage is found within seconds.
+   */
+  refusedProbeMaxMs: number;
+  /**
    * A connection that lived this long, ms, resets the schedule when it drops. Default 10000: longer than
    * a server that accepts then kicks us (publish rejected, idle timeout), short enough that a real
    * outage after minutes of streaming starts over with an immediate retry.
@@ -42,6 +48,7 @@ export function defaultBackoffOptions(): BackoffOptions {
     maxRetries: Infinity,
     refusedProbeIntervalMs: 500,
     refusedProbeWindowMs: 60000,
+    refusedProbeMaxMs: 5000,
     stableAfterMs: 10000,
   };
 }
@@ -49,7 +56,7 @@ export function defaultBackoffOptions(): BackoffOptions {
 /** Throws a ConfigError naming the first bad backoff option. */
 export function validateBackoffOptions(options: BackoffOptions): void {
   validateBackoffCurve(options);
-  for (const field of ['refusedProbeWindowMs', 'stableAfterMs'] as const) {
+  for (const field of ['refusedProbeWindowMs', 'refusedProbeMaxMs', 'stableAfterMs'] as const) {
     const value = options[field];
     if (!Number.isFinite(value) || value < 0) throw new ConfigError(field, value, 'use a number of ms ≥ 0');
   }
@@ -68,8 +75,8 @@ export function validateBackoffOptions(options: BackoffOptions): void {
 
 /**
  * The retry state of one output: which delay comes next, given how the last attempt failed.
- * A server not ready (nothing listening, or a proxy closing for it: a server restarting) is probed fast for a while; other
- * failures back off exponentially; a permanent failure or maxRetries ends it (`exhausted`).
+ * A server not ready (nothing listening, or a proxy closing for it: a server restarting) is probed fast for a while, then
+ * on the exponential schedule capped at `refusedProbeMaxMs`; other failures back off exponentially up to `maxMs`; a permanent failure or maxRetries ends it (`exhausted`).
  */
 export class ReconnectSchedule {
   /** The validated options. */
@@ -125,7 +132,10 @@ export class ReconnectSchedule {
       return this.options.refusedProbeIntervalMs;
     }
     this.#exponentialAttempt++;
-    return backoffDelayMs(this.#exponentialAttempt, this.options, this.#random);
+    const { maxMs, refusedProbeMaxMs } = this.options;
+    const curve =
+      kind === 'not-ready' ? { ...this.options, maxMs: Math.min(maxMs, refusedProbeMaxMs) } : this.options;
+    return backoffDelayMs(this.#exponentialAttempt, curve, this.#random);
   }
 
   #reset(): void {

@@ -20,6 +20,7 @@ describe('defaultBackoffOptions', () => {
       maxRetries: Infinity,
       refusedProbeIntervalMs: 500,
       refusedProbeWindowMs: 60000,
+      refusedProbeMaxMs: 5000,
       stableAfterMs: 10000,
     });
     expect(defaultBackoffOptions()).not.toBe(defaultBackoffOptions());
@@ -42,6 +43,8 @@ describe('validateBackoffOptions', () => {
     [{ maxRetries: Number.NaN }, 'maxRetries'],
     [{ refusedProbeIntervalMs: Infinity }, 'refusedProbeIntervalMs'],
     [{ refusedProbeWindowMs: Number.NaN }, 'refusedProbeWindowMs'],
+    [{ refusedProbeMaxMs: -1 }, 'refusedProbeMaxMs'],
+    [{ refusedProbeMaxMs: Infinity }, 'refusedProbeMaxMs'],
   ])('rejects %o naming %s', (partial, field) => {
     const options = { ...defaultBackoffOptions(), ...partial };
     expect(() => validateBackoffOptions(options)).toThrow(ConfigError);
@@ -78,13 +81,31 @@ describe('ReconnectSchedule', () => {
     ]);
   });
 
-  it('probes a refused server every 500 ms for 60 s from the start of the outage, then backs off', () => {
+  it('probes a refused server every 500 ms for 60 s from the start of the outage, then backs off to 5 s', () => {
     const schedule = new ReconnectSchedule(noJitter);
     schedule.onDisconnected(0);
-    const delays = run(schedule, Array<FailureKind>(125).fill('not-ready'));
+    const delays = run(schedule, Array<FailureKind>(127).fill('not-ready'));
     expect(delays[0]).toBe(0);
     expect(delays.slice(1, 121).every((d) => d === 500)).toBe(true); // 120 probes fill 60 s
-    expect(delays.slice(121)).toEqual([1000, 2000, 4000, 8000]);
+    expect(delays.slice(121)).toEqual([1000, 2000, 4000, 5000, 5000, 5000]);
+  });
+
+  it('keeps the general cap for other failures in a long outage, and the lower of the two caps', () => {
+    const schedule = new ReconnectSchedule(noJitter);
+    schedule.onDisconnected(0);
+    run(schedule, Array<FailureKind>(121).fill('not-ready')); // the fast-probe window, 60 s
+    expect(
+      run(schedule, ['transient', 'transient', 'transient', 'transient', 'transient', 'transient'], 60_000),
+    ).toEqual([1000, 2000, 4000, 8000, 16000, 30000]);
+    expect(run(schedule, ['not-ready'], 200_000)).toEqual([5000]);
+    const lowCap = new ReconnectSchedule({ ...noJitter, maxMs: 3000 });
+    lowCap.onDisconnected(0);
+    expect(run(lowCap, ['not-ready', 'not-ready', 'not-ready', 'not-ready'], 0).slice(1)).toEqual([
+      500, 500, 500,
+    ]);
+    expect(lowCap.nextDelayMs('not-ready', 60_000)).toBe(1000);
+    expect(lowCap.nextDelayMs('not-ready', 61_000)).toBe(2000);
+    expect(lowCap.nextDelayMs('not-ready', 63_000)).toBe(3000);
   });
 
   it('switches between the fast probe and the exponential schedule with the failure kind', () => {
