@@ -100,8 +100,10 @@ interface Decoder {
 
 /**
  * Opens a device or a file with node-av's low-level API and decodes it, one packet per `read()`.
- * Every FFmpeg call that can block (open, read, decode, scale, resample) is node-av's async form,
- * so it runs on the libuv threadpool; callers keep one `read()` in flight at a time.
+ * Every FFmpeg call that can block or takes milliseconds (open, read, video decode, scale) is
+ * node-av's async form, so it runs on the libuv threadpool; the calls that take microseconds (audio
+ * decode, resample, taking a decoded frame) run here, since a threadpool round trip costs more.
+ * Callers keep one `read()` in flight at a time.
  */
 export class MediaReader {
   readonly #input: FormatContext;
@@ -187,7 +189,12 @@ export class MediaReader {
             ? this.#audio
             : null;
       if (!decoder) return [];
-      const sent = await decoder.context.sendPacket(this.#packet);
+      // Decoding a picture takes milliseconds: the threadpool. An audio packet decodes in tens of
+      // microseconds, less than a round trip to the threadpool costs (about 30 µs of CPU, 5 thread switches).
+      const sent =
+        decoder === this.#audio
+          ? decoder.context.sendPacketSync(this.#packet)
+          : await decoder.context.sendPacket(this.#packet);
       if (sent < 0 && sent !== AVERROR_EAGAIN) throw new MediaError('decoding', errorText(sent));
       return await this.#receive(decoder);
     } finally {
@@ -229,7 +236,9 @@ export class MediaReader {
   async #receive(decoder: Decoder): Promise<Decoded[]> {
     const out: Decoded[] = [];
     for (;;) {
-      const ret = await decoder.context.receiveFrame(this.#frame);
+      // The decode itself ran in sendPacket (the decoders are single-threaded): receiving only hands
+      // over the frame it made, or says there is none, so it runs here, not on the threadpool.
+      const ret = decoder.context.receiveFrameSync(this.#frame);
       if (ret === AVERROR_EAGAIN || ret === AVERROR_EOF) break;
       if (ret < 0) throw new MediaError('decoding', errorText(ret));
       try {
@@ -245,7 +254,7 @@ export class MediaReader {
               : { kind: 'video', ptsUs, durationUs, frame: await this.#toRaw(this.#frame) },
           );
         } else {
-          out.push({ kind: 'audio', ptsUs, samples: await this.#toSessionPcm(this.#frame) });
+          out.push({ kind: 'audio', ptsUs, samples: this.#toSessionPcm(this.#frame) });
         }
       } finally {
         this.#frame.unref();
@@ -292,10 +301,10 @@ export class MediaReader {
     return target;
   }
 
-  async #toSessionPcm(frame: Frame): Promise<Float32Array> {
+  #toSessionPcm(frame: Frame): Float32Array {
     const data = frame.data;
     if (!data) return new Float32Array(0);
-    return this.#resampler.convert(data, frame.nbSamples, {
+    return this.#resampler.convertSync(data, frame.nbSamples, {
       format: frame.format as AVSampleFormat,
       sampleRate: frame.sampleRate,
       layout: frame.channelLayout,

@@ -19,7 +19,8 @@ export interface PcmLayout {
 
 /**
  * Converts PCM of any format, rate and channel layout to the session's: interleaved 32-bit float
- * at `sampleRate` with `channels` channels (FFmpeg's swresample, on the libuv threadpool). The
+ * at `sampleRate` with `channels` channels (FFmpeg's swresample, on the libuv threadpool, or on the
+ * calling thread for a decoder's frame). The
  * FFmpeg context is made again only when the input's layout changes.
  */
 export class AudioResampler {
@@ -39,13 +40,17 @@ export class AudioResampler {
 
   /** Session-format samples for `frames` input frames in `planes` (one buffer, or one per plane). */
   async convert(planes: Buffer[], frames: number, input: PcmLayout): Promise<Float32Array> {
-    const context = this.#contextFor(input);
-    // The resampler may hand out a few frames more than the ratio says (its filter delay).
-    const capacity = context.getOutSamples(frames) + 64;
-    const out = Buffer.alloc(capacity * this.#channels * 4);
-    const produced = await context.convert([out], capacity, planes, frames);
-    if (produced < 0) throw new MediaError('resampling audio', `error ${produced}`);
-    return new Float32Array(out.buffer, out.byteOffset, produced * this.#channels);
+    const { context, out, capacity } = this.#prepare(frames, input);
+    return this.#result(out, await context.convert([out], capacity, planes, frames));
+  }
+
+  /**
+   * `convert` on the calling thread. For a decoder's frame (about a thousand samples: a few
+   * microseconds of work, less than a threadpool round trip costs), not for pushes of any size.
+   */
+  convertSync(planes: Buffer[], frames: number, input: PcmLayout): Float32Array {
+    const { context, out, capacity } = this.#prepare(frames, input);
+    return this.#result(out, context.convertSync([out], capacity, planes, frames));
   }
 
   /** Output frames the resampler holds back (its filter delay) until more input; call it between conversions. */
@@ -58,6 +63,21 @@ export class AudioResampler {
     this.#context?.free();
     this.#context = null;
     this.#key = '';
+  }
+
+  #prepare(
+    frames: number,
+    input: PcmLayout,
+  ): { context: SoftwareResampleContext; out: Buffer; capacity: number } {
+    const context = this.#contextFor(input);
+    // The resampler may hand out a few frames more than the ratio says (its filter delay).
+    const capacity = context.getOutSamples(frames) + 64;
+    return { context, out: Buffer.alloc(capacity * this.#channels * 4), capacity };
+  }
+
+  #result(out: Buffer, produced: number): Float32Array {
+    if (produced < 0) throw new MediaError('resampling audio', `error ${produced}`);
+    return new Float32Array(out.buffer, out.byteOffset, produced * this.#channels);
   }
 
   #contextFor(input: PcmLayout): SoftwareResampleContext {
