@@ -15,6 +15,13 @@ export interface AudioEngineOptions {
   frameSize: number;
   /** Tick period, ms; default 10. Jitter does not matter: each tick pulls what the clock says is due. */
   tickMs: number;
+  /**
+   * Tick when each block is complete instead of every `tickMs`; default false (a MediaSession sets it).
+   * A block then goes to the encoder as soon as its last sample is due, not up to a tick later (5 ms on
+   * average at 10 ms ticks), and the engine wakes once a block (47 times a second for AAC at 48 kHz) instead
+   * of 100 times.
+   */
+  alignToBlocks: boolean;
   /** A source holding more than this much unread audio has its oldest samples dropped, ms; default 200. */
   maxSourceAheadMs: number;
 }
@@ -38,10 +45,13 @@ export interface AudioEngineStats {
   readonly tickLateness: LatenessSummary;
 }
 
+/** How long after a block's last sample is due an aligned tick comes, µs (see `alignToBlocks`). */
+const BLOCK_TICK_MARGIN_US = 1000;
+
 /** Default AudioEngine options. */
 export function audioEngineDefaults(): AudioEngineOptions {
   const { sampleRate, channels } = MEDIA_DEFAULTS.audio;
-  return { sampleRate, channels, frameSize: 1024, tickMs: 10, maxSourceAheadMs: 200 };
+  return { sampleRate, channels, frameSize: 1024, tickMs: 10, alignToBlocks: false, maxSourceAheadMs: 200 };
 }
 
 /** Throws ConfigError when an option is out of range. */
@@ -166,6 +176,16 @@ export class AudioEngine {
     this.#lateness.record((nowUs - this.#nextTickUs) / 1000);
     const due = this.expectedFrames(nowUs - this.#startUs) - this.#samplesMixed;
     if (due > 0) this.#mix(due);
+    if (this.#options.alignToBlocks) {
+      // When the block being filled is complete: its last sample's time, plus a margin, since a timer
+      // may fire up to a millisecond early (Node counts in whole ms). Fired early all the same, the tick
+      // mixes what is due and comes back for the rest.
+      const { frameSize, sampleRate } = this.#options;
+      const blockEndUs = this.#startUs + ((this.#samplesEmitted + frameSize) * 1e6) / sampleRate;
+      this.#nextTickUs = blockEndUs + BLOCK_TICK_MARGIN_US;
+      this.#timer = this.#clock.setTimer(() => this.#tick(), (this.#nextTickUs - nowUs) / 1000);
+      return;
+    }
     const tickUs = this.#options.tickMs * 1000;
     // The next tick's schedule is absolute; a late tick simply pulls more samples.
     this.#nextTickUs += tickUs * Math.max(1, Math.ceil((nowUs - this.#nextTickUs) / tickUs + 1e-9));

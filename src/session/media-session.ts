@@ -118,6 +118,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       audio.on('packet', interleave).on('error', forwardError);
       const engineOptions: AudioEngineOptions = {
         ...audioEngineDefaults(),
+        alignToBlocks: true,
         ...options.audio.engine,
         sampleRate: audio.config.sampleRate,
         channels: audio.config.channels,

@@ -309,6 +309,82 @@ describe('AudioEngine', () => {
     expect(blocks.every((b) => b.samples.every((v) => v === 0))).toBe(true);
   });
 
+  describe('aligned to blocks (alignToBlocks, as a MediaSession runs it)', () => {
+    /** An aligned engine with a tone; records the clock at each block. */
+    function startAligned(clock: FakeClock): { engine: AudioEngine; emittedAtMs: number[] } {
+      const emittedAtMs: number[] = [];
+      const engine = new AudioEngine(clock, () => emittedAtMs.push(clock.nowUs() / 1000), {
+        ...audioEngineDefaults(),
+        alignToBlocks: true,
+      });
+      engine.addSource(new ToneSource(48000, 2));
+      engine.start();
+      return { engine, emittedAtMs };
+    }
+    const blockMs = (i: number): number => ((i + 1) * 1024 * 1000) / 48000;
+
+    it('hands out each block 1 ms after its last sample is due, waking once a block', () => {
+      const clock = new FakeClock();
+      const { engine, emittedAtMs } = startAligned(clock);
+      clock.advance(1000);
+      engine.stop();
+      expect(emittedAtMs.length).toBe(46); // the 47th ends at 1002.7 ms
+      emittedAtMs.forEach((atMs, i) => expect(atMs).toBeCloseTo(blockMs(i) + 1, 6));
+      expect(engine.stats.tickLateness.count).toBe(47); // the start, then one tick a block
+    });
+
+    it('a timer firing early within the margin still hands out its block in that tick', () => {
+      const clock = new FakeClock();
+      clock.timerLatenessMs = () => -0.99;
+      const { engine, emittedAtMs } = startAligned(clock);
+      clock.advance(500);
+      engine.stop();
+      expect(emittedAtMs.length).toBe(23);
+      emittedAtMs.forEach((atMs, i) => expect(atMs).toBeCloseTo(blockMs(i) + 0.01, 6));
+      expect(engine.stats.tickLateness.count).toBe(24);
+    });
+
+    it('a timer firing before the block is complete comes back for the rest', () => {
+      const clock = new FakeClock();
+      let early = true;
+      clock.timerLatenessMs = () => (early ? ((early = false), -3) : 0);
+      const { engine, emittedAtMs } = startAligned(clock);
+      clock.advance(25);
+      engine.stop();
+      // The first tick came at 19.3 ms (3 ms early) and mixed 928 samples; the next, 1 ms after the block.
+      expect(emittedAtMs).toHaveLength(1);
+      expect(emittedAtMs[0]).toBeCloseTo(blockMs(0) + 1, 6);
+      expect(engine.stats.samplesMixed).toBe(Math.floor(((blockMs(0) + 1) * 48000) / 1000));
+    });
+
+    it('mixes exactly floor(t·48000) samples after any sequence of jittery, early and blocked ticks', () => {
+      for (let seed = 1; seed <= 50; seed++) {
+        const random = mulberry32(seed);
+        const clock = new FakeClock();
+        clock.timerLatenessMs = () => random() * 8 - 0.99;
+        const source = new FedSource(clock);
+        const blocks: MixedAudioFrame[] = [];
+        const engine = new AudioEngine(clock, (b) => blocks.push(b), {
+          ...audioEngineDefaults(),
+          alignToBlocks: true,
+        });
+        engine.addSource(source);
+        engine.start();
+        const totalMs = 1000 + random() * 9000;
+        while (clock.nowUs() < totalMs * 1000) {
+          if (random() < 0.1) clock.block(random() * 80);
+          clock.advance(random() * 25);
+        }
+        const due = Math.floor((source.lastReadUs * 48000) / 1e6);
+        expect(engine.stats.samplesMixed).toBe(due);
+        expect(due - blocks.length * 1024).toBeGreaterThanOrEqual(0);
+        expect(due - blocks.length * 1024).toBeLessThan(1024);
+        blocks.forEach((b, i) => expect(b.sampleIndex).toBe(i * 1024));
+        engine.stop();
+      }
+    });
+  });
+
   it('keeps its tick grid after a late tick: the next one comes at the next 10 ms mark, never sooner than one tick', () => {
     const clock = new FakeClock();
     const ticks: number[] = [];
@@ -349,7 +425,12 @@ describe('AudioEngine', () => {
     expect([engine.sampleRate, engine.channels]).toEqual([48000, 2]);
     const mono = new AudioEngine(new FakeClock(), () => {}, { ...audioEngineDefaults(), channels: 1 });
     expect(mono.channels).toBe(1);
-    expect(audioEngineDefaults()).toMatchObject({ frameSize: 1024, tickMs: 10, maxSourceAheadMs: 200 });
+    expect(audioEngineDefaults()).toMatchObject({
+      frameSize: 1024,
+      tickMs: 10,
+      alignToBlocks: false,
+      maxSourceAheadMs: 200,
+    });
   });
 
   it('computes the samples due after t as floor(t·rate), exact at whole samples', () => {
