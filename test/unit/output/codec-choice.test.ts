@@ -34,10 +34,10 @@ describe('chooseVideoCodec', () => {
   });
 });
 
-describe('CodecAnswers', () => {
-  const output = (transport: FakeTransport): Output =>
-    new Output(new FakeClock(), transport, { publishProbationMs: 1000 }, 1_000_000);
+const output = (transport: FakeTransport): Output =>
+  new Output(new FakeClock(), transport, { publishProbationMs: 1000 }, 1_000_000);
 
+describe('CodecAnswers', () => {
   it('resolves once every output published or had an attempt fail (a failed attempt answers null)', async () => {
     const published = output(new FakeTransport());
     const refused = output(new FakeTransport([new Error('connect ECONNREFUSED')]));
@@ -66,8 +66,6 @@ describe('CodecAnswers', () => {
 });
 
 describe('VideoCodecChoice', () => {
-  const output = (transport: FakeTransport): Output =>
-    new Output(new FakeClock(), transport, { publishProbationMs: 1000 }, 1_000_000);
   const signal = new AbortController().signal;
 
   it('settles on the only codec at once, without waiting for an output to answer', async () => {
