@@ -18,7 +18,7 @@ import { MEDIA_DEFAULTS } from './media/defaults.js';
 import type { StreamConfig, VideoCodec } from './media/packet.js';
 import { FileRecorder } from './output/file-recorder.js';
 import { validateRecordPath } from './output/record-path.js';
-import { CodecAnswers, settleVideoCodec, type CodecFallback } from './output/codec-choice.js';
+import { VideoCodecChoice, type CodecFallback } from './output/codec-choice.js';
 import { OutputGroup } from './output/output-group.js';
 import type { Output } from './output/output.js';
 import { RtmpOutput } from './output/rtmp-output.js';
@@ -161,24 +161,15 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
       // The outputs need the streams' configuration only at their first packet: they connect while
       // the sources and encoders open.
       this.#group = new OutputGroup(this.#options.outputs.map((spec) => this.#makeOutput(spec)));
-      const codecs = this.#videoCodecs ?? [];
-      // With a choice of codecs, the servers' answers decide which the encoder makes.
-      const answers = codecs.length > 1 ? new CodecAnswers(this.#group.outputs) : null;
+      const codecChoice = new VideoCodecChoice(this.#group, this.#videoCodecs ?? []);
       this.#group.start();
       this.#updateState();
       const sources = (this.#sources = await openStreamerSources(this.#clock, this.#options));
       this.#watchDevices(sources);
       throwIfAborted(signal);
-      let codec = codecs[0] ?? 'h264';
-      if (answers) {
-        const given = await answers.wait(signal);
-        // Every server refused (or failed otherwise): no encoder to open; firstAccepted says why.
-        if (this.#group.allFailed) await this.#group.firstAccepted(signal);
-        const settled = settleVideoCodec(this.#group.outputs, codecs, given);
-        codec = settled.codec;
-        this.#codecFallback = settled.fallback;
-        if (settled.fallback) this.emit('codecfallback', settled.fallback);
-      }
+      const { codec, fallback } = await codecChoice.settle(signal);
+      this.#codecFallback = fallback;
+      if (fallback) this.emit('codecfallback', fallback);
       this.#videoCodec = this.#videoCodecs ? codec : null;
       const session = (this.#session = await MediaSession.open(
         this.#clock,

@@ -1,4 +1,5 @@
 import type { VideoCodec } from '../media/packet.js';
+import type { OutputGroup } from './output-group.js';
 import type { Output } from './output.js';
 
 // A session encodes one video codec for every output (one encode, N outputs). With a list of codecs
@@ -38,6 +39,14 @@ export interface CodecFallback {
   readonly refusedBy: readonly string[];
 }
 
+/** The codec a session encodes, and the fallback when it is not the first asked for. */
+export interface SettledVideoCodec {
+  /** The codec every encoder makes and every output sends. */
+  readonly codec: VideoCodec;
+  /** Set when the servers' answers ruled out the first codec of the list. */
+  readonly fallback: CodecFallback | null;
+}
+
 /**
  * Settles every output on the codec their answers allow (see chooseVideoCodec): each sends it from its
  * first video packet on, and asks for it alone on later connections. Returns the codec, and the
@@ -47,7 +56,7 @@ export function settleVideoCodec(
   outputs: readonly Output[],
   preference: readonly VideoCodec[],
   answers: readonly CodecAnswer[],
-): { codec: VideoCodec; fallback: CodecFallback | null } {
+): SettledVideoCodec {
   const codec = chooseVideoCodec(preference, answers);
   for (const output of outputs) output.settleVideoCodec(codec);
   const first = preference[0] ?? codec;
@@ -111,5 +120,38 @@ export class CodecAnswers {
       this.#onAnswer = check;
       check();
     });
+  }
+}
+
+/** What a group of outputs must offer for its codec choice. */
+export type ChoosingGroup = Pick<OutputGroup, 'outputs' | 'allFailed' | 'firstAccepted'>;
+
+/**
+ * The codec choice of one session's outputs: with one codec (or none: audio only) there is nothing to
+ * ask and it settles on the first (H.264 without any); with a choice of codecs, the servers' answers
+ * decide which the encoder makes. Create it before the outputs start, so no answer is missed.
+ */
+export class VideoCodecChoice {
+  readonly #group: ChoosingGroup;
+  readonly #preference: readonly VideoCodec[];
+  readonly #answers: CodecAnswers | null;
+
+  constructor(group: ChoosingGroup, preference: readonly VideoCodec[]) {
+    this.#group = group;
+    this.#preference = preference;
+    this.#answers = preference.length > 1 ? new CodecAnswers(group.outputs) : null;
+  }
+
+  /**
+   * Waits for every output's answer, when there is a choice, and settles the outputs on the codec (see
+   * settleVideoCodec). Rejects with the first output's error when every output failed, or with
+   * `signal.reason` when it aborts first.
+   */
+  async settle(signal: AbortSignal): Promise<SettledVideoCodec> {
+    if (!this.#answers) return { codec: this.#preference[0] ?? 'h264', fallback: null };
+    const given = await this.#answers.wait(signal);
+    // Every server refused (or failed otherwise): no encoder to open; firstAccepted says why.
+    if (this.#group.allFailed) await this.#group.firstAccepted(signal);
+    return settleVideoCodec(this.#group.outputs, this.#preference, given);
   }
 }

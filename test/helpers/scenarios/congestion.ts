@@ -10,9 +10,8 @@
  * own stats file (steadycast) and its CPU seconds (bash `times`, children's user + system).
  */
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import type { LatenessSummary } from '../../../src/core/lateness.js';
 import { readStatsFile } from '../cli.js';
 import { probeMedia } from '../media-probe.js';
@@ -20,7 +19,7 @@ import { probeWithNodeAv } from '../node-av-probe.js';
 import { setRate, setupLoopback, shapePort, tcStats } from '../netns.js';
 import { startNginxRtmp } from '../nginx-rtmp.js';
 import { startNodeMediaServer } from '../node-media-server.js';
-import { makeTempDir, sleep, spawnTracked, stopProcess } from '../process.js';
+import { makeTempDir, sleep, stopProcess } from '../process.js';
 import { isFrame, startWireTap, type MediaArrival } from '../wire-tap.js';
 import {
   DRAIN_GRACE_MS,
@@ -32,16 +31,17 @@ import {
   type CongestionResult,
   type CongestionScenarioArgs,
 } from './congestion-analysis.js';
-import { childCpuSeconds, ffmpegDefaultStreamArgs, sleepUntil, waitFor } from './scenario-steps.js';
+import {
+  childCpuSeconds,
+  ffmpegDefaultStreamArgs,
+  sleepUntil,
+  spawnPublisher,
+  steadycastCommand,
+  waitFor,
+} from './scenario-steps.js';
 
 const args = JSON.parse(process.argv[2] ?? '{}') as CongestionScenarioArgs;
 const UNLIMITED_KBIT = 10_000_000;
-const here = dirname(fileURLToPath(import.meta.url));
-// Source tree (test/helpers/scenarios) or compiled tree (dist/test/helpers/scenarios): bin/ is beside both.
-const cliEntry = [
-  join(here, '..', '..', '..', 'bin', 'steadycast.js'),
-  join(here, '..', '..', '..', '..', 'bin', 'steadycast.js'),
-].find((file) => existsSync(file));
 
 setupLoopback();
 const dir = makeTempDir('congestion');
@@ -53,11 +53,9 @@ shapePort(tap.port);
 const totalS = args.leadS + args.throttleS + args.recoverS;
 const url = tap.url('live', 'congestion');
 const statsFile = join(dir, 'stats.jsonl');
-const publisherArgs =
+const publisher = spawnPublisher(
   args.publisher === 'steadycast'
-    ? [
-        process.execPath,
-        cliEntry ?? 'bin/steadycast.js',
+    ? steadycastCommand([
         'stream',
         url,
         '--duration',
@@ -71,15 +69,8 @@ const publisherArgs =
               ...['--video-bitrate', args.media.videoBitrate, '--audio-bitrate', args.media.audioBitrate],
             ]
           : []),
-      ]
-    : ['ffmpeg', ...ffmpegDefaultStreamArgs(totalS), '-f', 'flv', url];
-// bash's `times` reports the CPU of the publisher (a waited-for child) exactly, whatever its kind.
-const publisher = spawnTracked(
-  'bash',
-  ['-c', '"$@"; rc=$?; times >&2; exit $rc', 'publisher', ...publisherArgs],
-  {
-    env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' },
-  },
+      ])
+    : ['ffmpeg', ...ffmpegDefaultStreamArgs(totalS), '-f', 'flv', url],
 );
 
 const firstVideo = await waitFor(

@@ -12,17 +12,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { readStatsFile } from '../cli.js';
 import { probeMedia } from '../media-probe.js';
 import { setRate, setupLoopback, shapePort } from '../netns.js';
 import { startNginxRtmp } from '../nginx-rtmp.js';
-import { makeTempDir, sleep, spawnTracked, stopProcess } from '../process.js';
+import { makeTempDir, sleep, stopProcess } from '../process.js';
 import { isFrame, startWireTap, type MediaArrival, type WireTap } from '../wire-tap.js';
 import { latencySummary, videoFramesPerSecond } from './congestion-analysis.js';
-import { childCpuSeconds, sleepUntil, waitFor } from './scenario-steps.js';
+import { childCpuSeconds, sleepUntil, spawnPublisher, steadycastCommand, waitFor } from './scenario-steps.js';
 import {
   ffmpegTeeArgs,
   qualityTimeline,
@@ -34,11 +33,6 @@ import {
 const args = JSON.parse(process.argv[2] ?? '{}') as DestinationsScenarioArgs;
 const UNLIMITED_KBIT = 10_000_000;
 const FPS = 30;
-const here = dirname(fileURLToPath(import.meta.url));
-const cliEntry = [
-  join(here, '..', '..', '..', 'bin', 'steadycast.js'),
-  join(here, '..', '..', '..', '..', 'bin', 'steadycast.js'),
-].find((file) => existsSync(file));
 
 setupLoopback();
 const dir = makeTempDir('destinations');
@@ -52,12 +46,10 @@ const totalS = args.leadS + args.throttleS + args.recoverS;
 const urls = taps.map((tap, i) => tap.url('live', i === 0 ? 'a' : 'b'));
 const statsFile = join(dir, 'stats.jsonl');
 const flags = { quality: ['--adaptive-quality'], abr: ['--adaptive-bitrate'], fixed: [] };
-const publisherArgs =
+const publisher = spawnPublisher(
   args.publisher === 'ffmpeg-tee'
     ? ['ffmpeg', ...ffmpegTeeArgs(urls, totalS)]
-    : [
-        process.execPath,
-        cliEntry ?? 'bin/steadycast.js',
+    : steadycastCommand([
         'stream',
         ...urls,
         '--duration',
@@ -66,12 +58,7 @@ const publisherArgs =
         statsFile,
         '--quiet',
         ...flags[args.publisher],
-      ];
-// bash's `times` reports the CPU of the publisher (a waited-for child) exactly, whatever its kind.
-const publisher = spawnTracked(
-  'bash',
-  ['-c', '"$@"; rc=$?; times >&2; exit $rc', 'publisher', ...publisherArgs],
-  { env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' } },
+      ]),
 );
 
 const firstVideo = await waitFor(

@@ -9,9 +9,8 @@
  * Arg: one JSON object (MultitrackScenarioArgs). Prints a MultitrackResult as the LAST stdout line.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { decodeAmf0, encodeAmf0 } from '../../../src/amf0/amf0.js';
 import { MessageType } from '../../../src/rtmp/constants.js';
 import { readStatsFile } from '../cli.js';
@@ -19,8 +18,8 @@ import { FakeRtmpServer } from '../fake-rtmp-server.js';
 import { flvFile, type FlvFileTag } from '../flv-file.js';
 import { setRate, setupLoopback, shapePort } from '../netns.js';
 import { probeWithNodeAv } from '../node-av-probe.js';
-import { makeTempDir, sleep, spawnTracked, stopProcess } from '../process.js';
-import { childCpuSeconds, sleepUntil, waitFor } from './scenario-steps.js';
+import { makeTempDir, sleep, stopProcess } from '../process.js';
+import { childCpuSeconds, sleepUntil, spawnPublisher, steadycastCommand, waitFor } from './scenario-steps.js';
 
 /** What to run. */
 export interface MultitrackScenarioArgs {
@@ -73,25 +72,14 @@ export interface MultitrackResult {
 const args = JSON.parse(process.argv[2] ?? '{}') as MultitrackScenarioArgs;
 const UNLIMITED_KBIT = 10_000_000;
 const FRAME_MS = 1000 / 30;
-const here = dirname(fileURLToPath(import.meta.url));
-const cliEntry = [
-  join(here, '..', '..', '..', 'bin', 'steadycast.js'),
-  join(here, '..', '..', '..', '..', 'bin', 'steadycast.js'),
-].find((file) => existsSync(file));
 
 setupLoopback();
 const dir = makeTempDir('multitrack');
 const server = await FakeRtmpServer.start();
 shapePort(server.port);
 const statsFile = join(dir, 'stats.jsonl');
-const publisher = spawnTracked(
-  'bash',
-  [
-    '-c',
-    '"$@"; rc=$?; times >&2; exit $rc',
-    'publisher',
-    process.execPath,
-    cliEntry ?? 'bin/steadycast.js',
+const publisher = spawnPublisher(
+  steadycastCommand([
     'stream',
     server.url('live', 'multitrack'),
     ...args.renditions.flatMap((r) => ['--rendition', r]),
@@ -100,8 +88,7 @@ const publisher = spawnTracked(
     String(args.durationS),
     '--stats-file',
     statsFile,
-  ],
-  { env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' } },
+  ]),
 );
 
 const isVideo = (m: { messageTypeId: number }): boolean => m.messageTypeId === MessageType.VIDEO;

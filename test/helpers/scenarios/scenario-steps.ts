@@ -1,9 +1,35 @@
 /**
- * Steps the netns scenarios (congestion, destinations) share: waiting on the timeline, the
- * publisher's CPU, and Debian ffmpeg publishing what `steadycast stream` publishes by default.
+ * Steps the netns scenarios (congestion, destinations, multitrack) share: starting the publisher,
+ * waiting on the timeline, the publisher's CPU, and Debian ffmpeg publishing what `steadycast stream`
+ * publishes by default.
  */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { sleep } from '../process.js';
+import { fileURLToPath } from 'node:url';
+import { sleep, spawnTracked, type TrackedProcess } from '../process.js';
+
+/** The command line that runs the steadycast CLI (this Node, the repo's bin/steadycast.js) with `args`. */
+export function steadycastCommand(args: readonly string[]): string[] {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // Source tree (test/helpers/scenarios) or compiled tree (dist/test/helpers/scenarios): bin/ is beside both.
+  const cliEntry = [
+    join(here, '..', '..', '..', 'bin', 'steadycast.js'),
+    join(here, '..', '..', '..', '..', 'bin', 'steadycast.js'),
+  ].find((file) => existsSync(file));
+  return [process.execPath, cliEntry ?? 'bin/steadycast.js', ...args];
+}
+
+/**
+ * Starts the publisher's `command` (program, then arguments) under bash, with UV_THREADPOOL_SIZE 8
+ * unless the environment sets it. bash's `times` then reports the CPU of the publisher (a waited-for
+ * child) exactly, whatever its kind, as the last lines of stderr (read them with childCpuSeconds).
+ */
+export function spawnPublisher(command: readonly string[]): TrackedProcess {
+  return spawnTracked('bash', ['-c', '"$@"; rc=$?; times >&2; exit $rc', 'publisher', ...command], {
+    env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' },
+  });
+}
 
 /** Polls `get` every 20 ms until it returns a value or `timeoutMs` passed (then undefined). */
 export async function waitFor<T>(get: () => T | undefined, timeoutMs: number): Promise<T | undefined> {

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { splitAnnexB } from '../../../src/encode/annexb.js';
 import {
   exCodedFramesTag,
   exSequenceEndTag,
@@ -13,11 +12,9 @@ import {
 import { metadataVideoCodecId } from '../../../src/flv/tags.js';
 import { encodeSamples, type EncodedSamples } from '../../helpers/encoded-samples.js';
 import { writeEnhancedFlv, type FlvFrame } from '../../helpers/enhanced-flv.js';
+import { ascii, hex, lengthPrefixed } from '../../helpers/flv-tag-bytes.js';
 import { readFlvTags } from '../../helpers/flv-tags.js';
 import { probeWithNodeAv } from '../../helpers/node-av-probe.js';
-
-const hex = (b: Buffer): string => b.toString('hex');
-const ascii = (s: string): string => Buffer.from(s, 'latin1').toString('hex');
 
 describe('ExVideoTagHeader bytes (Enhanced RTMP v2, Enhanced Video)', () => {
   // First byte: IsExVideoHeader (0x80) | VideoFrameType << 4 | VideoPacketType; then the FourCC.
@@ -94,16 +91,6 @@ describe('FourCC numbers in onMetaData', () => {
 // record from our RTMP video messages.
 const dir = mkdtempSync(join(tmpdir(), 'steadycast-enhanced-flv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function lengthPrefixed(annexB: Buffer): Buffer {
-  return Buffer.concat(
-    splitAnnexB(annexB).map((unit) => {
-      const length = Buffer.alloc(4);
-      length.writeUInt32BE(unit.length, 0);
-      return Buffer.concat([length, unit]);
-    }),
-  );
-}
 
 /** The samples as FLV frames, NAL units length-prefixed. */
 const framesOf = (samples: EncodedSamples): FlvFrame[] =>

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Amf0EcmaArray, encodeAmf0 } from '../../../src/amf0/amf0.js';
-import { splitAnnexB } from '../../../src/encode/annexb.js';
 import {
   exCodedFramesTag,
   exSequenceEndTag,
@@ -14,10 +13,8 @@ import { multitrackOnMetaData, oneTrackVideoTag } from '../../../src/flv/multitr
 import type { StreamConfig, VideoConfig } from '../../../src/media/packet.js';
 import { encodeSamples, type EncodedSamples } from '../../helpers/encoded-samples.js';
 import { flvFile, type FlvFileTag } from '../../helpers/flv-file.js';
+import { ascii, hex, lengthPrefixed } from '../../helpers/flv-tag-bytes.js';
 import { probeWithNodeAv } from '../../helpers/node-av-probe.js';
-
-const hex = (b: Buffer): string => b.toString('hex');
-const ascii = (s: string): string => Buffer.from(s, 'latin1').toString('hex');
 
 describe('Multitrack OneTrack video tags (Enhanced RTMP v2, Enhanced Video)', () => {
   // Byte 0: IsExVideoHeader | VideoFrameType << 4 | VideoPacketType.Multitrack (6); byte 1:
@@ -103,16 +100,6 @@ describe('multitrack onMetaData ("Enhancing onMetaData")', () => {
 // stream per track id (stream id = track id), each with its own avcC as extradata.
 const dir = mkdtempSync(join(tmpdir(), 'steadycast-multitrack-flv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function lengthPrefixed(annexB: Buffer): Buffer {
-  return Buffer.concat(
-    splitAnnexB(annexB).map((unit) => {
-      const length = Buffer.alloc(4);
-      length.writeUInt32BE(unit.length, 0);
-      return Buffer.concat([length, unit]);
-    }),
-  );
-}
 
 describe('multitrack FLV read back by FFmpeg 8.1 (node-av)', () => {
   const sizes = [

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { VideoCodec } from '../../../src/media/packet.js';
-import { chooseVideoCodec, CodecAnswers, type CodecAnswer } from '../../../src/output/codec-choice.js';
+import {
+  chooseVideoCodec,
+  CodecAnswers,
+  VideoCodecChoice,
+  type CodecAnswer,
+} from '../../../src/output/codec-choice.js';
+import { OutputGroup } from '../../../src/output/output-group.js';
 import { Output } from '../../../src/output/output.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
@@ -28,10 +34,10 @@ describe('chooseVideoCodec', () => {
   });
 });
 
-describe('CodecAnswers', () => {
-  const output = (transport: FakeTransport): Output =>
-    new Output(new FakeClock(), transport, { publishProbationMs: 1000 }, 1_000_000);
+const output = (transport: FakeTransport): Output =>
+  new Output(new FakeClock(), transport, { publishProbationMs: 1000 }, 1_000_000);
 
+describe('CodecAnswers', () => {
   it('resolves once every output published or had an attempt fail (a failed attempt answers null)', async () => {
     const published = output(new FakeTransport());
     const refused = output(new FakeTransport([new Error('connect ECONNREFUSED')]));
@@ -56,5 +62,33 @@ describe('CodecAnswers', () => {
 
   it('resolves at once without outputs', async () => {
     await expect(new CodecAnswers([]).wait(new AbortController().signal)).resolves.toEqual([]);
+  });
+});
+
+describe('VideoCodecChoice', () => {
+  const signal = new AbortController().signal;
+
+  it('settles on the only codec at once, without waiting for an output to answer', async () => {
+    const hanging = output(new FakeTransport(['hang']));
+    const choice = new VideoCodecChoice(new OutputGroup([hanging]), ['hevc']);
+    hanging.start();
+    await expect(choice.settle(signal)).resolves.toEqual({ codec: 'hevc', fallback: null });
+    await hanging.stop();
+  });
+
+  it('settles on H.264 without any video codec (audio only)', async () => {
+    await expect(new VideoCodecChoice(new OutputGroup([]), []).settle(signal)).resolves.toEqual({
+      codec: 'h264',
+      fallback: null,
+    });
+  });
+
+  it('with a choice, waits for the answers and keeps the first codec when no server ruled it out', async () => {
+    const published = output(new FakeTransport());
+    const choice = new VideoCodecChoice(new OutputGroup([published]), ['hevc', 'h264']);
+    published.start();
+    // FakeTransport negotiates nothing: its answer is null, which rules nothing out.
+    await expect(choice.settle(signal)).resolves.toEqual({ codec: 'hevc', fallback: null });
+    await published.stop();
   });
 });
