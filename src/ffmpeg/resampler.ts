@@ -20,8 +20,8 @@ export interface PcmLayout {
 /**
  * Converts PCM of any format, rate and channel layout to the session's: interleaved 32-bit float
  * at `sampleRate` with `channels` channels (FFmpeg's swresample, on the libuv threadpool, or on the
- * calling thread for a decoder's frame). The
- * FFmpeg context is made again only when the input's layout changes.
+ * calling thread for a decoder's frame). The FFmpeg context is made again only when the input's
+ * layout changes.
  */
 export class AudioResampler {
   readonly #sampleRate: number;

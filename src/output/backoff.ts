@@ -56,16 +56,19 @@ export function defaultBackoffOptions(): BackoffOptions {
 /** Throws a ConfigError naming the first bad backoff option. */
 export function validateBackoffOptions(options: BackoffOptions): void {
   validateBackoffCurve(options);
-  for (const field of ['refusedProbeWindowMs', 'refusedProbeMaxMs', 'stableAfterMs'] as const) {
+  for (const field of ['refusedProbeWindowMs', 'stableAfterMs'] as const) {
     const value = options[field];
     if (!Number.isFinite(value) || value < 0) throw new ConfigError(field, value, 'use a number of ms ≥ 0');
   }
-  if (!Number.isFinite(options.refusedProbeIntervalMs) || options.refusedProbeIntervalMs <= 0) {
-    throw new ConfigError(
-      'refusedProbeIntervalMs',
-      options.refusedProbeIntervalMs,
-      'use a number of ms > 0, e.g. 500',
-    );
+  // A refused connection fails at once: with no wait between attempts, retrying would spin.
+  for (const [field, example] of [
+    ['refusedProbeIntervalMs', 500],
+    ['refusedProbeMaxMs', 5000],
+  ] as const) {
+    const value = options[field];
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new ConfigError(field, value, `use a number of ms > 0, e.g. ${example}`);
+    }
   }
   const retries = options.maxRetries;
   if (Number.isNaN(retries) || retries < 0 || (Number.isFinite(retries) && !Number.isInteger(retries))) {

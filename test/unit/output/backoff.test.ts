@@ -44,6 +44,7 @@ describe('validateBackoffOptions', () => {
     [{ refusedProbeIntervalMs: Infinity }, 'refusedProbeIntervalMs'],
     [{ refusedProbeWindowMs: Number.NaN }, 'refusedProbeWindowMs'],
     [{ refusedProbeMaxMs: -1 }, 'refusedProbeMaxMs'],
+    [{ refusedProbeMaxMs: 0 }, 'refusedProbeMaxMs'],
     [{ refusedProbeMaxMs: Infinity }, 'refusedProbeMaxMs'],
   ])('rejects %o naming %s', (partial, field) => {
     const options = { ...defaultBackoffOptions(), ...partial };
