@@ -53,6 +53,22 @@ export class InFlightGate {
 
   /** Whether nothing more should be handed to `connection` now. */
   isFull(connection: TransportConnection): boolean {
+    const { inFlight, bound } = this.#inFlight(connection, true);
+    return inFlight >= bound;
+  }
+
+  /**
+   * How many more bytes may go below `connection`'s own buffer now (Infinity: no bound known). What
+   * `isFull` counts with the buffer, this counts without it: the buffer's bytes wait for this room.
+   */
+  allowance(connection: TransportConnection): number {
+    const { inFlight, bound } = this.#inFlight(connection, false);
+    // Rounded up, so that a buffer released to the last byte reads as full (isFull), never as room.
+    return Math.max(0, Math.ceil(bound - inFlight));
+  }
+
+  /** Bytes past our socket buffer (`withBuffer`: and in it, acknowledged servers only) and their bound. */
+  #inFlight(connection: TransportConnection, withBuffer: boolean): { inFlight: number; bound: number } {
     if (this.#tracker.ackState === 'acknowledging') {
       // The slower of the two rates: when the link falls, the long window still reads the old rate for
       // seconds, and what it lets into flight then (500 ms at the old rate, 2 s at a quarter of it) can
@@ -64,11 +80,16 @@ export class InFlightGate {
       );
       const byRate = (rateBps / 8) * (this.#options.inFlightTargetMs / 1000);
       const window = this.#tracker.effectiveAckWindowBytes;
-      return this.#tracker.unacknowledgedBytes >= Math.max(2 * window + 16384, byRate);
+      const unacknowledged = this.#tracker.unacknowledgedBytes;
+      return {
+        inFlight: withBuffer ? unacknowledged : unacknowledged - connection.bufferedBytes,
+        bound: Math.max(2 * window + 16384, byRate),
+      };
     }
     const below = this.undeliveredBytes(connection);
+    if (below === null) return { inFlight: 0, bound: Infinity };
     const byDrain = (this.#drainRateBps() / 8) * (this.#options.inFlightTargetMs / 1000);
-    return below !== null && below >= Math.max(KERNEL_QUEUE_FLOOR_BYTES, byDrain);
+    return { inFlight: below, bound: Math.max(KERNEL_QUEUE_FLOOR_BYTES, byDrain) };
   }
 
   /**

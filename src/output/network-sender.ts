@@ -92,6 +92,8 @@ export class NetworkSender {
           this.#connection = connection = next.connection;
           next.onSwitch(head);
         }
+        // What waits in our buffer goes down as the path takes it: a keyframe in pieces, not in one burst.
+        connection.limitHandOver(this.#gate.allowance(connection));
         if (
           !connection.writable ||
           connection.bufferedBytes >= this.#options.sendBufferBytes ||

@@ -301,6 +301,10 @@ class RtmpTransportConnection extends TypedEmitter<TransportConnectionEvents> im
     return connection.writeVideo(timestampMs, oneTrackVideoTag(track, frame));
   }
 
+  limitHandOver(bytes: number): void {
+    this.#connection.limitHandOver(bytes);
+  }
+
   requestDeliveryReading(): void {
     const connection = this.#connection;
     if (connection.acknowledgementsReceived > 0 || connection.state !== 'publishing') return;

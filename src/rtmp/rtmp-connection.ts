@@ -62,6 +62,11 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
   #closePromise: Promise<void> | undefined;
   #closedWith: Error | undefined | null = null;
   #bytesWritten = 0;
+  /** Written but held back by `limitHandOver`, in order: not given to the socket yet. */
+  readonly #held: Buffer[] = [];
+  #heldBytes = 0;
+  /** The chunk stream offset up to which bytes may go to the socket. */
+  #handOverLimit = Infinity;
   #bytesReceived = 0;
   #lastAckSent = 0;
   #acknowledgements = 0;
@@ -97,7 +102,7 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
     return this.#closedWith;
   }
 
-  /** Bytes of chunk stream handed to the socket since the handshake (see the class comment). */
+  /** Bytes of chunk stream written since the handshake, held ones included (see the class comment). */
   get bytesWritten(): number {
     return this.#bytesWritten;
   }
@@ -107,9 +112,21 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
     return this.#bytesReceived;
   }
 
-  /** Bytes queued in the socket (user space), not yet handed to the kernel. */
+  /** Bytes not yet handed to the kernel: queued in the socket (user space) or held by `limitHandOver`. */
   get writableLength(): number {
-    return this.#socket?.writableLength ?? 0;
+    return (this.#socket?.writableLength ?? 0) + this.#heldBytes;
+  }
+
+  /**
+   * Paces the chunk stream: from now on at most `bytes` more go to the socket (until the next call);
+   * later ones are held, in order, control messages included, so the byte stream never reorders.
+   * Infinity, the start, lets everything through. Closing lifts the limit. Returns false when the
+   * socket's buffer is past its high-water mark (`drain` follows).
+   */
+  limitHandOver(bytes: number): boolean {
+    if (this.#state !== 'publishing') return this.#release(); // closing: the limit stays lifted
+    this.#handOverLimit = this.#bytesWritten - this.#heldBytes + Math.max(0, bytes);
+    return this.#release();
   }
 
   /** How many acknowledgements the server has sent (0 = this server may never acknowledge). */
@@ -202,6 +219,7 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
       return (this.#closePromise = Promise.resolve());
     }
     this.#closePromise = new Promise<void>((resolve) => {
+      this.#handOverLimit = Infinity; // what is held goes first: a message cut short would garble the rest
       for (const message of this.#sequence.finish()) this.#send(message);
       this.#setState('closing');
       const finish = (): void => {
@@ -392,8 +410,26 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
   #send(message: RtmpMessage): WriteResult {
     const bytes = this.#writer.write(message);
     this.#bytesWritten += bytes.length;
-    const ok = this.#socket?.write(bytes) ?? false;
-    return { endOffset: this.#bytesWritten, ok };
+    this.#held.push(bytes);
+    this.#heldBytes += bytes.length;
+    return { endOffset: this.#bytesWritten, ok: this.#release() };
+  }
+
+  /** Gives held bytes to the socket up to the hand-over limit, cutting a message where it falls. */
+  #release(): boolean {
+    const socket = this.#socket;
+    if (!socket) return false;
+    let ok = true;
+    for (let head = this.#held[0]; head !== undefined; head = this.#held[0]) {
+      const room = this.#handOverLimit - (this.#bytesWritten - this.#heldBytes);
+      if (room <= 0) break;
+      const piece = head.length <= room ? head : head.subarray(0, room);
+      if (piece === head) this.#held.shift();
+      else this.#held[0] = head.subarray(room);
+      this.#heldBytes -= piece.length;
+      ok = socket.write(piece);
+    }
+    return ok;
   }
 
   /** A getter, so the compiler does not narrow `#state` across calls that may change it. */
@@ -452,6 +488,8 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
     if (this.#closed) return;
     this.#cancelTimer();
     this.#socket?.destroy();
+    this.#held.length = 0;
+    this.#heldBytes = 0;
     this.#setState('closed');
     this.#closedWith = error;
     const pending = this.#pending;

@@ -54,6 +54,13 @@ export class FakeConnection extends TypedEmitter<TransportConnectionEvents> impl
 
   requestDeliveryReading(): void {}
 
+  /** The allowances the sender gave, in order (the fake hands everything over regardless). */
+  readonly handOverAllowances: number[] = [];
+
+  limitHandOver(bytes: number): void {
+    this.handOverAllowances.push(bytes);
+  }
+
   close(): Promise<void> {
     this.closeCalls++;
     this.end(undefined);

@@ -133,6 +133,34 @@ describe('InFlightGate with an acknowledging server', () => {
     expect(gate.isFull(connection())).toBe(true);
   });
 
+  it('allows into the kernel the bound minus what is unacknowledged past our buffer', () => {
+    // 2 Mbit/s × 500 ms = 125 000 bytes; 100 000 unacknowledged, of them 60 000 still in our buffer
+    const { gate } = gateWith({
+      ackState: 'acknowledging',
+      unacknowledgedBytes: 100_000,
+      deliveryRateBps: 2_000_000,
+    });
+    const buffered = connection({ bytesWritten: 100_000, bufferedBytes: 60_000 });
+    expect(gate.allowance(buffered)).toBe(125_000 - 40_000);
+    expect(gate.allowance(connection())).toBe(25_000);
+    // isFull counts our buffer too: it decides whether to take another packet
+    expect(gate.isFull(buffered)).toBe(false);
+  });
+
+  it('rounds the room up, so a buffer released to the last byte reads as full', () => {
+    // 1 bit/s over the windows: the bound is 125 000.0625 bytes
+    const { gate, tracker } = gateWith({
+      ackState: 'acknowledging',
+      unacknowledgedBytes: 100_000,
+      deliveryRateBps: 2_000_001,
+    });
+    const room = gate.allowance(connection());
+    expect(room).toBe(25_001);
+    tracker.unacknowledgedBytes += room;
+    expect(gate.isFull(connection())).toBe(true);
+    expect(gate.allowance(connection())).toBe(0);
+  });
+
   it('ignores the kernel readings: acknowledgements say more', () => {
     const { gate } = gateWith({ ackState: 'acknowledging', unacknowledgedBytes: 0 });
     gate.onDelivery({ atUs: 0, handedOverBytes: 0, undeliveredBytes: 10_000_000 });
@@ -207,6 +235,15 @@ describe('InFlightGate without acknowledgements', () => {
     gate.onDelivery({ atUs: 0, handedOverBytes: 0, undeliveredBytes: 0 });
     expect(gate.isFull(connection({ bytesWritten: 399_999 }))).toBe(false);
     expect(gate.isFull(connection({ bytesWritten: 400_000 }))).toBe(true);
+  });
+
+  it('allows the bound minus the kernel queue, and everything while the queue cannot be read', () => {
+    const { gate } = gateWith({ deliveryRateBps: 1_600_000 }); // × 500 ms = 100 000 bytes
+    expect(gate.allowance(connection())).toBe(Infinity);
+    gate.onDelivery({ atUs: 0, handedOverBytes: 0, undeliveredBytes: 70_000 });
+    expect(gate.allowance(connection({ bytesWritten: 50_000, bufferedBytes: 40_000 }))).toBe(20_000);
+    expect(gate.allowance(connection({ bytesWritten: 50_000 }))).toBe(0);
+    expect(gate.allowance(connection({ deliveryVisible: false }))).toBe(Infinity);
   });
 
   it('forgets the reading on reset(): a new connection starts unread', () => {

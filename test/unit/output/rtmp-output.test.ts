@@ -193,6 +193,35 @@ describe('RtmpOutput sees every way a connection ends', () => {
     },
   );
 
+  it('hands a keyframe larger than the in-flight bound to the socket in pieces, as acknowledgements come back', async () => {
+    const { clock, out, server } = rig({}, { connection: { windowAckSizeBytes: 1024 } });
+    out.start();
+    await untilTrue(() => out.state === 'live', 'live');
+    for (let t = 0; t < 2000; t += 33) {
+      out.writePacket(
+        t % 1000 === 0 ? keyframe({ atMs: t, bytes: 5000 }) : interFrame({ atMs: t, bytes: 2000 }),
+      );
+      await pass(clock, 33, 33);
+    }
+    expect(out.stats.ackState).toBe('acknowledging');
+    const session = server.sessions[0]!;
+    const client = (session.socket as MemorySocket).peer!;
+    await untilTrue(() => client.writableLength === 0, 'everything delivered');
+    client.hold(); // the path stalls: nothing more arrives, no acknowledgement comes back
+    out.writePacket(keyframe({ atMs: 2000, bytes: 200_000 }));
+    await pass(clock, 100, 33);
+    // What the output gave its socket since (stuck in it, as in a kernel behind a stalled path).
+    const inFlight = client.writableLength;
+    // The bound, 500 ms of the ~490 kbit/s delivered (above 2 acknowledgement windows + 16 KiB), is about
+    // 31 KB here: a piece of the keyframe went, the rest waits for acknowledgements (all of it: 200 KB).
+    expect(inFlight).toBeGreaterThan(0);
+    expect(inFlight).toBeLessThan(100_000);
+    client.release();
+    await passUntil(clock, () => frames(session).some((m) => m.timestamp === 2000), 'the keyframe');
+    const big = frames(session).find((m) => m.timestamp === 2000)!;
+    expect(big.payload.length).toBe(200_000 + 5); // whole, after its FLV video tag header
+  });
+
   it('declares a path that stops delivering dead after ackStallTimeoutMs and reconnects', async () => {
     const { clock, out, server } = rig(
       {},

@@ -263,6 +263,57 @@ describe('RtmpConnection while publishing', () => {
   });
 });
 
+describe('RtmpConnection pacing (limitHandOver)', () => {
+  it('gives the socket at most the allowance, holds the rest in order, and lets it go when allowed', async () => {
+    const s = await start();
+    const c = open(s.url());
+    await c.connect();
+    const session = s.sessions[0]!;
+    await waitFor(() => session.bytesReceived === c.bytesWritten);
+    const before = c.bytesWritten;
+    c.limitHandOver(4000);
+    const video = c.writeVideo(0, Buffer.alloc(10_000, 7));
+    const audio = c.writeAudio(1, Buffer.from('af01aa', 'hex'));
+    expect(video.endOffset).toBeGreaterThan(before + 10_000); // offsets count held bytes too
+    expect(audio.endOffset).toBe(c.bytesWritten);
+    await waitFor(() => session.bytesReceived === before + 4000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(session.bytesReceived).toBe(before + 4000); // nothing past the allowance
+    expect(c.writableLength).toBe(c.bytesWritten - before - 4000); // the rest is held, and counted
+    c.limitHandOver(3000);
+    await waitFor(() => session.bytesReceived === before + 7000);
+    c.limitHandOver(Infinity);
+    await waitFor(() => session.bytesReceived === c.bytesWritten);
+    expect(c.writableLength).toBe(0);
+    // Cut anywhere, the chunk stream reads back as the same two messages, in order.
+    const media = session.messages.filter(
+      (m) => m.messageTypeId === MessageType.VIDEO || m.messageTypeId === MessageType.AUDIO,
+    );
+    expect(media.map((m) => [m.messageTypeId, m.timestamp, m.payload.length])).toEqual([
+      [MessageType.VIDEO, 0, 10_000],
+      [MessageType.AUDIO, 1, 3],
+    ]);
+    expect(media[0]!.payload.equals(Buffer.alloc(10_000, 7))).toBe(true);
+  });
+
+  it('sends what it holds before FCUnpublish when closing, and ignores limits from then on', async () => {
+    const s = await start();
+    const c = open(s.url());
+    await c.connect();
+    c.limitHandOver(0);
+    c.writeVideo(5, Buffer.alloc(6000, 3));
+    const closing = c.close();
+    c.limitHandOver(0);
+    await closing;
+    await waitFor(() => s.sessions[0]!.closed);
+    const session = s.sessions[0]!;
+    expect(
+      session.messages.some((m) => m.messageTypeId === MessageType.VIDEO && m.payload.length === 6000),
+    ).toBe(true);
+    expect(s.commands().slice(-2)).toEqual(['FCUnpublish', 'deleteStream']);
+  });
+});
+
 describe('RtmpConnection close', () => {
   it('sends FCUnpublish and deleteStream, ends the socket, and is idempotent', async () => {
     const s = await start();
