@@ -95,6 +95,20 @@ async function passUntil(
   }
 }
 
+/** One frame of a 30 fps stream with a keyframe a second (5000 and 2000 bytes), then 33 ms pass. */
+async function frameAt(out: RtmpOutput, clock: FakeClock, t: number): Promise<void> {
+  out.writePacket(t % 1000 === 0 ? keyframe({ atMs: t, bytes: 5000 }) : interFrame({ atMs: t, bytes: 2000 }));
+  await pass(clock, 33, 33);
+}
+
+/** Starts `out` and streams 2 s: live, and the server's acknowledgements seen. */
+async function liveAndAcknowledging(out: RtmpOutput, clock: FakeClock): Promise<void> {
+  out.start();
+  await untilTrue(() => out.state === 'live', 'live');
+  for (let t = 0; t < 2000; t += 33) await frameAt(out, clock, t);
+  expect(out.stats.ackState).toBe('acknowledging');
+}
+
 const isMedia = (m: RtmpMessage): boolean =>
   m.messageTypeId === MessageType.VIDEO || m.messageTypeId === MessageType.AUDIO;
 const isFrame = (m: RtmpMessage): boolean => isMedia(m) && m.payload[1] === 1;
@@ -195,15 +209,7 @@ describe('RtmpOutput sees every way a connection ends', () => {
 
   it('hands a keyframe larger than the in-flight bound to the socket in pieces, as acknowledgements come back', async () => {
     const { clock, out, server } = rig({}, { connection: { windowAckSizeBytes: 1024 } });
-    out.start();
-    await untilTrue(() => out.state === 'live', 'live');
-    for (let t = 0; t < 2000; t += 33) {
-      out.writePacket(
-        t % 1000 === 0 ? keyframe({ atMs: t, bytes: 5000 }) : interFrame({ atMs: t, bytes: 2000 }),
-      );
-      await pass(clock, 33, 33);
-    }
-    expect(out.stats.ackState).toBe('acknowledging');
+    await liveAndAcknowledging(out, clock);
     const session = server.sessions[0]!;
     const client = (session.socket as MemorySocket).peer!;
     await untilTrue(() => client.writableLength === 0, 'everything delivered');
@@ -227,23 +233,9 @@ describe('RtmpOutput sees every way a connection ends', () => {
       {},
       { ackStallTimeoutMs: 5000, connection: { windowAckSizeBytes: 1024 } },
     );
-    out.start();
-    await untilTrue(() => out.state === 'live', 'live');
-    for (let t = 0; t < 2000; t += 33) {
-      out.writePacket(
-        t % 1000 === 0 ? keyframe({ atMs: t, bytes: 5000 }) : interFrame({ atMs: t, bytes: 2000 }),
-      );
-      await pass(clock, 33, 33);
-    }
-    expect(out.stats.ackState).toBe('acknowledging');
+    await liveAndAcknowledging(out, clock);
     (server.sessions[0]?.socket as MemorySocket).peer?.hold(); // the path dies: nothing reaches the server
-    for (let t = 2000; t < 9000; t += 33) {
-      out.writePacket(
-        t % 1000 === 0 ? keyframe({ atMs: t, bytes: 5000 }) : interFrame({ atMs: t, bytes: 2000 }),
-      );
-      await pass(clock, 33, 33);
-      if (server.sessions.length >= 2) break;
-    }
+    for (let t = 2000; t < 9000 && server.sessions.length < 2; t += 33) await frameAt(out, clock, t);
     expect(server.sessions.length).toBeGreaterThanOrEqual(2);
     expect(out.stats.lastDisconnectReason).toMatch(/no progress for 5 s/);
   });
