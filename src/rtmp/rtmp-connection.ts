@@ -6,6 +6,7 @@ import { onMetaData } from '../flv/tags.js';
 import type { StreamConfig } from '../media/packet.js';
 import { ChunkReader } from './chunk-reader.js';
 import { ChunkWriter, type RtmpMessage } from './chunk-writer.js';
+import { HandOverQueue } from './hand-over-queue.js';
 import { MessageType, UserControlEvent } from './constants.js';
 import type { RtmpError } from './errors.js';
 import {
@@ -62,11 +63,8 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
   #closePromise: Promise<void> | undefined;
   #closedWith: Error | undefined | null = null;
   #bytesWritten = 0;
-  /** Written but held back by `limitHandOver`, in order: not given to the socket yet. */
-  readonly #held: Buffer[] = [];
-  #heldBytes = 0;
-  /** The chunk stream offset up to which bytes may go to the socket. */
-  #handOverLimit = Infinity;
+  /** Written but held back by `limitHandOver`: not given to the socket yet. */
+  readonly #outbox = new HandOverQueue();
   #bytesReceived = 0;
   #lastAckSent = 0;
   #acknowledgements = 0;
@@ -114,7 +112,7 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
 
   /** Bytes not yet handed to the kernel: queued in the socket (user space) or held by `limitHandOver`. */
   get writableLength(): number {
-    return (this.#socket?.writableLength ?? 0) + this.#heldBytes;
+    return (this.#socket?.writableLength ?? 0) + this.#outbox.heldBytes;
   }
 
   /**
@@ -124,8 +122,7 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
    * socket's buffer is past its high-water mark (`drain` follows).
    */
   limitHandOver(bytes: number): boolean {
-    if (this.#state !== 'publishing') return this.#release(); // closing: the limit stays lifted
-    this.#handOverLimit = this.#bytesWritten - this.#heldBytes + Math.max(0, bytes);
+    if (this.#state === 'publishing') this.#outbox.limit(bytes); // closing: the limit stays lifted
     return this.#release();
   }
 
@@ -219,7 +216,7 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
       return (this.#closePromise = Promise.resolve());
     }
     this.#closePromise = new Promise<void>((resolve) => {
-      this.#handOverLimit = Infinity; // what is held goes first: a message cut short would garble the rest
+      this.#outbox.limit(Infinity); // what is held goes first: a message cut short would garble the rest
       for (const message of this.#sequence.finish()) this.#send(message);
       this.#setState('closing');
       const finish = (): void => {
@@ -410,26 +407,13 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
   #send(message: RtmpMessage): WriteResult {
     const bytes = this.#writer.write(message);
     this.#bytesWritten += bytes.length;
-    this.#held.push(bytes);
-    this.#heldBytes += bytes.length;
+    this.#outbox.push(bytes);
     return { endOffset: this.#bytesWritten, ok: this.#release() };
   }
 
-  /** Gives held bytes to the socket up to the hand-over limit, cutting a message where it falls. */
   #release(): boolean {
     const socket = this.#socket;
-    if (!socket) return false;
-    let ok = true;
-    for (let head = this.#held[0]; head !== undefined; head = this.#held[0]) {
-      const room = this.#handOverLimit - (this.#bytesWritten - this.#heldBytes);
-      if (room <= 0) break;
-      const piece = head.length <= room ? head : head.subarray(0, room);
-      if (piece === head) this.#held.shift();
-      else this.#held[0] = head.subarray(room);
-      this.#heldBytes -= piece.length;
-      ok = socket.write(piece);
-    }
-    return ok;
+    return socket ? this.#outbox.release((piece) => socket.write(piece)) : false;
   }
 
   /** A getter, so the compiler does not narrow `#state` across calls that may change it. */
@@ -488,8 +472,7 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
     if (this.#closed) return;
     this.#cancelTimer();
     this.#socket?.destroy();
-    this.#held.length = 0;
-    this.#heldBytes = 0;
+    this.#outbox.clear();
     this.#setState('closed');
     this.#closedWith = error;
     const pending = this.#pending;
