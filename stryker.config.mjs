@@ -33,6 +33,7 @@ const config = {
     'src/output/adaptation-loop.ts',
     'src/rtmp/chunk-reader.ts',
     'src/rtmp/chunk-writer.ts',
+    'src/rtmp/hand-over-queue.ts',
     'src/amf0/amf0.ts',
     'src/capture/capture-loop.ts',
     'src/capture/audio-engine.ts',

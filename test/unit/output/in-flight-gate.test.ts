@@ -135,7 +135,7 @@ describe('InFlightGate with an acknowledging server', () => {
 
   it('allows into the kernel the bound minus what is unacknowledged past our buffer', () => {
     // 2 Mbit/s × 500 ms = 125 000 bytes; 100 000 unacknowledged, of them 60 000 still in our buffer
-    const { gate } = gateWith({
+    const { gate, tracker } = gateWith({
       ackState: 'acknowledging',
       unacknowledgedBytes: 100_000,
       deliveryRateBps: 2_000_000,
@@ -145,6 +145,9 @@ describe('InFlightGate with an acknowledging server', () => {
     expect(gate.allowance(connection())).toBe(25_000);
     // isFull counts our buffer too: it decides whether to take another packet
     expect(gate.isFull(buffered)).toBe(false);
+    tracker.unacknowledgedBytes = 125_000;
+    expect(gate.isFull(buffered)).toBe(true);
+    expect(gate.allowance(buffered)).toBe(60_000);
   });
 
   it('rounds the room up, so a buffer released to the last byte reads as full', () => {

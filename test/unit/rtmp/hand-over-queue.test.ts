@@ -47,6 +47,17 @@ describe('HandOverQueue', () => {
     expect(queue.heldBytes).toBe(0);
   });
 
+  it('gives a buffer that fits the room exactly whole, once', () => {
+    const queue = new HandOverQueue();
+    const out = sink();
+    queue.limit(3);
+    queue.push(Buffer.from('abc'));
+    queue.release(out.write);
+    queue.limit(Infinity);
+    queue.release(out.write);
+    expect(out.pieces.map(String)).toEqual(['abc']);
+  });
+
   it('counts only whole bytes of a fractional limit (and never spins on the fraction)', () => {
     const queue = new HandOverQueue();
     const out = sink();
