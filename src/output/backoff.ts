@@ -78,8 +78,9 @@ export function validateBackoffOptions(options: BackoffOptions): void {
 
 /**
  * The retry state of one output: which delay comes next, given how the last attempt failed.
- * A server not ready (nothing listening, or a proxy closing for it: a server restarting) is probed fast for a while, then
- * on the exponential schedule capped at `refusedProbeMaxMs`; other failures back off exponentially up to `maxMs`; a permanent failure or maxRetries ends it (`exhausted`).
+ * A server not ready (nothing listening, or a proxy closing for it: a server restarting) is probed
+ * fast for a while, then on the exponential schedule capped at `refusedProbeMaxMs`; other failures back
+ * off exponentially up to `maxMs`; a permanent failure or maxRetries ends it (`exhausted`).
  */
 export class ReconnectSchedule {
   /** The validated options. */
