@@ -51,24 +51,28 @@ export class InFlightGate {
     this.#reading = null;
   }
 
-  /** Whether nothing more should be handed to `connection` now. */
+  /**
+   * Whether nothing more should be handed to `connection` now: the path is full, or part of a message
+   * still waits for room (what follows it stays where it can still be dropped).
+   */
   isFull(connection: TransportConnection): boolean {
-    const { inFlight, bound } = this.#inFlight(connection, true);
+    if (connection.heldBytes > 0) return true;
+    const { inFlight, bound } = this.#inFlight(connection);
     return inFlight >= bound;
   }
 
-  /**
-   * How many more bytes may go below `connection`'s own buffer now (Infinity: no bound known). What
-   * `isFull` counts with the buffer, this counts without it: the buffer's bytes wait for this room.
-   */
+  /** How many more bytes `connection` may give its socket now (Infinity: no bound known). */
   allowance(connection: TransportConnection): number {
-    const { inFlight, bound } = this.#inFlight(connection, false);
-    // Rounded up, so that a buffer released to the last byte reads as full (isFull), never as room.
-    return Math.max(0, Math.ceil(bound - inFlight));
+    const { inFlight, bound } = this.#inFlight(connection);
+    return Math.max(0, bound - inFlight);
   }
 
-  /** Bytes past our socket buffer (`withBuffer`: and in it, acknowledged servers only) and their bound. */
-  #inFlight(connection: TransportConnection, withBuffer: boolean): { inFlight: number; bound: number } {
+  /**
+   * Bytes given to the socket and not delivered, and their bound. The socket's own buffer counts: a
+   * TLS socket empties it only on a later turn, and counting it as ours would grant the same room to
+   * every pass of one turn.
+   */
+  #inFlight(connection: TransportConnection): { inFlight: number; bound: number } {
     if (this.#tracker.ackState === 'acknowledging') {
       // The slower of the two rates: when the link falls, the long window still reads the old rate for
       // seconds, and what it lets into flight then (500 ms at the old rate, 2 s at a quarter of it) can
@@ -80,16 +84,18 @@ export class InFlightGate {
       );
       const byRate = (rateBps / 8) * (this.#options.inFlightTargetMs / 1000);
       const window = this.#tracker.effectiveAckWindowBytes;
-      const unacknowledged = this.#tracker.unacknowledgedBytes;
       return {
-        inFlight: withBuffer ? unacknowledged : unacknowledged - connection.bufferedBytes,
+        inFlight: this.#tracker.unacknowledgedBytes - connection.heldBytes,
         bound: Math.max(2 * window + 16384, byRate),
       };
     }
     const below = this.undeliveredBytes(connection);
     if (below === null) return { inFlight: 0, bound: Infinity };
     const byDrain = (this.#drainRateBps() / 8) * (this.#options.inFlightTargetMs / 1000);
-    return { inFlight: below, bound: Math.max(KERNEL_QUEUE_FLOOR_BYTES, byDrain) };
+    return {
+      inFlight: below + connection.bufferedBytes - connection.heldBytes,
+      bound: Math.max(KERNEL_QUEUE_FLOOR_BYTES, byDrain),
+    };
   }
 
   /**

@@ -224,6 +224,10 @@ class RtmpTransportConnection extends TypedEmitter<TransportConnectionEvents> im
     return this.#connection.writableLength;
   }
 
+  get heldBytes(): number {
+    return this.#connection.heldBytes;
+  }
+
   get deliveryVisible(): boolean {
     return this.#kernelQueue?.visible ?? this.#connection.tcpPorts !== undefined;
   }

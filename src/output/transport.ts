@@ -60,8 +60,10 @@ export interface TransportConnection extends TypedEmitter<TransportConnectionEve
   readonly closed: Promise<Error | undefined>;
   /** Bytes written on this connection (the offsets `acknowledged` counts in). */
   readonly bytesWritten: number;
-  /** Of those, bytes still in our own (user-space) socket buffer. */
+  /** Of those, bytes still in our own (user-space) socket buffer, held ones included. */
   readonly bufferedBytes: number;
+  /** Of those, bytes `limitHandOver` holds back: not given to the socket yet. */
+  readonly heldBytes: number;
   /** Whether `requestDeliveryReading()` can work here (false once the layer below turned out opaque). */
   readonly deliveryVisible: boolean;
   /**

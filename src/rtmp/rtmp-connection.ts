@@ -115,14 +115,19 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
     return (this.#socket?.writableLength ?? 0) + this.#outbox.heldBytes;
   }
 
+  /** Of `writableLength`, the bytes `limitHandOver` holds back. */
+  get heldBytes(): number {
+    return this.#outbox.heldBytes;
+  }
+
   /**
    * Paces the chunk stream: from now on at most `bytes` more go to the socket (until the next call);
    * later ones are held, in order, control messages included, so the byte stream never reorders.
-   * Infinity, the start, lets everything through. Closing lifts the limit. Returns false when the
+   * Infinity, the start, lets everything through. Closing sends what is held first. Returns false when the
    * socket's buffer is past its high-water mark (`drain` follows).
    */
   limitHandOver(bytes: number): boolean {
-    if (this.#state === 'publishing') this.#outbox.limit(bytes); // closing: the limit stays lifted
+    this.#outbox.limit(bytes);
     return this.#release();
   }
 

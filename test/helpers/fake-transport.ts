@@ -54,12 +54,10 @@ export class FakeConnection extends TypedEmitter<TransportConnectionEvents> impl
 
   requestDeliveryReading(): void {}
 
-  /** The allowances the sender gave, in order (the fake hands everything over regardless). */
-  readonly handOverAllowances: number[] = [];
+  /** The fake holds nothing back. */
+  readonly heldBytes = 0;
 
-  limitHandOver(bytes: number): void {
-    this.handOverAllowances.push(bytes);
-  }
+  limitHandOver(): void {}
 
   close(): Promise<void> {
     this.closeCalls++;
