@@ -74,12 +74,12 @@ export interface TransportConnection extends TypedEmitter<TransportConnectionEve
   /** Writes one packet, preceded by whatever the protocol needs before it (metadata, headers). */
   write(packet: EncodedPacket, timestampMs: number): TransportWrite;
   /**
-   * Paces what goes below our buffer: from now on, at most `bytes` more of what was written go to the
-   * layer below (the kernel), until the next call; the rest waits in our buffer, in order, counted in
-   * `bufferedBytes`. Infinity (the start) lets everything through. A large message (a keyframe) thus
-   * enters a slow path in pieces, as it drains, instead of in one burst that overflows the
-   * bottleneck's queue (measured: a 83 KB keyframe into a 65 KB queue, 32 packets lost, a 1.1 s
-   * retransmission timeout with nothing delivered).
+   * Paces what reaches the socket: from now on, at most `bytes` more of what was written go to it,
+   * until the next call; the rest is held, in order, counted in `heldBytes` (and `bufferedBytes`).
+   * Infinity (the start) lets everything through. A large message (a keyframe) thus enters a slow
+   * path in pieces, as it drains, instead of in one burst that overflows the bottleneck's queue
+   * (measured: an 83 KB keyframe into a 65 KB queue, 32 packets lost, a 1.1 s retransmission timeout
+   * with nothing delivered).
    */
   limitHandOver(bytes: number): void;
   /** Asks for a `delivery` reading; coalesced, and skipped once the peer acknowledges by itself. */
