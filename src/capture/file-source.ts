@@ -142,6 +142,7 @@ export class FileSource extends TypedEmitter<FileSourceEvents> {
       sampleRate: full.sampleRate,
       channels: full.channels,
       sharePictures: true,
+      readInline: clock,
     });
     const source = new FileSource(clock, reader, full);
     // Playback starts with the session: have the first `leadMs` decoded by then.

@@ -22,6 +22,7 @@ import {
   type AVPixelFormat,
   type AVSampleFormat,
 } from 'node-av/constants';
+import type { Clock } from '../core/clock.js';
 import { MediaError } from '../core/errors.js';
 import { AudioResampler } from '../ffmpeg/resampler.js';
 import { VideoScaler } from '../ffmpeg/scaler.js';
@@ -48,7 +49,17 @@ export interface MediaReaderOptions {
    * (`DecodedVideo`); default false. A file restream shares them; a screen compares their bytes.
    */
   sharePictures?: boolean;
+  /**
+   * Read packets on the caller's thread, timing each read on this clock (default: on the threadpool).
+   * For local files: a read from the page cache takes about 5 µs, a threadpool round trip about 50 µs
+   * of CPU. The first read that takes longer than {@link SLOW_READ_MS} (slow storage, a network path)
+   * moves reading to the threadpool for good.
+   */
+  readInline?: Clock;
 }
+
+/** A read on the caller's thread that takes longer than this moves reading to the threadpool, ms. */
+export const SLOW_READ_MS = 20;
 
 /** One decoded picture, with its presentation time in the input's own time line. */
 export interface DecodedVideo {
@@ -100,9 +111,10 @@ interface Decoder {
 
 /**
  * Opens a device or a file with node-av's low-level API and decodes it, one packet per `read()`.
- * Every FFmpeg call that can block or takes milliseconds (open, read, video decode, scale) is
- * node-av's async form, so it runs on the libuv threadpool; the calls that take microseconds (audio
- * decode, resample, taking a decoded frame) run here, since a threadpool round trip costs more.
+ * Every FFmpeg call that can block or takes milliseconds (open, a device's read, video decode, scale)
+ * is node-av's async form, so it runs on the libuv threadpool; the calls that take microseconds (audio
+ * decode, resample, taking a decoded frame, a local file's read: see `readInline`) run here, since a
+ * threadpool round trip costs more.
  * Callers keep one `read()` in flight at a time.
  */
 export class MediaReader {
@@ -114,6 +126,7 @@ export class MediaReader {
   readonly #scaler = new VideoScaler();
   readonly #resampler: AudioResampler;
   readonly #sharePictures: boolean;
+  #inlineClock: Clock | null;
   #closed = false;
 
   private constructor(
@@ -127,6 +140,7 @@ export class MediaReader {
     this.#audio = audio;
     this.#resampler = new AudioResampler(options.sampleRate, options.channels);
     this.#sharePictures = options.sharePictures ?? false;
+    this.#inlineClock = options.readInline ?? null;
     this.#packet.alloc();
     this.#frame.alloc();
   }
@@ -176,7 +190,9 @@ export class MediaReader {
    * end of the input. Devices that have nothing yet return an empty list.
    */
   async read(): Promise<Decoded[] | null> {
-    const ret = await this.#input.readFrame(this.#packet);
+    const ret = this.#inlineClock
+      ? this.#readHere(this.#inlineClock)
+      : await this.#input.readFrame(this.#packet);
     if (ret === AVERROR_EAGAIN) return [];
     if (ret === AVERROR_EOF) return this.#drain();
     if (ret < 0) throw new MediaError('reading the input', errorText(ret));
@@ -202,6 +218,11 @@ export class MediaReader {
     }
   }
 
+  /** Whether packets are read on the caller's thread (see `readInline`); false once a read was slow. */
+  get readsInline(): boolean {
+    return this.#inlineClock !== null;
+  }
+
   /** Seeks back to the start (for looping) and resets the decoders. */
   async rewind(): Promise<void> {
     const ret = await this.#input.seekFrame(-1, 0n, AVSEEK_FLAG_BACKWARD);
@@ -221,6 +242,13 @@ export class MediaReader {
     this.#packet.free();
     this.#frame.free();
     await this.#input.closeInput();
+  }
+
+  #readHere(clock: Clock): number {
+    const startedUs = clock.nowUs();
+    const ret = this.#input.readFrameSync(this.#packet);
+    if (clock.nowUs() - startedUs > SLOW_READ_MS * 1000) this.#inlineClock = null;
+    return ret;
   }
 
   async #drain(): Promise<Decoded[] | null> {
