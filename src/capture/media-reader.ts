@@ -51,7 +51,7 @@ export interface MediaReaderOptions {
   sharePictures?: boolean;
   /**
    * Read packets on the caller's thread, timing each read on this clock (default: on the threadpool).
-   * For local files: a read from the page cache takes about 5 µs, a threadpool round trip about 50 µs
+   * For local files: a read from the page cache takes about 5 µs, a threadpool round trip 30–50 µs
    * of CPU. The first read that takes longer than {@link SLOW_READ_MS} (slow storage, a network path)
    * moves reading to the threadpool for good.
    */
