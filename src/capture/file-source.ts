@@ -64,7 +64,8 @@ interface QueuedFrame {
 
 /**
  * A media file played in real time on the session clock — the "restream a file" case. One demux
- * loop (one read in flight, on the threadpool) decodes at most `leadMs` ahead of playback. Video
+ * loop (one read at a time; see MediaReader's `readInline`) decodes at most `leadMs` ahead of
+ * playback, and once there sleeps until half of that is left. Video
  * goes to the CaptureLoop with newest-frame-due semantics; audio goes into a FIFO the AudioEngine
  * reads on its clock. Playback starts at the first `grab()` or `read()` (when the session starts).
  * Pictures go out by reference, never copied: the source holds each one until it shows the next.
@@ -246,7 +247,10 @@ export class FileSource extends TypedEmitter<FileSourceEvents> {
         const aheadUs = this.#decodedAheadUs - (this.#anchorUs === null ? 0 : this.#playheadUs());
         if (aheadUs > this.#leadUs) {
           this.#primed?.();
-          await sleep(this.#clock, Math.min(50, (aheadUs - this.#leadUs) / 1000 + 1), this.#stopped.signal);
+          // Sleep until half the lead is left, then read until it is full again: a few packets per
+          // wake-up instead of one timer per packet.
+          const sleepMs = Math.min(50, (aheadUs - this.#leadUs / 2) / 1000);
+          await sleep(this.#clock, sleepMs, this.#stopped.signal);
           continue;
         }
         const items = await this.#reader.read();
