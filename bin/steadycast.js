@@ -11,5 +11,11 @@ if (!process.env.UV_THREADPOOL_SIZE || Number(process.env.UV_THREADPOOL_SIZE) < 
 // user sized it themselves (`node --max-semi-space-size=…` or NODE_OPTIONS).
 const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
 if (!/semi[-_]space/.test(flags)) setFlagsFromString('--semi-space-growth-factor=1');
+// V8 optimizes a function once it has run about 200 KB of bytecode (three interrupt budgets). A stream's
+// JavaScript runs a few hundred small calls a second, so at the default budget most of it stays
+// unoptimized for a minute or more. An eighth of it gets that code optimized within seconds: the main
+// thread of a 20 s file restream went from 1.92 to 1.54 CPU s. Set before any of steadycast is loaded,
+// unless the user chose a budget themselves (`node --interrupt-budget=…`).
+if (!/interrupt[-_]budget(?![-_])/.test(flags)) setFlagsFromString('--interrupt-budget=8192');
 const { main } = await import('../dist/src/cli/main.js');
 process.exitCode = await main(process.argv.slice(2));
