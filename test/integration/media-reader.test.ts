@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FileSource } from '../../src/capture/file-source.js';
 import type { Clock } from '../../src/core/clock.js';
+import { MonotonicClock } from '../../src/core/monotonic-clock.js';
 import { MediaReader, SLOW_READ_MS, type Decoded } from '../../src/capture/media-reader.js';
 import { makeTempDir, requirementSkipReason, runCommand } from '../helpers/process.js';
 
@@ -93,5 +95,43 @@ describe.skipIf(missing)("MediaReader: a local file's packets are read on the ca
     const { inlineAfterRead } = await readAll(true, now);
     expect(inlineAfterRead.every(Boolean)).toBe(true);
     expect(calls).toBeGreaterThan(2 * 150);
+  });
+});
+
+describe.skipIf(missing)('FileSource: reading never holds the event loop', () => {
+  const manyPackets = join(dir, 'many-small-packets.mp4');
+  beforeAll(async () => {
+    // 100 000 tiny video packets and no audio: asked for audio only, the source reads and skips them all,
+    // inline, and they bring no playback time, so nothing but the read loop itself ever yields.
+    const made = await runCommand('ffmpeg', [
+      ...['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=gray:size=16x16:rate=1000'],
+      ...['-t', '100', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', manyPackets],
+    ]);
+    if (made.code !== 0) throw new Error(made.stderr);
+  }, 60_000);
+
+  it('lets the event loop run at least every READS_BETWEEN_YIELDS reads while it skips packets', async () => {
+    let counting = true;
+    let lastMs = performance.now();
+    let longestMs = 0;
+    const countTurns = (): void => {
+      const nowMs = performance.now();
+      longestMs = Math.max(longestMs, nowMs - lastMs);
+      lastMs = nowMs;
+      if (counting) setImmediate(countTurns);
+    };
+    setImmediate(countTurns);
+    // The file has no audio stream: reading ends at its end, and open() resolves then.
+    const source = await FileSource.open(new MonotonicClock(), {
+      path: manyPackets,
+      video: false,
+      audio: true,
+    });
+    await source.finished();
+    counting = false;
+    source.close();
+    // Reading the 100 000 packets in one run holds the loop for about half a second here; in runs of
+    // READS_BETWEEN_YIELDS, for well under a millisecond each.
+    expect(longestMs).toBeLessThan(150);
   });
 });
