@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { Device, Filter, InputFormat } from 'node-av';
+import { Device, Filter, InputFormat } from 'node-av/lib';
 import { DeviceError } from '../core/errors.js';
 import { findPulsePluginDir, pulseAlsaDevice } from './alsa-config.js';
 

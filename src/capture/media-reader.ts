@@ -8,7 +8,7 @@ import {
   InputFormat,
   Packet,
   type Stream,
-} from 'node-av';
+} from 'node-av/lib';
 import {
   AV_PIX_FMT_BGR0,
   AV_PIX_FMT_BGRA,

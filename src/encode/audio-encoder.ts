@@ -1,4 +1,4 @@
-import { Codec, CodecContext, Frame, Rational } from 'node-av';
+import { Codec, CodecContext, Frame, Rational } from 'node-av/lib';
 import {
   AV_CHANNEL_LAYOUT_MONO,
   AV_CHANNEL_LAYOUT_STEREO,

@@ -1,5 +1,5 @@
-import type { Frame } from 'node-av';
-import { Codec, CodecContext, CodecParameters, Rational } from 'node-av';
+import type { Frame } from 'node-av/lib';
+import { Codec, CodecContext, CodecParameters, Rational } from 'node-av/lib';
 import {
   AV_CODEC_FLAG_GLOBAL_HEADER,
   AV_PICTURE_TYPE_I,

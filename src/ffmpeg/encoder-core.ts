@@ -1,4 +1,4 @@
-import { Packet, type CodecContext, type Frame } from 'node-av';
+import { Packet, type CodecContext, type Frame } from 'node-av/lib';
 import { AVERROR_EAGAIN, AVERROR_EOF } from 'node-av/constants';
 import { MediaError } from '../core/errors.js';
 

@@ -1,4 +1,4 @@
-import { SoftwareResampleContext, type ChannelLayout } from 'node-av';
+import { SoftwareResampleContext, type ChannelLayout } from 'node-av/lib';
 import {
   AV_CHANNEL_LAYOUT_MONO,
   AV_CHANNEL_LAYOUT_STEREO,

@@ -1,4 +1,4 @@
-import { Frame } from 'node-av';
+import { Frame } from 'node-av/lib';
 import type { AVPixelFormat } from 'node-av/constants';
 import { MediaError } from '../core/errors.js';
 

@@ -1,4 +1,4 @@
-import { SoftwareScaleContext, type Frame } from 'node-av';
+import { SoftwareScaleContext, type Frame } from 'node-av/lib';
 import { SWS_BILINEAR, type AVPixelFormat } from 'node-av/constants';
 import { MediaError } from '../core/errors.js';
 

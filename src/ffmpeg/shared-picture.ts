@@ -1,4 +1,4 @@
-import type { Frame } from 'node-av';
+import type { Frame } from 'node-av/lib';
 import { AV_PIX_FMT_YUV420P, type AVPixelFormat } from 'node-av/constants';
 import type { RawVideoFrame } from '../media/frames.js';
 

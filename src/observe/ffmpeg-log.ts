@@ -1,4 +1,4 @@
-import { Log } from 'node-av';
+import { Log } from 'node-av/lib';
 import { AV_LOG_DEBUG, AV_LOG_ERROR, AV_LOG_INFO, AV_LOG_WARNING, type AVLogLevel } from 'node-av/constants';
 
 /** How much of FFmpeg's log to take, most severe first. */

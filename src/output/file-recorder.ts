@@ -1,6 +1,6 @@
 import { stat, statfs, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Dictionary, FormatContext, Packet, Rational, type Stream } from 'node-av';
+import { Dictionary, FormatContext, Packet, Rational, type Stream } from 'node-av/lib';
 import {
   AV_CHANNEL_LAYOUT_MONO,
   AV_CHANNEL_LAYOUT_STEREO,

@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import { dirname, extname, resolve } from 'node:path';
-import { FFmpegError } from 'node-av';
+import { FFmpegError } from 'node-av/lib';
 import { ConfigError, SteadycastError } from '../core/errors.js';
 import { describeSystemError } from '../core/system-error.js';
 
