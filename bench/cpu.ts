@@ -2,7 +2,7 @@
  * bench:cpu — what the same live stream costs with ffmpeg and with steadycast, side by side in one run.
  *
  * Kinds of work, each streamed for BENCH_SECONDS (default 40) to a fresh local nginx-rtmp behind a
- * wire tap, ffmpeg first and then steadycast, with the same settings (720p30, x264 veryfast zerolatency,
+ * wire tap, by ffmpeg and by steadycast one after the other, with the same settings (720p30, x264 veryfast zerolatency,
  * CBR 2500k, keyframe every 2 s, no B-frames, AAC 160k 48 kHz stereo):
  * - `pattern`: steadycast's moving test pattern and a tone, the same pictures on both sides (ffmpeg
  *   reads 10 s of them, rendered here, as raw video in a loop / `--video test --audio tone`);
@@ -15,11 +15,16 @@
  * every child it waited for) and max RSS; at the tap: time from spawning the publisher to the first
  * media message at the server (and to its `publish` command), and the wire delay of each kind —
  * arrival − RTMP timestamp, relative to the connection's best message ('min' reference) — p50 and p95.
+ * The whole process's CPU time of the same 40 s job varies by ±10 % on a shared VM, so one pair of runs
+ * gives a ratio ±14 %. The bench runs BENCH_ROUNDS pairs per kind (default 3), alternating which
+ * publisher goes first, and reports every pair's ratios and their median.
+ *
  * Prints a markdown table with the ratios steadycast / ffmpeg (delays and start as differences), and one
  * JSON line per run (prefix `json `) for tables over several runs.
  *
- * Env: BENCH_SECONDS (40), BENCH_KINDS (`pattern,file`), BENCH_STEADYCAST_ARGS (extra CLI arguments, e.g.
- * `--audio-encoder aac`), BENCH_PUBLISHERS (`ffmpeg,steadycast`). Run it under the heavy lock.
+ * Env: BENCH_SECONDS (40), BENCH_ROUNDS (3), BENCH_KINDS (`pattern,file`), BENCH_STEADYCAST_ARGS (extra
+ * CLI arguments, e.g. `--audio-encoder aac`), BENCH_PUBLISHERS (`ffmpeg,steadycast`). Run it under the
+ * heavy lock.
  */
 import { once } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -44,6 +49,8 @@ type Publisher = 'ffmpeg' | 'steadycast';
 /** What one publisher run measured. */
 interface RunResult {
   kind: Kind;
+  /** Which pair of runs this is (1-based). */
+  round: number;
   publisher: Publisher;
   exit: number | string;
   cpuS: number;
@@ -63,6 +70,7 @@ interface RunResult {
 }
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 40);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const kinds = (process.env.BENCH_KINDS ?? 'pattern,file').split(',') as Kind[];
 const publishers = (process.env.BENCH_PUBLISHERS ?? 'ffmpeg,steadycast').split(',') as Publisher[];
 const extraArgs = (process.env.BENCH_STEADYCAST_ARGS ?? '').split(' ').filter((a) => a !== '');
@@ -159,7 +167,12 @@ async function makePatternFile(dir: string): Promise<string> {
   return file;
 }
 
-async function runOnce(kind: Kind, publisher: Publisher, files: BenchFiles): Promise<RunResult> {
+async function runOnce(
+  kind: Kind,
+  round: number,
+  publisher: Publisher,
+  files: BenchFiles,
+): Promise<RunResult> {
   const nginx = await startNginxRtmp();
   const tap = await startWireTap({ targetPort: nginx.port });
   const url = tap.url('live', `${kind}-${publisher}`);
@@ -196,6 +209,7 @@ async function runOnce(kind: Kind, publisher: Publisher, files: BenchFiles): Pro
   const systemS = Number(timing[2]);
   return {
     kind,
+    round,
     publisher,
     exit: exited,
     cpuS: userS + systemS,
@@ -213,28 +227,77 @@ async function runOnce(kind: Kind, publisher: Publisher, files: BenchFiles): Pro
 
 const f = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+function median(values: number[]): number {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** steadycast against ffmpeg in one pair of runs. */
+interface Comparison {
+  cpu: number;
+  rss: number;
+  firstMedia: number;
+  audioP50: number;
+  videoP50: number;
+}
+
+function compare(a: RunResult, b: RunResult): Comparison {
+  return {
+    cpu: b.cpuS / a.cpuS,
+    rss: b.maxRssMb / a.maxRssMb,
+    firstMedia: b.firstMediaMs - a.firstMediaMs,
+    audioP50: b.audio.p50 - a.audio.p50,
+    videoP50: b.video.p50 - a.video.p50,
+  };
+}
+
 function table(results: RunResult[]): string {
   const lines = [
-    '| work | publisher | CPU s (user+sys) | max RSS MB | publish at ms | first media at ms (its timestamp) | audio delay p50 / p95 ms | video delay p50 / p95 ms |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| work | round | publisher | CPU s (user+sys) | max RSS MB | publish at ms | first media at ms (its timestamp) | audio delay p50 / p95 ms | video delay p50 / p95 ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.kind} | ${r.publisher} | ${f(r.cpuS)} (${f(r.userS)}+${f(r.systemS)}) | ${f(r.maxRssMb, 0)} | ` +
+      `| ${r.kind} | ${r.round} | ${r.publisher} | ${f(r.cpuS)} (${f(r.userS)}+${f(r.systemS)}) | ${f(r.maxRssMb, 0)} | ` +
         `${f(r.publishMs, 0)} | ${f(r.firstMediaMs, 0)} (${f(r.firstTimestampMs, 0)}) | ` +
         `${f(r.audio.p50)} / ${f(r.audio.p95)} | ${f(r.video.p50)} / ${f(r.video.p95)} |`,
     );
   }
-  lines.push('', '| work | CPU ratio | RSS ratio | first media Δ ms | audio p50 Δ ms | video p50 Δ ms |');
-  lines.push('| --- | --- | --- | --- | --- | --- |');
-  for (const kind of kinds) {
-    const a = results.find((r) => r.kind === kind && r.publisher === 'ffmpeg');
-    const b = results.find((r) => r.kind === kind && r.publisher === 'steadycast');
-    if (!a || !b) continue;
-    lines.push(
-      `| ${kind} | ${f(b.cpuS / a.cpuS, 2)}× | ${f(b.maxRssMb / a.maxRssMb, 2)}× | ` +
-        `${f(b.firstMediaMs - a.firstMediaMs, 0)} | ${f(b.audio.p50 - a.audio.p50)} | ${f(b.video.p50 - a.video.p50)} |`,
+  lines.push(
+    '',
+    '| work | round | CPU ratio | RSS ratio | first media Δ ms | audio p50 Δ ms | video p50 Δ ms |',
+  );
+  lines.push('| --- | --- | --- | --- | --- | --- | --- |');
+  const row = (kind: string, round: string, c: Comparison, bold = false): string => {
+    const cell = (text: string): string => (bold ? `**${text}**` : text);
+    return (
+      `| ${kind} | ${round} | ${cell(`${f(c.cpu, 2)}×`)} | ${cell(`${f(c.rss, 2)}×`)} | ` +
+      `${cell(f(c.firstMedia, 0))} | ${cell(f(c.audioP50))} | ${cell(f(c.videoP50))} |`
     );
+  };
+  for (const kind of kinds) {
+    const pairs: Comparison[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const a = results.find((r) => r.kind === kind && r.round === round && r.publisher === 'ffmpeg');
+      const b = results.find((r) => r.kind === kind && r.round === round && r.publisher === 'steadycast');
+      if (!a || !b) continue;
+      const pair = compare(a, b);
+      pairs.push(pair);
+      lines.push(row(kind, String(round), pair));
+    }
+    if (pairs.length < 2) continue;
+    const mid = (pick: (c: Comparison) => number): number => median(pairs.map(pick));
+    const summary: Comparison = {
+      cpu: mid((c) => c.cpu),
+      rss: mid((c) => c.rss),
+      firstMedia: mid((c) => c.firstMedia),
+      audioP50: mid((c) => c.audioP50),
+      videoP50: mid((c) => c.videoP50),
+    };
+    lines.push(row(kind, 'median', summary, true));
   }
   return lines.join('\n');
 }
@@ -244,19 +307,27 @@ async function main(): Promise<void> {
   if (missing.length > 0)
     throw new Error(`bench:cpu needs ${missing.join(', ')} (install them with .ci/run)`);
   if (!cli) throw new Error('bin/steadycast.js not found: run npm run build first');
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`BENCH_ROUNDS=${process.env.BENCH_ROUNDS}: give a whole number of rounds, 1 or more`);
+  if (!(seconds > 0))
+    throw new Error(`BENCH_SECONDS=${process.env.BENCH_SECONDS}: give a number of seconds above 0`);
   const dir = makeTempDir('bench-cpu');
   const files: BenchFiles = {
     restream: kinds.includes('file') ? await makeRestreamFile(dir) : '',
     pattern: kinds.includes('pattern') ? await makePatternFile(dir) : '',
   };
   const results: RunResult[] = [];
-  for (const kind of kinds) {
-    for (const publisher of publishers) {
-      process.stderr.write(`${kind} / ${publisher}, ${seconds} s… `);
-      const result = await runOnce(kind, publisher, files);
-      process.stderr.write(`exit ${result.exit}, ${f(result.cpuS)} CPU s\n`);
-      console.log(`json ${JSON.stringify(result)}`);
-      results.push(result);
+  for (let round = 1; round <= rounds; round++) {
+    // Whoever goes first alternates, so a drift in the machine's speed does not favour one side.
+    const order = round % 2 === 1 ? publishers : [...publishers].reverse();
+    for (const kind of kinds) {
+      for (const publisher of order) {
+        process.stderr.write(`round ${round}/${rounds}: ${kind} / ${publisher}, ${seconds} s… `);
+        const result = await runOnce(kind, round, publisher, files);
+        process.stderr.write(`exit ${result.exit}, ${f(result.cpuS)} CPU s\n`);
+        console.log(`json ${JSON.stringify(result)}`);
+        results.push(result);
+      }
     }
   }
   console.log(`\n${table(results)}`);
