@@ -57,9 +57,6 @@ export type FileSourceEvents = {
   failed: [error: Error];
 };
 
-/** Reads in a row after which the read loop lets the event loop run (see `#run`). */
-export const READS_BETWEEN_YIELDS = 64;
-
 interface QueuedFrame {
   readonly atUs: number;
   readonly picture: SharedPicture;
@@ -245,22 +242,17 @@ export class FileSource extends TypedEmitter<FileSourceEvents> {
   }
 
   async #run(): Promise<void> {
-    let readsSinceSleep = 0;
     try {
       while (!this.#closed) {
         const aheadUs = this.#decodedAheadUs - (this.#anchorUs === null ? 0 : this.#playheadUs());
-        if (aheadUs > this.#leadUs || readsSinceSleep >= READS_BETWEEN_YIELDS) {
-          if (aheadUs > this.#leadUs) this.#primed?.();
+        if (aheadUs > this.#leadUs) {
+          this.#primed?.();
           // Sleep until half the lead is left, then read until it is full again: a few packets per
-          // wake-up instead of one timer per packet. Inline reads and audio decoding never wait
-          // for the event loop, so packets that bring no playback time (streams not decoded) are
-          // read in runs of at most READS_BETWEEN_YIELDS before it gets a turn.
-          const sleepMs = Math.max(0, Math.min(50, (aheadUs - this.#leadUs / 2) / 1000));
-          readsSinceSleep = 0;
+          // wake-up instead of one timer per packet.
+          const sleepMs = Math.min(50, (aheadUs - this.#leadUs / 2) / 1000);
           await sleep(this.#clock, sleepMs, this.#stopped.signal);
           continue;
         }
-        readsSinceSleep++;
         const items = await this.#reader.read();
         if (items === null) {
           if (!this.#loop) break;

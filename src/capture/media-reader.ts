@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import {
   Codec,
   CodecContext,
@@ -60,6 +61,13 @@ export interface MediaReaderOptions {
 
 /** A read on the caller's thread that takes longer than this moves reading to the threadpool, ms. */
 export const SLOW_READ_MS = 20;
+
+/**
+ * Reads on the caller's thread in a row after which `read()` lets the event loop run. Such a read and
+ * an audio packet's decoding never wait for it, so without this a run of packets that decode to
+ * nothing (a stream not decoded) would hold the loop for the whole run.
+ */
+export const INLINE_READS_BETWEEN_YIELDS = 64;
 
 /** One decoded picture, with its presentation time in the input's own time line. */
 export interface DecodedVideo {
@@ -127,6 +135,7 @@ export class MediaReader {
   readonly #resampler: AudioResampler;
   readonly #sharePictures: boolean;
   #inlineClock: Clock | null;
+  #inlineReads = 0;
   #closed = false;
 
   private constructor(
@@ -190,6 +199,9 @@ export class MediaReader {
    * end of the input. Devices that have nothing yet return an empty list.
    */
   async read(): Promise<Decoded[] | null> {
+    if (this.#inlineClock && ++this.#inlineReads % INLINE_READS_BETWEEN_YIELDS === 0) {
+      await setImmediate();
+    }
     const ret = this.#inlineClock
       ? this.#readHere(this.#inlineClock)
       : await this.#input.readFrame(this.#packet);

@@ -110,7 +110,7 @@ describe.skipIf(missing)('FileSource: reading never holds the event loop', () =>
     if (made.code !== 0) throw new Error(made.stderr);
   }, 60_000);
 
-  it('lets the event loop run at least every READS_BETWEEN_YIELDS reads while it skips packets', async () => {
+  it('lets the event loop run at least every INLINE_READS_BETWEEN_YIELDS reads while it skips packets', async () => {
     let counting = true;
     let lastMs = performance.now();
     let longestMs = 0;
@@ -131,7 +131,7 @@ describe.skipIf(missing)('FileSource: reading never holds the event loop', () =>
     counting = false;
     source.close();
     // Reading the 100 000 packets in one run holds the loop for about half a second here; in runs of
-    // READS_BETWEEN_YIELDS, for well under a millisecond each.
+    // INLINE_READS_BETWEEN_YIELDS, for well under a millisecond each.
     expect(longestMs).toBeLessThan(150);
   });
 });
