@@ -7,7 +7,6 @@ import type { StreamConfig } from '../media/packet.js';
 import { ChunkReader } from './chunk-reader.js';
 import { ChunkWriter, type RtmpMessage } from './chunk-writer.js';
 import { HandOverQueue } from './hand-over-queue.js';
-import { MessageType, UserControlEvent } from './constants.js';
 import type { RtmpError } from './errors.js';
 import {
   RtmpConnectionError,
@@ -18,6 +17,7 @@ import {
 } from './errors.js';
 import { ClientHandshake, type HandshakeInfo } from './handshake.js';
 import * as msg from './messages.js';
+import { ProtocolControl } from './protocol-control.js';
 import { PublishSequence } from './publish-sequence.js';
 import type {
   RtmpConnectionEvents,
@@ -65,11 +65,7 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
   #bytesWritten = 0;
   /** Written but held back by `limitHandOver`: not given to the socket yet. */
   readonly #outbox = new HandOverQueue();
-  #bytesReceived = 0;
-  #lastAckSent = 0;
-  #acknowledgements = 0;
-  #serverWindowAckSize = 0;
-  #peerBandwidthBytes = 0;
+  readonly #control = new ProtocolControl();
 
   /** Validates options (throws `ConfigError`/`RtmpUrlError`); does not connect yet. */
   constructor(options: Partial<RtmpConnectionOptions> & { readonly url: string }, clock: Clock) {
@@ -107,7 +103,7 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
 
   /** Bytes of chunk stream received from the server since the handshake. */
   get bytesReceived(): number {
-    return this.#bytesReceived;
+    return this.#control.bytesReceived;
   }
 
   /** Bytes not yet handed to the kernel: queued in the socket (user space) or held by `limitHandOver`. */
@@ -133,17 +129,17 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
 
   /** How many acknowledgements the server has sent (0 = this server may never acknowledge). */
   get acknowledgementsReceived(): number {
-    return this.#acknowledgements;
+    return this.#control.acknowledgementsReceived;
   }
 
   /** The server's Window Acknowledgement Size (we acknowledge every this many bytes), 0 before any. */
   get serverWindowAckSize(): number {
-    return this.#serverWindowAckSize;
+    return this.#control.serverWindowAckSize;
   }
 
   /** The server's Set Peer Bandwidth window, bytes, 0 before any (recorded, not enforced). */
   get peerBandwidthBytes(): number {
-    return this.#peerBandwidthBytes;
+    return this.#control.peerBandwidthBytes;
   }
 
   /** The message stream id we publish on (0 before createStream answered). */
@@ -308,7 +304,7 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
       if (rest === undefined || rest.length === 0) return;
       data = rest;
     }
-    this.#bytesReceived += data.length;
+    this.#control.received(data.length);
     let messages: RtmpMessage[];
     try {
       messages = this.#reader.push(data);
@@ -320,12 +316,8 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
       if (this.#closed) return;
       this.#onMessage(message);
     }
-    // RTMP §5.4.3: acknowledge after every window's worth of bytes received.
-    const window = this.#serverWindowAckSize;
-    if (window > 0 && this.#bytesReceived - this.#lastAckSent >= window && !this.#closed) {
-      this.#lastAckSent = this.#bytesReceived;
-      this.#send(msg.acknowledgementMessage(this.#bytesReceived));
-    }
+    const acknowledgement = this.#closed ? null : this.#control.acknowledgementDue();
+    if (acknowledgement) this.#send(acknowledgement);
   }
 
   #startSession(): void {
@@ -345,34 +337,11 @@ export class RtmpConnection extends TypedEmitter<RtmpConnectionEvents> {
 
   #onMessage(message: RtmpMessage): void {
     try {
-      switch (message.messageTypeId) {
-        case MessageType.ACKNOWLEDGEMENT: {
-          const sequence = msg.parseUint32Payload(message.payload, 'Acknowledgement');
-          this.#acknowledgements++;
-          this.emit('acknowledgement', sequence);
-          return;
-        }
-        case MessageType.WINDOW_ACK_SIZE:
-          this.#serverWindowAckSize = msg.parseUint32Payload(message.payload, 'Window Acknowledgement Size');
-          return;
-        case MessageType.SET_PEER_BANDWIDTH:
-          // RTMP §5.4.5 suggests answering with our Window Ack Size = theirs; we keep our small
-          // window instead (it drives the acknowledgements we measure latency with), as FFmpeg does.
-          this.#peerBandwidthBytes = msg.parseSetPeerBandwidth(message.payload).windowBytes;
-          return;
-        case MessageType.USER_CONTROL: {
-          const control = msg.parseUserControl(message.payload);
-          if (control.event === UserControlEvent.PING_REQUEST)
-            this.#send(msg.pingResponseMessage(control.value));
-          return;
-        }
-        case MessageType.COMMAND_AMF0:
-        case MessageType.COMMAND_AMF3:
-          this.#onCommand(msg.parseCommand(message));
-          return;
-        default:
-          return; // Set Chunk Size/Abort: applied by the reader; data, media, aggregate: not for a publisher
-      }
+      const outcome = this.#control.onMessage(message);
+      if (outcome.kind === 'command') this.#onCommand(msg.parseCommand(message));
+      if (outcome.kind !== 'control') return;
+      if (outcome.reply) this.#send(outcome.reply);
+      if (outcome.acknowledged !== undefined) this.emit('acknowledgement', outcome.acknowledged);
     } catch (error) {
       this.#fail(this.#protocolError(error));
     }
