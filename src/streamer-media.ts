@@ -8,6 +8,7 @@ import { CapsExMask, defaultNegotiation } from './rtmp/enhanced-negotiation.js';
 import type { VideoCodec } from './media/packet.js';
 import type { RtmpOutputOptions } from './output/rtmp-output.js';
 import type { MediaSessionOptions } from './session/media-session.js';
+import { multitrackVideoTracks } from './session/multitrack.js';
 import type { StreamerOptions, StreamerVideoOptions } from './streamer-options.js';
 
 /**
@@ -165,5 +166,36 @@ export function connectionFor(
   return {
     ...connection,
     negotiation: { videoCodecs, capsEx: multitrack ? capsEx | CapsExMask.Multitrack : capsEx },
+  };
+}
+
+/** How the Streamer makes one of its outputs: the RtmpOutput's options, and the rate it should carry. */
+export interface OutputPlan {
+  readonly options: Partial<RtmpOutputOptions> & { url: string };
+  /** The stream's nominal bitrate, bits/s: video (every rendition, for multitrack) and audio. */
+  readonly nominalBps: number;
+}
+
+/** The plan for the output `spec` (a URL, or its options) of a Streamer with `options`. */
+export function outputPlan(
+  spec: StreamerOptions['outputs'][number],
+  options: StreamerOptions,
+  codecs: readonly VideoCodec[] | null,
+): OutputPlan {
+  const { rendition: _pin, multitrack, ...given } = typeof spec === 'string' ? { url: spec } : spec;
+  const { video, audio, maxLatencyMs } = options;
+  const renditions = video?.renditions ?? [];
+  const connection = connectionFor(codecs, given.connection, multitrack === true);
+  const videoTracks = multitrack === true ? multitrackVideoTracks(renditions) : [];
+  const videoBps =
+    multitrack === true
+      ? renditions.reduce((sum, rung) => sum + rung.bitrateBps, 0)
+      : video
+        ? (video.bitrateBps ?? MEDIA_DEFAULTS.video.bitrateBps)
+        : 0;
+  const audioBps = audio ? (audio.bitrateBps ?? MEDIA_DEFAULTS.audio.bitrateBps) : 0;
+  return {
+    options: { maxLatencyMs, ...given, ...(connection ? { connection } : {}), videoTracks },
+    nominalBps: videoBps + audioBps,
   };
 }

@@ -14,7 +14,6 @@ import {
 import { MonotonicClock } from './core/monotonic-clock.js';
 import { TypedEmitter } from './core/typed-emitter.js';
 import { checkVideoBitrate } from './encode/video-encoder.js';
-import { MEDIA_DEFAULTS } from './media/defaults.js';
 import type { StreamConfig, VideoCodec } from './media/packet.js';
 import { FileRecorder } from './output/file-recorder.js';
 import { validateRecordPath } from './output/record-path.js';
@@ -29,11 +28,11 @@ import { redact, secretsOf } from './rtmp/url.js';
 import { MediaSession } from './session/media-session.js';
 import type { Registry } from 'prom-client';
 import { mainRenditionName, startAdaptation, validatePins, type Adaptation } from './session/adaptation.js';
-import { multitrackVideoTracks, startTrackRenditions, validateMultitrack } from './session/multitrack.js';
+import { startTrackRenditions, validateMultitrack } from './session/multitrack.js';
 import {
-  connectionFor,
   mediaSessionOptions,
   openStreamerSources,
+  outputPlan,
   streamerVideoCodecs,
 } from './streamer-media.js';
 import { collectStats } from './streamer-stats.js';
@@ -346,25 +345,8 @@ export class Streamer extends TypedEmitter<StreamerEvents> {
   // ------------------------------------------------------------ assembly
 
   #makeOutput(spec: StreamerOptions['outputs'][number]): Output {
-    const { rendition: _pin, multitrack, ...given } = typeof spec === 'string' ? { url: spec } : spec;
-    const connection = connectionFor(this.#videoCodecs, given.connection, multitrack === true);
-    const videoTracks =
-      multitrack === true ? multitrackVideoTracks(this.#options.video?.renditions ?? []) : [];
-    const options = { ...given, ...(connection ? { connection } : {}), videoTracks };
-    const { video, audio } = this.#options;
-    const videoBps =
-      multitrack === true
-        ? (video?.renditions ?? []).reduce((sum, rung) => sum + rung.bitrateBps, 0)
-        : video
-          ? (video.bitrateBps ?? MEDIA_DEFAULTS.video.bitrateBps)
-          : 0;
-    const nominalBps = videoBps + (audio ? (audio.bitrateBps ?? MEDIA_DEFAULTS.audio.bitrateBps) : 0);
-    const output = new RtmpOutput(
-      this.#clock,
-      () => this.#streamConfig(),
-      { maxLatencyMs: this.#options.maxLatencyMs, ...options },
-      nominalBps,
-    );
+    const { options, nominalBps } = outputPlan(spec, this.#options, this.#videoCodecs);
+    const output = new RtmpOutput(this.#clock, () => this.#streamConfig(), options, nominalBps);
     output.on('keyframeRequest', () => this.#session?.requestKeyframe());
     output.on('statechange', () => this.#updateState());
     output.mainRenditionName = mainRenditionName(this.#options.video?.renditions ?? []);
