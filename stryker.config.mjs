@@ -34,6 +34,7 @@ const config = {
     'src/rtmp/chunk-reader.ts',
     'src/rtmp/chunk-writer.ts',
     'src/rtmp/hand-over-queue.ts',
+    'src/rtmp/protocol-control.ts',
     'src/amf0/amf0.ts',
     'src/capture/capture-loop.ts',
     'src/capture/audio-engine.ts',

@@ -59,12 +59,11 @@ export class ProtocolControl {
   /** Takes a message from the server: control messages here, the rest said by kind. */
   onMessage(message: RtmpMessage): ControlOutcome {
     switch (message.messageTypeId) {
-      case MessageType.ACKNOWLEDGEMENT:
+      case MessageType.ACKNOWLEDGEMENT: {
+        const acknowledged = msg.parseUint32Payload(message.payload, 'Acknowledgement');
         this.#acknowledgements++;
-        return {
-          kind: 'control',
-          acknowledged: msg.parseUint32Payload(message.payload, 'Acknowledgement'),
-        };
+        return { kind: 'control', acknowledged };
+      }
       case MessageType.WINDOW_ACK_SIZE:
         this.#serverWindowAckSize = msg.parseUint32Payload(message.payload, 'Window Acknowledgement Size');
         return { kind: 'control' };

@@ -45,9 +45,13 @@ describe('ProtocolControl', () => {
     expect(control.onMessage(msg.audioMessage(1, 0, Buffer.alloc(2))).kind).toBe('other');
   });
 
-  it('throws RtmpProtocolError on a truncated control message', () => {
+  it('throws RtmpProtocolError naming the message on a truncated control message', () => {
     const control = new ProtocolControl();
-    const truncated = { ...msg.windowAckSizeMessage(1000), payload: Buffer.alloc(2) };
-    expect(() => control.onMessage(truncated)).toThrow(RtmpProtocolError);
+    const truncated = (message: ReturnType<typeof msg.acknowledgementMessage>) => () =>
+      control.onMessage({ ...message, payload: Buffer.alloc(2) });
+    expect(truncated(msg.windowAckSizeMessage(1000))).toThrow(RtmpProtocolError);
+    expect(truncated(msg.windowAckSizeMessage(1000))).toThrow(/Window Acknowledgement Size payload of 2 bytes/);
+    expect(truncated(msg.acknowledgementMessage(1000))).toThrow(/^Acknowledgement payload of 2 bytes/);
+    expect(control.acknowledgementsReceived).toBe(0); // a malformed one is not counted
   });
 });
