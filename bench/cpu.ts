@@ -285,8 +285,12 @@ function table(results: RunResult[]): string {
       const b = results.find((r) => r.kind === kind && r.round === round && r.publisher === 'steadycast');
       if (!a || !b) continue;
       const pair = compare(a, b);
-      pairs.push(pair);
-      lines.push(row(kind, String(round), pair));
+      // A publisher that did not exit cleanly did not do the same work: shown, but not in the median.
+      const clean = a.exit === 0 && b.exit === 0;
+      if (clean) pairs.push(pair);
+      lines.push(
+        row(kind, clean ? String(round) : `${round} (exit ${a.exit} / ${b.exit}: not counted)`, pair),
+      );
     }
     if (pairs.length < 2) continue;
     const mid = (pick: (c: Comparison) => number): number => median(pairs.map(pick));
@@ -297,7 +301,7 @@ function table(results: RunResult[]): string {
       audioP50: mid((c) => c.audioP50),
       videoP50: mid((c) => c.videoP50),
     };
-    lines.push(row(kind, 'median', summary, true));
+    lines.push(row(kind, `median of ${pairs.length}`, summary, true));
   }
   return lines.join('\n');
 }
@@ -318,7 +322,8 @@ async function main(): Promise<void> {
   };
   const results: RunResult[] = [];
   for (let round = 1; round <= rounds; round++) {
-    // Whoever goes first alternates, so a drift in the machine's speed does not favour one side.
+    // Whoever goes first alternates (ffmpeg in odd rounds), so a drift in the machine's speed does not
+    // always favour the same side; with an odd number of rounds ffmpeg goes first once more.
     const order = round % 2 === 1 ? publishers : [...publishers].reverse();
     for (const kind of kinds) {
       for (const publisher of order) {

@@ -201,6 +201,7 @@ export class MediaReader {
   async read(): Promise<Decoded[] | null> {
     if (this.#inlineClock && ++this.#inlineReads % INLINE_READS_BETWEEN_YIELDS === 0) {
       await setImmediate();
+      if (this.#closed) return null; // closed during that turn: the input is gone
     }
     const ret = this.#inlineClock
       ? this.#readHere(this.#inlineClock)

@@ -9,11 +9,21 @@ import { exposureWarning, urlOf } from './listen-address.js';
 
 /**
  * prom-client, loaded on first use: it and the OpenTelemetry API it brings cost 85 ms of CPU at start-up
- * (a fifth of the CLI's), and most runs never create a registry.
+ * (a fifth of the CLI's), and most runs never create a registry. A bundle that inlines steadycast must
+ * keep prom-client external (resolvable from steadycast's own location), as it must node-av.
  */
 let promClient: typeof PromClient | undefined;
 function prom(): typeof PromClient {
-  promClient ??= createRequire(import.meta.url)('prom-client') as typeof PromClient;
+  if (promClient) return promClient;
+  try {
+    promClient = createRequire(import.meta.url)('prom-client') as typeof PromClient;
+  } catch (error) {
+    throw new Error(
+      `loading prom-client for the metrics registry failed (${error instanceof Error ? error.message : String(error)}): ` +
+        'it is a dependency of steadycast; if your app bundles steadycast, keep prom-client external',
+      { cause: error },
+    );
+  }
   return promClient;
 }
 

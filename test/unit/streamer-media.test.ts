@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import type { VideoCodec } from '../../src/media/packet.js';
 import { Streamer } from '../../src/streamer.js';
-import { connectionFor, mediaSessionOptions, streamerVideoCodecs } from '../../src/streamer-media.js';
+import {
+  connectionFor,
+  mediaSessionOptions,
+  outputPlan,
+  streamerVideoCodecs,
+} from '../../src/streamer-media.js';
 import { streamerDefaults, type StreamerOptions } from '../../src/streamer-options.js';
 
 const options = (video: StreamerOptions['video']): StreamerOptions => ({
@@ -123,5 +128,33 @@ describe('the connection options of each output', () => {
     const given = { connectTimeoutMs: 5000 };
     expect(connectionFor(['h264'], given)).toBe(given);
     expect(connectionFor(null, undefined)).toBeUndefined();
+  });
+});
+
+describe('the plan of each output', () => {
+  const ladder = [
+    { name: 'main', width: 1280, height: 720, bitrateBps: 2_500_000 },
+    { name: '480p', width: 854, height: 480, bitrateBps: 1_000_000 },
+  ];
+
+  it("takes the Streamer's maxLatencyMs unless the output sets its own, and carries video plus audio", () => {
+    const streamer = { ...options({ bitrateBps: 3_000_000 }), maxLatencyMs: 1500 };
+    const plain = outputPlan('rtmp://h/live/a', streamer, ['h264']);
+    expect(plain.options).toEqual({ url: 'rtmp://h/live/a', maxLatencyMs: 1500, videoTracks: [] });
+    expect(plain.nominalBps).toBe(3_000_000 + 160_000);
+    const own = outputPlan({ url: 'rtmp://h/live/b', maxLatencyMs: 800, rendition: '480p' }, streamer, [
+      'h264',
+    ]);
+    expect(own.options).toEqual({ url: 'rtmp://h/live/b', maxLatencyMs: 800, videoTracks: [] });
+  });
+
+  it('carries every rung for a multitrack output, announced as tracks, and the default bitrates when unset', () => {
+    const streamer = options({ renditions: ladder });
+    const plan = outputPlan({ url: 'rtmp://h/live/m', multitrack: true }, streamer, ['h264']);
+    expect(plan.nominalBps).toBe(3_500_000 + 160_000);
+    expect(plan.options.videoTracks).toEqual(['480p', undefined]);
+    expect(plan.options.connection?.negotiation?.capsEx).toBeDefined();
+    expect(outputPlan('rtmp://h/live/d', options({}), ['h264']).nominalBps).toBe(2_500_000 + 160_000);
+    expect(outputPlan('rtmp://h/live/n', { ...options(null), audio: null }, null).nominalBps).toBe(0);
   });
 });

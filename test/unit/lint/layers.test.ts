@@ -67,7 +67,14 @@ describe('the layers of src/, enforced by lint', () => {
     for (const layer of ['core', 'media', 'amf0', 'flv', 'rtmp']) {
       expect([layer, await restricted(`src/${layer}/probe.ts`, 'node-av')]).toEqual([layer, true]);
     }
-    expect(await restricted('src/encode/probe.ts', 'node-av')).toBe(false);
+    expect(await restricted('src/encode/probe.ts', 'node-av/lib')).toBe(false);
+  });
+
+  it("imports node-av's low-level API, not the package's entry point (it loads the high-level API too)", async () => {
+    for (const file of ['src/encode/probe.ts', 'src/capture/probe.ts', 'src/cli/probe.ts', 'src/probe.ts']) {
+      expect([file, await restricted(file, 'node-av')]).toEqual([file, true]);
+    }
+    expect(await restricted('src/capture/probe.ts', 'node-av/constants')).toBe(false);
   });
 
   it('lets the CLI import the library, and not the other way round', async () => {

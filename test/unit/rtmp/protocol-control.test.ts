@@ -26,6 +26,19 @@ describe('ProtocolControl', () => {
     expect(control.bytesReceived).toBe(20_000);
   });
 
+  it("records the server's Set Peer Bandwidth window (not enforced)", () => {
+    const control = new ProtocolControl();
+    expect(control.peerBandwidthBytes).toBe(0);
+    const payload = Buffer.from([0x00, 0x26, 0x25, 0xa0, 2]); // 2 500 000 bytes, dynamic
+    const message = {
+      ...msg.windowAckSizeMessage(0),
+      messageTypeId: MessageType.SET_PEER_BANDWIDTH,
+      payload,
+    };
+    expect(control.onMessage(message)).toEqual({ kind: 'control' });
+    expect(control.peerBandwidthBytes).toBe(2_500_000);
+  });
+
   it("counts the server's acknowledgements and hands out their sequence numbers", () => {
     const control = new ProtocolControl();
     expect(control.onMessage(msg.acknowledgementMessage(123))).toEqual({
@@ -50,7 +63,9 @@ describe('ProtocolControl', () => {
     const truncated = (message: ReturnType<typeof msg.acknowledgementMessage>) => () =>
       control.onMessage({ ...message, payload: Buffer.alloc(2) });
     expect(truncated(msg.windowAckSizeMessage(1000))).toThrow(RtmpProtocolError);
-    expect(truncated(msg.windowAckSizeMessage(1000))).toThrow(/Window Acknowledgement Size payload of 2 bytes/);
+    expect(truncated(msg.windowAckSizeMessage(1000))).toThrow(
+      /Window Acknowledgement Size payload of 2 bytes/,
+    );
     expect(truncated(msg.acknowledgementMessage(1000))).toThrow(/^Acknowledgement payload of 2 bytes/);
     expect(control.acknowledgementsReceived).toBe(0); // a malformed one is not counted
   });
