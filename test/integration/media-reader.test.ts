@@ -3,7 +3,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FileSource } from '../../src/capture/file-source.js';
 import type { Clock } from '../../src/core/clock.js';
 import { MonotonicClock } from '../../src/core/monotonic-clock.js';
-import { MediaReader, SLOW_READ_MS, type Decoded } from '../../src/capture/media-reader.js';
+import {
+  INLINE_READS_BETWEEN_YIELDS,
+  MediaReader,
+  SLOW_READ_MS,
+  type Decoded,
+} from '../../src/capture/media-reader.js';
 import { makeTempDir, requirementSkipReason, runCommand } from '../helpers/process.js';
 
 const missing = requirementSkipReason({ tools: ['ffmpeg'] });
@@ -95,6 +100,23 @@ describe.skipIf(missing)("MediaReader: a local file's packets are read on the ca
     const { inlineAfterRead } = await readAll(true, now);
     expect(inlineAfterRead.every(Boolean)).toBe(true);
     expect(calls).toBeGreaterThan(2 * 150);
+  });
+
+  it('a read that gives the event loop its turn ends with null if the reader was closed meanwhile', async () => {
+    const clock: Clock = { nowUs: () => 0, setTimer: () => ({ cancel: () => undefined }) };
+    const reader = await MediaReader.open(file, {
+      ...{ format: null, options: {}, video: true, audio: true, sampleRate: 48000, channels: 2 },
+      ...{ sharePictures: true, readInline: clock },
+    });
+    for (let i = 1; i < INLINE_READS_BETWEEN_YIELDS; i++) {
+      const decoded = await reader.read();
+      expect(decoded).not.toBeNull();
+      for (const item of decoded ?? []) describeItem(item);
+    }
+    const yielding = reader.read(); // the 64th: it waits for the event loop's turn first
+    const closed = reader.close();
+    expect(await yielding).toBeNull();
+    await closed;
   });
 });
 
