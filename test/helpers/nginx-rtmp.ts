@@ -21,7 +21,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import {
   freePort,
   makeTempDir,
@@ -165,9 +165,20 @@ export async function startNginxRtmp(options: NginxRtmpOptions = {}): Promise<Ng
     recordDir,
     url: (app = 'live', key = 'test') => `rtmp://127.0.0.1:${port}/${app}/${key}`,
     recordings: () => {
+      // nginx moves a recording into done/ when it closes, at any moment: list the open ones first and
+      // done/ after, so one that moves in between is found in done/ (and not twice); one that moved
+      // before its stat is skipped here, since done/ is read after.
+      const open = listFlv(recordDir).flatMap((file) => {
+        try {
+          return [{ file, mtimeMs: statSync(file).mtimeMs }];
+        } catch {
+          return [];
+        }
+      });
       const done = listFlv(join(recordDir, 'done')).sort(); // names end in the closing time, ns
-      const open = listFlv(recordDir).sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
-      return [...done, ...open];
+      const doneNames = new Set(done.map((file) => basename(file)));
+      const stillOpen = open.filter(({ file }) => !doneNames.has(basename(file)));
+      return [...done, ...stillOpen.sort((a, b) => a.mtimeMs - b.mtimeMs).map(({ file }) => file)];
     },
     waitForRecordingsClosed: async (timeoutMs = 5000) => {
       const deadline = Date.now() + timeoutMs;
